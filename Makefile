@@ -1,0 +1,71 @@
+# Berth: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+TOOLS := $(CURDIR)/target/tools
+TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
+
+.PHONY: help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package clean
+
+help:
+	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
+	@echo "make test   install the test servers and tools, then run every test (Rust, UI, end to end)"
+
+## --- set-up -------------------------------------------------------------------------------
+deps:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh test
+
+node_modules/.package-lock.json: package-lock.json package.json ui/package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+node-modules: node_modules/.package-lock.json
+
+# tauri-driver from crates.io, into the project's own tools dir (no download of prebuilt binaries).
+$(TAURI_DRIVER):
+	$(CARGO) install tauri-driver@2.1.0 --locked --root $(TOOLS)
+
+tauri-driver: $(TAURI_DRIVER)
+
+## --- build --------------------------------------------------------------------------------
+ui: node-modules
+	npm --prefix ui run build
+
+# The desktop binary embeds ui/dist (custom-protocol is a default feature) and the CLI.
+app: ui
+	$(CARGO) build -p berth-desktop -p berth-cli
+
+run: deps node-modules app
+	./target/debug/berth-desktop
+
+## --- tests --------------------------------------------------------------------------------
+test-ui: node-modules
+	npm --prefix ui run check
+	npm --prefix ui test
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+# ts-rs regenerates ui/src/bindings during `cargo test`: the committed files must be what Rust says.
+bindings-check:
+	@git diff --exit-code --stat -- ui/src/bindings || { echo "ui/src/bindings is stale: run 'make test' and commit the regenerated files"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- ui/src/bindings)" || { echo "new generated bindings are not committed:"; git ls-files --others --exclude-standard -- ui/src/bindings; exit 1; }
+
+# One cargo resolution for everything (all targets of the whole workspace), so nothing is built twice;
+# then every Rust test, end-to-end window tests included, in a headless X + D-Bus session.
+test-rust: ui tauri-driver
+	$(CARGO) build --workspace --all-targets
+	TAURI_DRIVER=$(TAURI_DRIVER) scripts/headless.sh $(CARGO) test --workspace --all-targets
+
+test: deps-test node-modules fmt-check test-ui test-rust bindings-check
+	@echo "make test: all passed"
+
+package: deps ui
+	npx tauri build --bundles deb
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist node_modules test-artifacts

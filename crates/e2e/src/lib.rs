@@ -1,0 +1,161 @@
+//! Drives the real desktop binary through tauri-driver (W3C WebDriver → WebKitWebDriver).
+//!
+//! Needs: the app built with embedded assets (`make app`), `tauri-driver` on PATH (or `TAURI_DRIVER`),
+//! `WebKitWebDriver` (Debian `webkit2gtk-driver`), a display (`xvfb-run`) and a D-Bus session
+//! (`dbus-run-session`). `make test-e2e` sets all of that up.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod webdriver;
+
+pub use webdriver::{Element, WdError, WebDriver};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// The app binary under test: `$BERTH_E2E_APP`, else `target/debug/berth-desktop`.
+pub fn app_binary() -> PathBuf {
+    let p = std::env::var_os("BERTH_E2E_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/berth-desktop"));
+    assert!(
+        p.is_file(),
+        "app binary {} not found: build it first with `make app`",
+        p.display()
+    );
+    p
+}
+
+/// Where tests leave screenshots for people to look at.
+pub fn artifacts_dir() -> PathBuf {
+    let d = std::env::var_os("BERTH_TEST_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("test-artifacts"));
+    std::fs::create_dir_all(&d).expect("artifacts dir");
+    d
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// One running app session: tauri-driver (killed on drop) and a WebDriver client.
+pub struct AppSession {
+    pub client: WebDriver,
+    driver: Child,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl AppSession {
+    /// Starts tauri-driver with an isolated data dir and opens a session on the app.
+    pub async fn start() -> AppSession {
+        let app = app_binary();
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let port = free_port();
+        let native_port = free_port();
+        let driver_bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let mut cmd = Command::new(&driver_bin);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("BERTH_DATA_DIR", data_dir.path())
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .stdin(Stdio::null());
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let driver = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (install it with `cargo install tauri-driver@2.1.0 --locked`)"));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app.to_string_lossy() }),
+        );
+        let client = WebDriver::new_session(&url, serde_json::Value::Object(caps))
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {e}"));
+        AppSession {
+            client,
+            driver,
+            data_dir,
+        }
+    }
+
+    /// Waits for an element matching `css`, up to `secs` seconds.
+    pub async fn wait_css(&self, css: &str, secs: u64) -> Element {
+        self.client
+            .wait_for(css, Duration::from_secs(secs))
+            .await
+            .unwrap_or_else(|e| panic!("element {css} did not appear within {secs}s: {e}"))
+    }
+
+    /// Waits until some element matching `css` has text containing `needle`.
+    pub async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(els) = self.client.find_all(css).await {
+                for el in els {
+                    if let Ok(t) = self.client.text(&el).await {
+                        if t.contains(needle) {
+                            return t;
+                        }
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                let body = self.client.source().await.unwrap_or_default();
+                panic!("no {css} containing {needle:?} within {secs}s; page source:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot_png().await.expect("screenshot");
+        let path = artifacts_dir().join(name);
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for AppSession {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs a command in a headless desktop session: its own D-Bus session bus, an unlocked gnome-keyring
+# (Secret Service), an Xvfb display, and throw-away XDG runtime dir. Used by the tests that start the
+# real window or touch the keyring; works the same on a developer machine and in CI.
+set -euo pipefail
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR_OVERRIDE:-$(mktemp -d)}"
+chmod 700 "$XDG_RUNTIME_DIR"
+export WEBKIT_DISABLE_COMPOSITING_MODE=1
+export NO_AT_BRIDGE=1
+unset DBUS_SESSION_BUS_ADDRESS
+exec dbus-run-session -- bash -c '
+  echo -n berth-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
+  exec xvfb-run -a -s "-screen 0 1280x800x24" "$@"
+' headless "$@"

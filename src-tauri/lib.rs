@@ -1,0 +1,36 @@
+//! The desktop shell: Tauri commands that adapt berth-core to the window. No logic lives here.
+
+mod commands;
+
+use berth_core::Berth;
+use tauri::Manager;
+
+/// Registers state and commands; production passes `tauri::Builder::default()`, tests a mock builder.
+pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .setup(|app| {
+            let data_dir = berth_core::default_data_dir().map_err(|e| e.message)?;
+            let berth = tauri::async_runtime::block_on(Berth::open(&data_dir))
+                .map_err(|e| format!("{}. {}", e.message, e.hint))?;
+            app.manage(berth);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::list_profiles,
+            commands::add_profile,
+            commands::list_repositories,
+        ])
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    app(tauri::Builder::default())
+        .run(tauri::generate_context!())
+        .expect("error while running the Berth window");
+}

@@ -1,0 +1,69 @@
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import { addProfile, listProfiles, listRepositories, toApiError } from "../src/lib/ipc";
+
+afterEach(() => {
+  clearMocks();
+});
+
+describe("toApiError", () => {
+  it("keeps a well-formed ApiError", () => {
+    const err = { code: "registry", registry: "local", message: "connection refused", hint: "is it running?" };
+    expect(toApiError(err)).toEqual(err);
+  });
+
+  it("wraps a string as an internal error", () => {
+    expect(toApiError("boom")).toMatchObject({ code: "internal", registry: null, message: "boom" });
+  });
+
+  it("wraps an Error and unknown values as internal errors", () => {
+    expect(toApiError(new Error("bad"))).toMatchObject({ code: "internal", message: "bad" });
+    expect(toApiError(42)).toMatchObject({ code: "internal", message: "42" });
+    expect(toApiError(undefined)).toMatchObject({ code: "internal", message: "undefined" });
+  });
+
+  it("fills in missing fields and rejects unknown codes", () => {
+    expect(toApiError({ code: "weird", message: "m" })).toEqual({
+      code: "internal",
+      registry: null,
+      message: "m",
+      hint: "",
+    });
+  });
+});
+
+describe("command wrappers", () => {
+  it("invoke the commands with the documented argument objects", async () => {
+    const seen: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      if (cmd === "list_profiles") return [];
+      if (cmd === "add_profile") return { name: "a", url: "http://a", kind: "registry", username: null, created_at: "" };
+      if (cmd === "list_repositories") return [{ name: "x" }];
+      return null;
+    });
+
+    await expect(listProfiles()).resolves.toEqual([]);
+    await expect(addProfile({ name: "a", url: "http://a" })).resolves.toMatchObject({ name: "a" });
+    await expect(listRepositories("a")).resolves.toEqual([{ name: "x" }]);
+
+    expect(seen[0]?.[0]).toBe("list_profiles");
+    expect(seen[1]).toEqual(["add_profile", { request: { name: "a", url: "http://a" } }]);
+    expect(seen[2]).toEqual(["list_repositories", { profile: "a" }]);
+  });
+
+  it("normalise a rejected string into an ApiError", async () => {
+    mockIPC(() => {
+      throw "plain failure";
+    });
+    await expect(listProfiles()).rejects.toMatchObject({ code: "internal", message: "plain failure" });
+  });
+
+  it("pass a structured ApiError through", async () => {
+    const err = { code: "registry", registry: "r", message: "connection refused", hint: "is the registry running?" };
+    mockIPC(() => {
+      throw err;
+    });
+    await expect(listRepositories("r")).rejects.toEqual(err);
+  });
+});
