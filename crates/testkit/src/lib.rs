@@ -1,0 +1,63 @@
+//! Real servers for Berth's tests. Nothing here is a mock:
+//!
+//! * [`Registry`]: the Debian `docker-registry` (distribution 2.8.2) with its own config, storage and
+//!   certificates in a temporary directory; anonymous, htpasswd (bcrypt, plus a deliberately broken
+//!   MD5 entry), or token auth through a [`TokenIssuer`]; plain HTTP, CA-signed TLS, a self-signed
+//!   `openssl req -x509`-style certificate, or mutual TLS; read-only mode; garbage collection.
+//! * [`TokenIssuer`]: an in-process implementation of the distribution token spec (ES256 JWTs with
+//!   an `x5c` header, verified by the real registry).
+//! * [`Nginx`]: nginx in front of a registry following the distribution nginx recipe.
+//! * [`Seeder`]: fast seeding through the registry API (monolithic uploads, cross-repository mounts).
+//! * [`write_oci_layout`] + [`skopeo_copy`]: OCI layouts on disk pushed with the real skopeo.
+//! * [`TestCa`] for certificates.
+//!
+//! Process hygiene: every spawned server is killed and reaped on drop (also on panic), and gets
+//! `PR_SET_PDEATHSIG(SIGKILL)` from a long-lived spawner thread so that nothing outlives the test
+//! process. Every server has its own [`tempfile::TempDir`].
+
+mod certs;
+mod image;
+mod layout;
+mod nginx;
+mod proc;
+mod registry;
+mod seed;
+mod token;
+
+pub use certs::TestCa;
+pub use image::{ImageSpec, Pushed};
+pub use layout::{skopeo_copy, write_oci_layout, LayoutEntry, SkopeoOpts};
+pub use nginx::{Nginx, NginxOptions};
+pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};
+pub use seed::{seed_repo_name, seed_tag_name, SeedSummary, Seeder};
+pub use token::{TokenIssuer, TokenIssuerOptions, TokenUser};
+
+/// A free TCP port on 127.0.0.1: bind port 0, read the port, close the socket.
+///
+/// There is an unavoidable race between closing and the server binding it; the servers retry
+/// startup on a port clash.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local_addr").port()
+}
+
+/// Media types used by the kit.
+pub mod media_types {
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    pub const COSIGN_SIMPLESIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+    /// Every manifest type, for `Accept` headers.
+    pub const ALL_MANIFESTS: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
