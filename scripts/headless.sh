@@ -5,7 +5,6 @@
 set -euo pipefail
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR_OVERRIDE:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
-export WEBKIT_DISABLE_COMPOSITING_MODE=1
 export NO_AT_BRIDGE=1
 unset DBUS_SESSION_BUS_ADDRESS
 exec dbus-run-session -- bash -c '

@@ -9,17 +9,11 @@ pub async fn list_profiles(berth: State<'_, Berth>) -> Result<Vec<ProfileView>, 
 }
 
 #[tauri::command]
-pub async fn add_profile(
-    berth: State<'_, Berth>,
-    request: AddProfileRequest,
-) -> Result<ProfileView, ApiError> {
+pub async fn add_profile(berth: State<'_, Berth>, request: AddProfileRequest) -> Result<ProfileView, ApiError> {
     berth.add_profile(request).await
 }
 
 #[tauri::command]
-pub async fn list_repositories(
-    berth: State<'_, Berth>,
-    profile: String,
-) -> Result<Vec<RepositoryView>, ApiError> {
+pub async fn list_repositories(berth: State<'_, Berth>, profile: String) -> Result<Vec<RepositoryView>, ApiError> {
     berth.repositories(&profile).await
 }

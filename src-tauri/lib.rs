@@ -24,13 +24,8 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    app(tauri::Builder::default())
-        .run(tauri::generate_context!())
-        .expect("error while running the Berth window");
+    app(tauri::Builder::default()).run(tauri::generate_context!()).expect("error while running the Berth window");
 }

@@ -8,11 +8,7 @@ use berth_core::{AddProfileRequest, ApiError, Berth};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "berth",
-    version,
-    about = "Manage private container registries: profiles, browsing, safe deletes"
-)]
+#[command(name = "berth", version, about = "Manage private container registries: profiles, browsing, safe deletes")]
 struct Cli {
     /// Data directory (SQLite cache, CA files). Default: $BERTH_DATA_DIR, else ~/.local/share/berth.
     #[arg(long, global = true, value_name = "DIR")]
@@ -53,10 +49,7 @@ enum ProfileCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -79,10 +72,7 @@ fn capitalize(s: &str) -> String {
 }
 
 fn print_json(v: &impl serde::Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("views serialize")
-    );
+    println!("{}", serde_json::to_string_pretty(v).expect("views serialize"));
 }
 
 async fn run(cli: Cli) -> Result<(), ApiError> {
@@ -101,9 +91,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             if json {
                 print_json(&profiles);
             } else if profiles.is_empty() {
-                println!(
-                    "no profiles yet: berth profile add NAME --url https://registry.example.com"
-                );
+                println!("no profiles yet: berth profile add NAME --url https://registry.example.com");
             } else {
                 let w = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
                 for p in profiles {

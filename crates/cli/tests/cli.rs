@@ -11,21 +11,10 @@ fn berth(data: &std::path::Path) -> Command {
 
 /// stderr must be one clear line, and the exit code non-zero.
 fn assert_one_line_failure(out: &std::process::Output, needle: &str) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure, got {:?}",
-        out.status
-    );
+    assert!(!out.status.success(), "expected failure, got {:?}", out.status);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line on stderr, got:\n{err}"
-    );
-    assert!(
-        err.contains(needle),
-        "stderr {err:?} should mention {needle:?}"
-    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line on stderr, got:\n{err}");
+    assert!(err.contains(needle), "stderr {err:?} should mention {needle:?}");
     err
 }
 
@@ -36,14 +25,8 @@ async fn profile_add_list_and_repos_json() {
     seeder.seed_many(12, 2, "apps/web", 8).await;
     let data = tempfile::tempdir().unwrap();
 
-    berth(data.path())
-        .args(["profile", "add", "lab", "--url", &registry.url()])
-        .assert()
-        .success();
-    let out = berth(data.path())
-        .args(["profile", "list", "--json"])
-        .output()
-        .unwrap();
+    berth(data.path()).args(["profile", "add", "lab", "--url", &registry.url()]).assert().success();
+    let out = berth(data.path()).args(["profile", "list", "--json"]).output().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let arr = v.as_array().expect("array");
@@ -52,22 +35,10 @@ async fn profile_add_list_and_repos_json() {
     assert_eq!(arr[0]["url"], format!("{}/", registry.url()));
     assert_eq!(arr[0]["kind"], "registry");
 
-    let out = berth(data.path())
-        .args(["repos", "lab", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = berth(data.path()).args(["repos", "lab", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     let expected: Vec<String> = (0..12).map(|i| format!("apps/web{i:05}")).collect();
     assert_eq!(names, expected);
 
@@ -76,15 +47,9 @@ async fn profile_add_list_and_repos_json() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 12);
 
     // The same name twice is refused and the first profile stays.
-    let out = berth(data.path())
-        .args(["profile", "add", "lab", "--url", "http://127.0.0.1:1"])
-        .output()
-        .unwrap();
+    let out = berth(data.path()).args(["profile", "add", "lab", "--url", "http://127.0.0.1:1"]).output().unwrap();
     assert_one_line_failure(&out, "already exists");
-    let out = berth(data.path())
-        .args(["profile", "list", "--json"])
-        .output()
-        .unwrap();
+    let out = berth(data.path()).args(["profile", "list", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["url"], format!("{}/", registry.url()));
 }
@@ -100,54 +65,25 @@ fn unknown_profile_is_one_clear_line() {
 #[test]
 fn bad_url_is_refused_and_nothing_is_saved() {
     let data = tempfile::tempdir().unwrap();
-    for bad in [
-        "registry.example.com:5000",
-        "ftp://x",
-        "https://user:pw@r.example",
-    ] {
-        let out = berth(data.path())
-            .args(["profile", "add", "x", "--url", bad])
-            .output()
-            .unwrap();
+    for bad in ["registry.example.com:5000", "ftp://x", "https://user:pw@r.example"] {
+        let out = berth(data.path()).args(["profile", "add", "x", "--url", bad]).output().unwrap();
         assert_one_line_failure(&out, "invalid registry URL");
     }
-    let out = berth(data.path())
-        .args(["profile", "add", "bad name!", "--url", "http://r:5000"])
-        .output()
-        .unwrap();
+    let out = berth(data.path()).args(["profile", "add", "bad name!", "--url", "http://r:5000"]).output().unwrap();
     assert_one_line_failure(&out, "invalid profile name");
-    let out = berth(data.path())
-        .args(["profile", "list", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
-        serde_json::json!([])
-    );
+    let out = berth(data.path()).args(["profile", "list", "--json"]).output().unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!([]));
 }
 
 #[test]
 fn unreachable_server_names_the_fix() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     berth(data.path())
-        .args([
-            "profile",
-            "add",
-            "down",
-            "--url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
+        .args(["profile", "add", "down", "--url", &format!("http://127.0.0.1:{port}")])
         .assert()
         .success();
-    let out = berth(data.path())
-        .args(["repos", "down", "--json"])
-        .output()
-        .unwrap();
+    let out = berth(data.path()).args(["repos", "down", "--json"]).output().unwrap();
     let err = assert_one_line_failure(&out, "connection refused");
     assert!(err.contains("is the registry running"), "{err}");
     assert!(out.stdout.is_empty(), "nothing on stdout on failure");
@@ -166,12 +102,7 @@ fn data_dir_from_environment() {
 
 #[test]
 fn version_flag() {
-    let out = Command::cargo_bin("berth")
-        .unwrap()
-        .arg("--version")
-        .output()
-        .unwrap();
+    let out = Command::cargo_bin("berth").unwrap().arg("--version").output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout)
-        .starts_with(&format!("berth {}", env!("CARGO_PKG_VERSION"))));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("berth {}", env!("CARGO_PKG_VERSION"))));
 }

@@ -29,12 +29,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            registry: None,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        ApiError { code, registry: None, message: message.into(), hint: hint.into() }
     }
 }
 
@@ -44,15 +39,8 @@ impl From<berth_registry::Error> for ApiError {
             berth_registry::ErrorKind::InvalidUrl => ErrorCode::InvalidInput,
             _ => ErrorCode::Registry,
         };
-        let registry = serde_json::to_value(e.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string));
-        ApiError {
-            code,
-            registry,
-            message: e.message,
-            hint: e.hint,
-        }
+        let registry = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+        ApiError { code, registry, message: e.message, hint: e.hint }
     }
 }
 

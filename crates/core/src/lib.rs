@@ -22,11 +22,7 @@ pub fn default_data_dir() -> Result<PathBuf, ApiError> {
         return Ok(PathBuf::from(d));
     }
     dirs::data_dir().map(|d| d.join("berth")).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Internal,
-            "cannot find a data directory",
-            format!("set {DATA_DIR_ENV} or HOME"),
-        )
+        ApiError::new(ErrorCode::Internal, "cannot find a data directory", format!("set {DATA_DIR_ENV} or HOME"))
     })
 }
 
@@ -40,10 +36,7 @@ pub struct Berth {
 impl Berth {
     pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
         let store = Store::open(data_dir).await?;
-        Ok(Berth {
-            store,
-            data_dir: data_dir.to_path_buf(),
-        })
+        Ok(Berth { store, data_dir: data_dir.to_path_buf() })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -60,24 +53,13 @@ impl Berth {
         let url = berth_registry::parse_registry_url(&req.url)?;
         let row = self
             .store
-            .add_profile(&NewProfile {
-                name,
-                url: url.to_string(),
-                kind: ProfileKind::Registry,
-                username: None,
-            })
+            .add_profile(&NewProfile { name, url: url.to_string(), kind: ProfileKind::Registry, username: None })
             .await?;
         Ok(ProfileView::from(row))
     }
 
     pub async fn profiles(&self) -> Result<Vec<ProfileView>, ApiError> {
-        Ok(self
-            .store
-            .profiles()
-            .await?
-            .into_iter()
-            .map(ProfileView::from)
-            .collect())
+        Ok(self.store.profiles().await?.into_iter().map(ProfileView::from).collect())
     }
 
     pub async fn profile(&self, name: &str) -> Result<ProfileView, ApiError> {
@@ -86,30 +68,21 @@ impl Berth {
 
     async fn client(&self, profile: &str) -> Result<RegistryClient, ApiError> {
         let row = self.store.profile(profile).await?;
-        Ok(RegistryClient::new(
-            &row.url,
-            Credentials::Anonymous,
-            &TlsOptions::default(),
-        )?)
+        Ok(RegistryClient::new(&row.url, Credentials::Anonymous, &TlsOptions::default())?)
     }
 
     /// Lists every repository of the profile's registry, live from the server.
     pub async fn repositories(&self, profile: &str) -> Result<Vec<RepositoryView>, ApiError> {
         let client = self.client(profile).await?;
         let names = client.catalog().await?;
-        Ok(names
-            .into_iter()
-            .map(|name| RepositoryView { name })
-            .collect())
+        Ok(names.into_iter().map(|name| RepositoryView { name }).collect())
     }
 }
 
 fn validate_profile_name(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {

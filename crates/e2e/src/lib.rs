@@ -2,7 +2,8 @@
 //!
 //! Needs: the app built with embedded assets (`make app`), `tauri-driver` on PATH (or `TAURI_DRIVER`),
 //! `WebKitWebDriver` (Debian `webkit2gtk-driver`), a display (`xvfb-run`) and a D-Bus session
-//! (`dbus-run-session`). `make test-e2e` sets all of that up.
+//! (`dbus-run-session`). `make test` sets all of that up through scripts/headless.sh. Do not set
+//! `WEBKIT_DISABLE_COMPOSITING_MODE`: without compositing, WebKitWebDriver screenshots never complete.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -16,10 +17,7 @@ pub use webdriver::{Element, WdError, WebDriver};
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 /// The app binary under test: `$BERTH_E2E_APP`, else `target/debug/berth-desktop`.
@@ -27,11 +25,7 @@ pub fn app_binary() -> PathBuf {
     let p = std::env::var_os("BERTH_E2E_APP")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/debug/berth-desktop"));
-    assert!(
-        p.is_file(),
-        "app binary {} not found: build it first with `make app`",
-        p.display()
-    );
+    assert!(p.is_file(), "app binary {} not found: build it first with `make app`", p.display());
     p
 }
 
@@ -45,11 +39,7 @@ pub fn artifacts_dir() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// One running app session: tauri-driver (killed on drop) and a WebDriver client.
@@ -68,46 +58,30 @@ impl AppSession {
         let native_port = free_port();
         let driver_bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let mut cmd = Command::new(&driver_bin);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native_port.to_string(),
-        ])
-        .env("BERTH_DATA_DIR", data_dir.path())
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .stdin(Stdio::null());
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("BERTH_DATA_DIR", data_dir.path())
+            .stdin(Stdio::null());
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }
-        let driver = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (install it with `cargo install tauri-driver@2.1.0 --locked`)"));
+        let driver = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot start {driver_bin}: {e} (install it with `cargo install tauri-driver@2.1.0 --locked`)")
+        });
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not listen on {port}"
-            );
+            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": app.to_string_lossy() }),
-        );
-        let client = WebDriver::new_session(&url, serde_json::Value::Object(caps))
-            .await
-            .unwrap_or_else(|e| panic!("WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {e}"));
-        AppSession {
-            client,
-            driver,
-            data_dir,
-        }
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
+        let client = WebDriver::new_session(&url, serde_json::Value::Object(caps)).await.unwrap_or_else(|e| {
+            panic!("WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {e}")
+        });
+        AppSession { client, driver, data_dir }
     }
 
     /// Waits for an element matching `css`, up to `secs` seconds.
@@ -118,18 +92,27 @@ impl AppSession {
             .unwrap_or_else(|e| panic!("element {css} did not appear within {secs}s: {e}"))
     }
 
-    /// Waits until some element matching `css` has text containing `needle`.
+    /// The text content of every element matching `css`. (WebDriver's "element text" follows Selenium's
+    /// visibility rules, which count ellipsised `overflow: hidden` spans as hidden; the screenshot is
+    /// what checks rendering.)
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let v = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.replace(/\\s+/g, ' ').trim());",
+                vec![serde_json::Value::String(css.to_string())],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("reading {css}: {e}"));
+        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    }
+
+    /// Waits until some element matching `css` has text containing `needle`; returns that text.
     pub async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            if let Ok(els) = self.client.find_all(css).await {
-                for el in els {
-                    if let Ok(t) = self.client.text(&el).await {
-                        if t.contains(needle) {
-                            return t;
-                        }
-                    }
-                }
+            if let Some(t) = self.texts(css).await.into_iter().find(|t| t.contains(needle)) {
+                return t;
             }
             if Instant::now() > deadline {
                 let body = self.client.source().await.unwrap_or_default();

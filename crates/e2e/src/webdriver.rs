@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 /// The W3C element identifier key.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 #[derive(Clone)]
 pub struct WebDriver {
@@ -30,10 +30,7 @@ pub struct Element(String);
 impl WebDriver {
     /// Opens a session with the given capabilities (`alwaysMatch`).
     pub async fn new_session(driver_url: &str, always_match: Value) -> Result<WebDriver, WdError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .expect("http client");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("http client");
         let body = json!({ "capabilities": { "alwaysMatch": always_match } });
         let resp: Value = http
             .post(format!("{driver_url}/session"))
@@ -44,38 +41,20 @@ impl WebDriver {
             .json()
             .await
             .map_err(|e| WdError(format!("new session answer: {e}")))?;
-        let id = resp["value"]["sessionId"]
-            .as_str()
-            .ok_or_else(|| WdError(format!("no session: {resp}")))?;
-        Ok(WebDriver {
-            http,
-            base: format!("{driver_url}/session/{id}"),
-        })
+        let id = resp["value"]["sessionId"].as_str().ok_or_else(|| WdError(format!("no session: {resp}")))?;
+        Ok(WebDriver { http, base: format!("{driver_url}/session/{id}") })
     }
 
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, WdError> {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, WdError> {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
         } else if method == reqwest::Method::POST {
             req = req.json(&json!({}));
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| WdError(format!("{path}: {e}")))?;
+        let resp = req.send().await.map_err(|e| WdError(format!("{path}: {e}")))?;
         let status = resp.status();
-        let v: Value = resp
-            .json()
-            .await
-            .map_err(|e| WdError(format!("{path}: bad answer: {e}")))?;
+        let v: Value = resp.json().await.map_err(|e| WdError(format!("{path}: bad answer: {e}")))?;
         if !status.is_success() {
             return Err(WdError(format!("{path}: {status}: {}", v["value"])));
         }
@@ -83,45 +62,23 @@ impl WebDriver {
     }
 
     pub async fn title(&self) -> Result<String, WdError> {
-        Ok(self
-            .call(reqwest::Method::GET, "/title", None)
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_string())
+        Ok(self.call(reqwest::Method::GET, "/title", None).await?.as_str().unwrap_or_default().to_string())
     }
 
     pub async fn source(&self) -> Result<String, WdError> {
-        Ok(self
-            .call(reqwest::Method::GET, "/source", None)
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_string())
+        Ok(self.call(reqwest::Method::GET, "/source", None).await?.as_str().unwrap_or_default().to_string())
     }
 
     pub async fn find(&self, css: &str) -> Result<Element, WdError> {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await?;
+        let v =
+            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await?;
         element(&v).ok_or_else(|| WdError(format!("no element id in {v}")))
     }
 
     pub async fn find_all(&self, css: &str) -> Result<Vec<Element>, WdError> {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/elements",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await?;
-        Ok(v.as_array()
-            .map(|a| a.iter().filter_map(element).collect())
-            .unwrap_or_default())
+        let v =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await?;
+        Ok(v.as_array().map(|a| a.iter().filter_map(element).collect()).unwrap_or_default())
     }
 
     pub async fn wait_for(&self, css: &str, timeout: Duration) -> Result<Element, WdError> {
@@ -136,44 +93,23 @@ impl WebDriver {
     }
 
     pub async fn click(&self, el: &Element) -> Result<(), WdError> {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{}/click", el.0),
-            None,
-        )
-        .await
-        .map(|_| ())
+        self.call(reqwest::Method::POST, &format!("/element/{}/click", el.0), None).await.map(|_| ())
     }
 
     pub async fn send_keys(&self, el: &Element, text: &str) -> Result<(), WdError> {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{}/value", el.0),
-            Some(json!({"text": text})),
-        )
-        .await
-        .map(|_| ())
+        self.call(reqwest::Method::POST, &format!("/element/{}/value", el.0), Some(json!({"text": text})))
+            .await
+            .map(|_| ())
     }
 
     pub async fn text(&self, el: &Element) -> Result<String, WdError> {
-        let v = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/element/{}/text", el.0),
-                None,
-            )
-            .await?;
+        let v = self.call(reqwest::Method::GET, &format!("/element/{}/text", el.0), None).await?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
     /// Runs a script in the page and returns its value.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, WdError> {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args}))).await
     }
 
     pub async fn screenshot_png(&self) -> Result<Vec<u8>, WdError> {
@@ -184,14 +120,10 @@ impl WebDriver {
     }
 
     pub async fn close(&self) -> Result<(), WdError> {
-        self.call(reqwest::Method::DELETE, "", None)
-            .await
-            .map(|_| ())
+        self.call(reqwest::Method::DELETE, "", None).await.map(|_| ())
     }
 }
 
 fn element(v: &Value) -> Option<Element> {
-    v.get(ELEMENT_KEY)
-        .and_then(Value::as_str)
-        .map(|s| Element(s.to_string()))
+    v.get(ELEMENT_KEY).and_then(Value::as_str).map(|s| Element(s.to_string()))
 }

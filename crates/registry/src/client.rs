@@ -1,21 +1,23 @@
-//! Transport and the first API calls: ping and the paginated catalog.
+//! The client for one registry endpoint: transport, authentication and retries in one request loop.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::error::{parse_error_body, Error, ErrorKind};
-use crate::link::next_link;
+use crate::auth::{normalize_scopes, parse_challenges, Scope, TokenCache, TokenResponse};
+use crate::error::{Error, ErrorKind};
 
-/// Distribution's default `catalog.maxentries`: the largest page a client may ask for.
-pub const CATALOG_PAGE_MAX: usize = 1000;
-/// JSON pages (catalog, tags) are bounded: 1000 names of at most 255 bytes, with room to spare.
-const JSON_PAGE_LIMIT: usize = 2 * 1024 * 1024;
+/// JSON pages (catalog, tags, token answers) are bounded: 1000 names of at most 255 bytes, with room to spare.
+pub(crate) const JSON_PAGE_LIMIT: usize = 2 * 1024 * 1024;
 /// Error bodies are only read for diagnosis.
-const ERROR_BODY_LIMIT: usize = 16 * 1024;
+pub(crate) const ERROR_BODY_LIMIT: usize = 16 * 1024;
+/// Retries for 429 / 503, honouring Retry-After up to `MAX_RETRY_AFTER` seconds.
+const MAX_RETRIES: u32 = 3;
+const MAX_RETRY_AFTER: u64 = 30;
 
 #[derive(Clone, Default)]
 pub enum Credentials {
@@ -50,28 +52,70 @@ pub struct Ping {
     pub status: u16,
     /// `Docker-Distribution-Api-Version`, a hint only (proxies may drop it).
     pub api_version: Option<String>,
-    /// The authentication scheme the server challenged with, if any (`Basic`, `Bearer`).
+    /// The authentication scheme the server challenged with, if any (`basic`, `bearer`).
     pub auth_scheme: Option<String>,
 }
 
-/// A client for one registry endpoint (base URL + credentials + TLS settings).
+/// A client for one registry endpoint (base URL + credentials + TLS settings). Cheap to clone; clones
+/// share connections and tokens.
 #[derive(Clone)]
 pub struct RegistryClient {
     base: Url,
     http: reqwest::Client,
     creds: Arc<Credentials>,
+    auth: Arc<AuthState>,
 }
 
 impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryClient")
-            .field("base", &self.base.as_str())
-            .field("creds", &self.creds)
-            .finish()
+        f.debug_struct("RegistryClient").field("base", &self.base.as_str()).field("creds", &self.creds).finish()
     }
 }
 
-/// Parses and normalises a registry URL as users type it. Plain `http://` is accepted only when written.
+/// What the server told us about its auth, and the tokens we hold.
+#[derive(Debug, Default)]
+struct AuthState {
+    /// (realm, service) of the server's Bearer challenge, once seen.
+    bearer: Mutex<Option<(Url, String)>>,
+    /// The scheme of the first challenge seen on a ping (`basic`, `bearer`).
+    challenged: Mutex<Option<String>>,
+    tokens: TokenCache,
+    token_requests: AtomicUsize,
+}
+
+/// One request as the API layer describes it: the auth scopes it needs are part of it.
+pub(crate) struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Option<bytes::Bytes>,
+    pub scopes: Vec<Scope>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Request {
+        Request { method, url, headers: HeaderMap::new(), body: None, scopes: Vec::new() }
+    }
+    pub fn headers(mut self, h: HeaderMap) -> Request {
+        self.headers.extend(h);
+        self
+    }
+    pub fn header(mut self, name: HeaderName, value: &str) -> Request {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+    pub fn body(mut self, body: impl Into<bytes::Bytes>) -> Request {
+        self.body = Some(body.into());
+        self
+    }
+    pub fn scope(mut self, s: Scope) -> Request {
+        self.scopes.push(s);
+        self
+    }
+}
+
 pub fn parse_registry_url(input: &str) -> Result<Url, Error> {
     let s = input.trim();
     let bad = |why: &str| {
@@ -92,9 +136,7 @@ pub fn parse_registry_url(input: &str) -> Result<Url, Error> {
         return Err(bad("it must not carry a query or fragment"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "credentials do not belong in the URL; give them to the profile",
-        ));
+        return Err(bad("credentials do not belong in the URL; give them to the profile"));
     }
     // A trailing /v2 or /v2/ is a common paste: the base is the part before it.
     let mut path = url.path().trim_end_matches('/').to_string();
@@ -108,77 +150,201 @@ pub fn parse_registry_url(input: &str) -> Result<Url, Error> {
 impl RegistryClient {
     pub fn new(url: &str, creds: Credentials, tls: &TlsOptions) -> Result<Self, Error> {
         let base = parse_registry_url(url)?;
-        let http = build_http(tls)?;
-        Ok(RegistryClient {
-            base,
-            http,
-            creds: Arc::new(creds),
-        })
+        let http = crate::tls::build_http(tls)?;
+        Ok(RegistryClient { base, http, creds: Arc::new(creds), auth: Arc::default() })
     }
 
     pub fn base_url(&self) -> &Url {
         &self.base
     }
 
-    fn url(&self, path: &str) -> Url {
-        self.base
-            .join(path)
-            .expect("relative API path joins onto a valid base")
+    pub(crate) fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("relative API path joins onto a valid base")
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        headers: HeaderMap,
-    ) -> Result<reqwest::Response, Error> {
-        let mut req = self.http.request(method, url.clone()).headers(headers);
-        if let Credentials::Basic { username, password } = &*self.creds {
-            req = req.basic_auth(username, Some(password));
-        }
-        req.send()
-            .await
-            .map_err(|e| Error::from_transport(&url, &e))
-    }
-
-    fn has_credentials(&self) -> bool {
+    pub(crate) fn has_credentials(&self) -> bool {
         !matches!(*self.creds, Credentials::Anonymous)
     }
 
-    async fn fail(&self, url: &Url, resp: reqwest::Response) -> Error {
+    /// How many tokens this client fetched from the token service (tests check the cache with it).
+    pub fn token_requests(&self) -> usize {
+        self.auth.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// The error for a non-success answer, with the body read (bounded) for diagnosis.
+    pub(crate) async fn fail(&self, url: &Url, resp: reqwest::Response) -> Error {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = read_limited(resp, ERROR_BODY_LIMIT)
-            .await
-            .unwrap_or_default();
+        let body = read_limited(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
         Error::from_status(url, status, &headers, &body, self.has_credentials())
     }
 
-    /// `GET /v2/`: checks that a registry answers there and that our credentials are accepted.
+    /// Sends a request with the right credentials: a Bearer token for its scopes when the server uses
+    /// token auth (fetched at most once more after a 401), Basic credentials otherwise. Retries 429 and
+    /// 503 honouring Retry-After. Any other answer is returned as is, for the caller to judge.
+    pub(crate) async fn execute(&self, req: Request) -> Result<reqwest::Response, Error> {
+        let mut scopes = normalize_scopes(req.scopes.iter().cloned());
+        let mut refetched = false;
+        let mut retries = 0;
+        loop {
+            let mut headers = req.headers.clone();
+            if let Some(value) = self.authorization(&req.url, &scopes).await? {
+                headers.insert(AUTHORIZATION, value);
+            }
+            let mut rb = self.http.request(req.method.clone(), req.url.clone()).headers(headers);
+            if let Some(body) = &req.body {
+                rb = rb.body(body.clone());
+            }
+            let resp = rb.send().await.map_err(|e| Error::from_transport(&req.url, &e))?;
+            let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED {
+                let values: Vec<String> = resp
+                    .headers()
+                    .get_all(WWW_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_string))
+                    .collect();
+                let challenges = parse_challenges(values.iter().map(String::as_str));
+                if let Some(first) = challenges.first() {
+                    self.auth.challenged.lock().expect("auth lock").get_or_insert_with(|| first.scheme.clone());
+                }
+                let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") else {
+                    return Err(self.fail(&req.url, resp).await);
+                };
+                let Some(realm) = bearer.param("realm").and_then(|r| req.url.join(r).ok()) else {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("{}: the registry asks for a token but names no valid realm", req.url),
+                        "check the registry's auth.token.realm setting",
+                    ));
+                };
+                let service = bearer.param("service").unwrap_or_default().to_string();
+                let known = self.auth.bearer.lock().expect("auth lock").replace((realm.clone(), service.clone()));
+                let wanted: Vec<Scope> = bearer.scopes().iter().filter_map(|s| Scope::parse(s)).collect();
+                let held_covers = wanted.iter().all(|w| scopes.iter().any(|h| h.covers(w)));
+                if bearer.param("error") == Some("insufficient_scope")
+                    && (refetched || (held_covers && known.is_some()))
+                {
+                    // We hold (or just fetched) a token for exactly what is asked: the account lacks it.
+                    return Err(permission_denied(&req.url, &wanted));
+                }
+                if refetched {
+                    return Err(self.fail(&req.url, resp).await);
+                }
+                self.auth.tokens.forget(realm.as_str(), &service, &scopes);
+                scopes = normalize_scopes(scopes.into_iter().chain(wanted));
+                refetched = true;
+                continue;
+            }
+            if (status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE)
+                && retries < MAX_RETRIES
+            {
+                let wait = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                match wait {
+                    Some(s) if s > MAX_RETRY_AFTER => return Err(self.fail(&req.url, resp).await),
+                    Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                    None => tokio::time::sleep(Duration::from_millis(250 << retries)).await,
+                }
+                retries += 1;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// The Authorization header for a request needing `scopes`, fetching a token if the server uses them.
+    async fn authorization(&self, url: &Url, scopes: &[Scope]) -> Result<Option<HeaderValue>, Error> {
+        let bearer = self.auth.bearer.lock().expect("auth lock").clone();
+        if let Some((realm, service)) = bearer {
+            let token = match self.auth.tokens.get(realm.as_str(), &service, scopes) {
+                Some(t) => t,
+                None => self.fetch_token(url, &realm, &service, scopes).await?,
+            };
+            let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                Error::new(ErrorKind::Protocol, "the token service sent a token that is not a valid header value", "")
+            })?;
+            v.set_sensitive(true);
+            return Ok(Some(v));
+        }
+        if let Credentials::Basic { username, password } = &*self.creds {
+            return Ok(Some(basic_header(username, password)));
+        }
+        Ok(None)
+    }
+
+    async fn fetch_token(&self, url: &Url, realm: &Url, service: &str, scopes: &[Scope]) -> Result<String, Error> {
+        let mut token_url = realm.clone();
+        {
+            let mut q = token_url.query_pairs_mut();
+            if !service.is_empty() {
+                q.append_pair("service", service);
+            }
+            for s in scopes {
+                q.append_pair("scope", &s.to_string());
+            }
+        }
+        let mut rb = self.http.get(token_url.clone());
+        if let Credentials::Basic { username, password } = &*self.creds {
+            // Never send a password in clear text to a host other than the registry's own.
+            if realm.scheme() != "https" && realm.host_str() != self.base.host_str() {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("{url}: the registry sends us to a plain-HTTP token service on another host ({realm})"),
+                    "Berth will not send the password there in clear text: configure the token realm with https://",
+                ));
+            }
+            rb = rb.header(AUTHORIZATION, basic_header(username, password));
+        }
+        let resp = rb.send().await.map_err(|e| Error::from_transport(&token_url, &e))?;
+        self.auth.token_requests.fetch_add(1, Ordering::Relaxed);
+        let status = resp.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let mut e = Error::new(
+                ErrorKind::Unauthorized,
+                format!("the token service {realm} rejected the username or password"),
+                if self.has_credentials() {
+                    "check the profile's username and password"
+                } else {
+                    "this registry needs a login: add a username and password to the profile"
+                },
+            );
+            e.status = Some(status.as_u16());
+            return Err(e);
+        }
+        if !status.is_success() {
+            return Err(self.fail(&token_url, resp).await);
+        }
+        let body = read_limited(resp, JSON_PAGE_LIMIT).await.map_err(|e| e.at(&token_url))?;
+        let tr: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("{realm}: the token answer is not valid JSON: {e}"),
+                "check the registry's auth.token.realm",
+            )
+        })?;
+        let token = tr
+            .bearer()
+            .ok_or_else(|| Error::new(ErrorKind::Protocol, format!("{realm}: the token answer holds no token"), ""))?
+            .to_string();
+        self.auth.tokens.put(realm.as_str(), service, scopes, token.clone(), tr.lifetime());
+        Ok(token)
+    }
+
+    /// `GET /v2/`: checks that a registry answers there and that our credentials are accepted (for token
+    /// auth, that a token can be had).
     pub async fn ping(&self) -> Result<Ping, Error> {
         let url = self.url("v2/");
-        let resp = self
-            .send(Method::GET, url.clone(), HeaderMap::new())
-            .await?;
-        let api_version = resp
-            .headers()
-            .get("docker-distribution-api-version")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let auth_scheme = resp
-            .headers()
-            .get(reqwest::header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_whitespace().next())
-            .map(str::to_string);
+        let resp = self.execute(Request::new(Method::GET, url.clone())).await?;
+        let api_version =
+            resp.headers().get("docker-distribution-api-version").and_then(|v| v.to_str().ok()).map(str::to_string);
         let status = resp.status();
+        let auth_scheme = self.auth.challenged.lock().expect("auth lock").clone();
         if status.is_success() {
-            return Ok(Ping {
-                url: url.to_string(),
-                status: status.as_u16(),
-                api_version,
-                auth_scheme,
-            });
+            return Ok(Ping { url: url.to_string(), status: status.as_u16(), api_version, auth_scheme });
         }
         if status == StatusCode::NOT_FOUND && api_version.is_none() {
             return Err(Error::new(
@@ -189,125 +355,42 @@ impl RegistryClient {
         }
         Err(self.fail(&url, resp).await)
     }
-
-    /// Lists every repository of `/v2/_catalog`, following `Link` pagination with pages of at most
-    /// [`CATALOG_PAGE_MAX`]. Returns the names de-duplicated and sorted.
-    pub async fn catalog(&self) -> Result<Vec<String>, Error> {
-        let mut all = Vec::new();
-        self.catalog_pages(CATALOG_PAGE_MAX, |page| all.extend_from_slice(page))
-            .await?;
-        all.sort();
-        all.dedup();
-        Ok(all)
-    }
-
-    /// Walks the catalog page by page, calling `on_page` with each page's names.
-    pub async fn catalog_pages(
-        &self,
-        page_size: usize,
-        mut on_page: impl FnMut(&[String]),
-    ) -> Result<(), Error> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            repositories: Option<Vec<String>>,
-        }
-        let mut n = page_size.clamp(1, CATALOG_PAGE_MAX);
-        let catalog_path = self.url("v2/_catalog");
-        let mut url = with_page(&catalog_path, n, None);
-        let mut last_seen: Option<String> = None;
-        loop {
-            let resp = self.send(Method::GET, url.clone(), json_accept()).await?;
-            let status = resp.status();
-            if status == StatusCode::BAD_REQUEST && n > 100 {
-                // distribution 3.x (and some proxies) refuse an `n` above their maximum: retry smaller.
-                let headers = resp.headers().clone();
-                let body = read_limited(resp, ERROR_BODY_LIMIT)
-                    .await
-                    .unwrap_or_default();
-                if parse_error_body(&body).is_some_and(|(c, _)| c == "PAGINATION_NUMBER_INVALID") {
-                    n = 100;
-                    url = with_page(&catalog_path, n, last_seen.as_deref());
-                    continue;
-                }
-                return Err(Error::from_status(
-                    &url,
-                    400,
-                    &headers,
-                    &body,
-                    self.has_credentials(),
-                ));
-            }
-            if !status.is_success() {
-                return Err(self.fail(&url, resp).await);
-            }
-            let link = resp
-                .headers()
-                .get_all(reqwest::header::LINK)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|v| next_link(v).map(str::to_string));
-            let body = read_limited(resp, JSON_PAGE_LIMIT)
-                .await
-                .map_err(|e| e.at(&url))?;
-            let page: Page = serde_json::from_slice(&body).map_err(|e| {
-                Error::new(
-                    ErrorKind::Protocol,
-                    format!("{url}: the catalog answer is not valid JSON: {e}"),
-                    "check that the URL points at a registry (a web UI or proxy error page answers here instead)",
-                )
-            })?;
-            let names = page.repositories.unwrap_or_default();
-            on_page(&names);
-            let Some(link) = link else { return Ok(()) };
-            if names.is_empty() {
-                return Ok(()); // an empty page that still links onward would loop
-            }
-            let last = names.last().cloned();
-            if last.is_some() && last == last_seen {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!("{url}: the catalog's pagination repeats itself (last={})", last.unwrap_or_default()),
-                    "the registry or a proxy in front of it rewrites pagination links; report it to its administrator",
-                ));
-            }
-            last_seen = last;
-            url = match url.join(&link) {
-                // Behind a path-prefixing proxy the link loses the prefix: rebuild it ourselves.
-                Ok(next)
-                    if next.path() == catalog_path.path() && next.host() == catalog_path.host() =>
-                {
-                    next
-                }
-                _ => with_page(&catalog_path, n, last_seen.as_deref()),
-            };
-        }
-    }
 }
 
-fn with_page(catalog: &Url, n: usize, last: Option<&str>) -> Url {
-    let mut url = catalog.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("n", &n.to_string());
-        if let Some(last) = last {
-            q.append_pair("last", last);
-        }
-    }
-    url
-}
-
-fn json_accept() -> HeaderMap {
+pub(crate) fn json_accept() -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert(ACCEPT, "application/json".parse().expect("static header"));
+    h.insert(ACCEPT, HeaderValue::from_static("application/json"));
     h
+}
+
+fn basic_header(user: &str, password: &str) -> HeaderValue {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut v = HeaderValue::from_str(&format!("Basic {raw}")).expect("base64 is a valid header value");
+    v.set_sensitive(true);
+    v
+}
+
+fn permission_denied(url: &Url, wanted: &[Scope]) -> Error {
+    let what: Vec<String> = wanted
+        .iter()
+        .map(|s| format!("{} on {}", s.actions.iter().cloned().collect::<Vec<_>>().join("+"), s.name))
+        .collect();
+    let mut e = Error::new(
+        ErrorKind::PermissionDenied,
+        format!("{url}: permission denied ({})", if what.is_empty() { "insufficient scope".into() } else { what.join(", ") }),
+        "this account lacks that permission: ask the registry's administrator to grant it, or use an account that has it",
+    );
+    e.status = Some(401);
+    e.code = Some("insufficient_scope".into());
+    e
 }
 
 #[derive(Debug)]
 pub(crate) struct BodyError(String);
 
 impl BodyError {
-    fn at(self, url: &Url) -> Error {
+    pub(crate) fn at(self, url: &Url) -> Error {
         Error::new(
             ErrorKind::BodyTooLarge,
             format!("{url}: {}", self.0),
@@ -317,80 +400,18 @@ impl BodyError {
 }
 
 /// Reads at most `limit` bytes of a body; a longer body is an error, never silently truncated.
-pub(crate) async fn read_limited(
-    mut resp: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, BodyError> {
-    if resp.content_length().is_some_and(|l| l as usize > limit) {
-        return Err(BodyError(format!(
-            "answer of {} bytes exceeds the limit of {limit}",
-            resp.content_length().unwrap_or(0)
-        )));
+pub(crate) async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if let Some(len) = resp.content_length().filter(|l| *l as usize > limit) {
+        return Err(BodyError(format!("answer of {len} bytes exceeds the limit of {limit}")));
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| BodyError(format!("reading the answer failed: {e}")))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| BodyError(format!("reading the answer failed: {e}")))? {
         if out.len() + chunk.len() > limit {
-            return Err(BodyError(format!(
-                "answer exceeds the limit of {limit} bytes"
-            )));
+            return Err(BodyError(format!("answer exceeds the limit of {limit} bytes")));
         }
         out.extend_from_slice(&chunk);
     }
     Ok(out)
-}
-
-fn build_http(tls: &TlsOptions) -> Result<reqwest::Client, Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
-    }
-    for pem in &tls.extra_ca_pem {
-        use rustls_pki_types::pem::PemObject;
-        let mut any = false;
-        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| {
-                Error::new(
-                    ErrorKind::Tls,
-                    format!("an imported CA certificate is not valid PEM: {e}"),
-                    "re-import the CA certificate",
-                )
-            })?;
-            roots.add(cert).map_err(|e| {
-                Error::new(
-                    ErrorKind::Tls,
-                    format!("an imported CA certificate was refused: {e}"),
-                    "re-import the CA certificate",
-                )
-            })?;
-            any = true;
-        }
-        if !any {
-            return Err(Error::new(
-                ErrorKind::Tls,
-                "an imported CA file holds no certificate",
-                "re-import the CA certificate",
-            ));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup failed: {e}"), ""))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Tls, format!("HTTP client setup failed: {e}"), ""))
 }
 
 #[cfg(test)]
@@ -399,47 +420,18 @@ mod tests {
 
     #[test]
     fn url_rules() {
-        assert_eq!(
-            parse_registry_url("http://127.0.0.1:5000")
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:5000/"
-        );
-        assert_eq!(
-            parse_registry_url(" https://r.example/v2/ ")
-                .unwrap()
-                .as_str(),
-            "https://r.example/"
-        );
-        assert_eq!(
-            parse_registry_url("https://r.example/prefix")
-                .unwrap()
-                .as_str(),
-            "https://r.example/prefix/"
-        );
-        for bad in [
-            "127.0.0.1:5000",
-            "ftp://x",
-            "https://",
-            "https://u:p@r",
-            "https://r/?x=1",
-            "",
-        ] {
+        assert_eq!(parse_registry_url("http://127.0.0.1:5000").unwrap().as_str(), "http://127.0.0.1:5000/");
+        assert_eq!(parse_registry_url(" https://r.example/v2/ ").unwrap().as_str(), "https://r.example/");
+        assert_eq!(parse_registry_url("https://r.example/prefix").unwrap().as_str(), "https://r.example/prefix/");
+        for bad in ["127.0.0.1:5000", "ftp://x", "https://", "https://u:p@r", "https://r/?x=1", ""] {
             let e = parse_registry_url(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidUrl, "{bad}");
         }
     }
 
     #[test]
-    fn page_urls() {
-        let c = Url::parse("http://r/v2/_catalog").unwrap();
-        assert_eq!(
-            with_page(&c, 1000, None).as_str(),
-            "http://r/v2/_catalog?n=1000"
-        );
-        assert_eq!(
-            with_page(&c, 100, Some("a/b")).as_str(),
-            "http://r/v2/_catalog?n=100&last=a%2Fb"
-        );
+    fn credentials_debug_is_redacted() {
+        let c = Credentials::Basic { username: "u".into(), password: "hunter2".into() };
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

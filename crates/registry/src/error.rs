@@ -47,13 +47,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            hint: hint.into(),
-            status: None,
-            code: None,
-        }
+        Error { kind, message: message.into(), hint: hint.into(), status: None, code: None }
     }
 
     fn with_status(mut self, status: u16, code: Option<String>) -> Self {
@@ -157,10 +151,8 @@ impl Error {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join(", ");
-        let is_nginx = headers
-            .get(reqwest::header::SERVER)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|s| s.starts_with("nginx"));
+        let is_nginx =
+            headers.get(reqwest::header::SERVER).and_then(|v| v.to_str().ok()).is_some_and(|s| s.starts_with("nginx"));
         let e = match (status, code.as_deref()) {
             (400, _) if body_text.contains("Client sent an HTTP request to an HTTPS server") => Error::new(
                 ErrorKind::HttpToTlsPort,
@@ -328,15 +320,9 @@ mod tests {
     #[test]
     fn parses_registry_error_bodies() {
         let b = br#"{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}"#;
-        assert_eq!(
-            parse_error_body(b),
-            Some(("UNSUPPORTED".into(), "The operation is unsupported.".into()))
-        );
+        assert_eq!(parse_error_body(b), Some(("UNSUPPORTED".into(), "The operation is unsupported.".into())));
         let b = br#"{"errors":[{"code":"NAME_UNKNOWN","detail":{"name":"nope"}}]}"#;
-        assert_eq!(
-            parse_error_body(b),
-            Some(("NAME_UNKNOWN".into(), String::new()))
-        );
+        assert_eq!(parse_error_body(b), Some(("NAME_UNKNOWN".into(), String::new())));
         assert_eq!(parse_error_body(b"<html>nginx</html>"), None);
         assert_eq!(parse_error_body(b""), None);
     }
@@ -345,13 +331,7 @@ mod tests {
     fn read_only_and_delete_disabled_are_told_apart() {
         let url = url::Url::parse("http://r:5000/v2/a/manifests/sha256:00").unwrap();
         let mut h = reqwest::header::HeaderMap::new();
-        let e = Error::from_status(
-            &url,
-            405,
-            &h,
-            br#"{"errors":[{"code":"UNSUPPORTED"}]}"#,
-            false,
-        );
+        let e = Error::from_status(&url, 405, &h, br#"{"errors":[{"code":"UNSUPPORTED"}]}"#, false);
         assert_eq!(e.kind, ErrorKind::DeleteDisabled);
         assert!(e.hint.contains("storage.delete.enabled"));
         h.insert(reqwest::header::ALLOW, "GET, HEAD".parse().unwrap());

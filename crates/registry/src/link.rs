@@ -12,17 +12,10 @@ pub fn next_link(header: &str) -> Option<&str> {
         let params_and_more = &after[end + 1..];
         // Parameters run until the next link (a comma outside quotes followed by '<') or the end.
         let (params, next) = split_params(params_and_more);
-        if params
-            .split(';')
-            .filter_map(|p| p.split_once('='))
-            .any(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("rel")
-                    && v.trim()
-                        .trim_matches('"')
-                        .split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("next"))
-            })
-        {
+        if params.split(';').filter_map(|p| p.split_once('=')).any(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("rel")
+                && v.trim().trim_matches('"').split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+        }) {
             return Some(target);
         }
         rest = next?;
@@ -34,9 +27,7 @@ fn split_params(s: &str) -> (&str, Option<&str>) {
     for (i, c) in s.char_indices() {
         match c {
             '"' => in_quotes = !in_quotes,
-            ',' if !in_quotes && s[i + 1..].trim_start().starts_with('<') => {
-                return (&s[..i], Some(&s[i + 1..]))
-            }
+            ',' if !in_quotes && s[i + 1..].trim_start().starts_with('<') => return (&s[..i], Some(&s[i + 1..])),
             _ => {}
         }
     }

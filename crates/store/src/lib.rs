@@ -16,10 +16,7 @@ pub enum StoreError {
     #[error("cannot open the database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
     #[error("cannot upgrade the database {path}: {source}")]
-    Migrate {
-        path: PathBuf,
-        source: sqlx::migrate::MigrateError,
-    },
+    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
     #[error("a profile named {0:?} already exists")]
     ProfileExists(String),
     #[error("no profile named {0:?}")]
@@ -54,9 +51,7 @@ impl FromStr for ProfileKind {
             "registry" => Ok(ProfileKind::Registry),
             "nexus" => Ok(ProfileKind::Nexus),
             "harbor" => Ok(ProfileKind::Harbor),
-            other => Err(format!(
-                "unknown profile kind {other:?} (registry, nexus or harbor)"
-            )),
+            other => Err(format!("unknown profile kind {other:?} (registry, nexus or harbor)")),
         }
     }
 }
@@ -89,10 +84,8 @@ impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join(DB_FILE);
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: sqlx::Error::Io(e),
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Open { path: path.clone(), source: sqlx::Error::Io(e) })?;
         let opts = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -104,17 +97,8 @@ impl Store {
             .max_connections(4)
             .connect_with(opts)
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        MIGRATOR.run(&pool).await.map_err(|source| StoreError::Migrate { path: path.clone(), source })?;
         Ok(Store { pool, path })
     }
 
@@ -141,30 +125,27 @@ impl Store {
         .await;
         match res {
             Ok(_) => self.profile(&p.name).await,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::ProfileExists(p.name.clone()))
-            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::ProfileExists(p.name.clone())),
             Err(e) => Err(e.into()),
         }
     }
 
     pub async fn profiles(&self) -> Result<Vec<ProfileRow>, StoreError> {
-        let rows: Vec<RawProfile> =
-            sqlx::query_as("SELECT id, name, url, kind, username, created_at FROM profiles ORDER BY name COLLATE NOCASE")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<RawProfile> = sqlx::query_as(
+            "SELECT id, name, url, kind, username, created_at FROM profiles ORDER BY name COLLATE NOCASE",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     pub async fn profile(&self, name: &str) -> Result<ProfileRow, StoreError> {
-        let row: Option<RawProfile> = sqlx::query_as(
-            "SELECT id, name, url, kind, username, created_at FROM profiles WHERE name = ?",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(Into::into)
-            .ok_or_else(|| StoreError::ProfileNotFound(name.to_string()))
+        let row: Option<RawProfile> =
+            sqlx::query_as("SELECT id, name, url, kind, username, created_at FROM profiles WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(Into::into).ok_or_else(|| StoreError::ProfileNotFound(name.to_string()))
     }
 
     pub async fn close(&self) {
@@ -197,9 +178,7 @@ impl From<RawProfile> for ProfileRow {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -210,10 +189,7 @@ mod tests {
     async fn profiles_roundtrip_and_wal() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
         assert_eq!(mode, "wal");
         let p = NewProfile {
             name: "lab".into(),
@@ -223,13 +199,8 @@ mod tests {
         };
         let row = store.add_profile(&p).await.unwrap();
         assert_eq!(row.name, "lab");
-        assert!(
-            matches!(store.add_profile(&p).await, Err(StoreError::ProfileExists(n)) if n == "lab")
-        );
-        assert!(matches!(
-            store.profile("nope").await,
-            Err(StoreError::ProfileNotFound(_))
-        ));
+        assert!(matches!(store.add_profile(&p).await, Err(StoreError::ProfileExists(n)) if n == "lab"));
+        assert!(matches!(store.profile("nope").await, Err(StoreError::ProfileNotFound(_))));
         store.close().await;
         // Reopening applies no migration twice and keeps the data.
         let store = Store::open(dir.path()).await.unwrap();
