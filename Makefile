@@ -18,8 +18,11 @@ deps:
 deps-test:
 	scripts/install-deps.sh test
 
+# `npm install`, not `npm ci`: the npm registry reachable here serves the Tauri CLI's binary for this
+# platform only, so the lock cannot list the others and `npm ci` would refuse it (npm/cli#8320).
+# The lock still pins every version.
 node_modules/.package-lock.json: package-lock.json package.json ui/package.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund --no-save
 	@touch $@
 
 node-modules: node_modules/.package-lock.json
