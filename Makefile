@@ -5,7 +5,7 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/target/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package clean
+.PHONY: fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package clean
 
 help:
 	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
@@ -65,6 +65,15 @@ test-rust: ui tauri-driver
 
 test: deps-test node-modules fmt-check test-ui test-rust bindings-check
 	@echo "make test: all passed"
+
+# Fuzz each parser for FUZZ_SECONDS (cargo-fuzz from crates.io; libFuzzer needs nightly flags, which
+# RUSTC_BOOTSTRAP=1 allows on the stable toolchain). Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in www_authenticate link manifest; do \
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
+	done
 
 package: deps ui
 	npx tauri build --bundles deb

@@ -3,6 +3,7 @@
 //! or an [`ApiError`] with a message and a hint.
 
 mod error;
+mod inspect;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,9 @@ use berth_registry::{Credentials, RegistryClient, TlsOptions};
 use berth_store::{NewProfile, ProfileKind, Store};
 
 pub use error::{ApiError, ErrorCode};
+pub use inspect::{
+    CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
+};
 pub use types::{AddProfileRequest, ProfileView, RepositoryView};
 
 /// The environment variable that overrides the data directory (SQLite file, CA files).
@@ -69,6 +73,20 @@ impl Berth {
     async fn client(&self, profile: &str) -> Result<RegistryClient, ApiError> {
         let row = self.store.profile(profile).await?;
         Ok(RegistryClient::new(&row.url, Credentials::Anonymous, &TlsOptions::default())?)
+    }
+
+    /// Pings the profile's registry and reports auth, TLS (the chain the server presents), catalog
+    /// access and delete capability, with a diagnosis when something fails. Never fails itself for a
+    /// registry problem: that is what the report is for.
+    pub async fn test_profile(&self, profile: &str) -> Result<ConnectionReport, ApiError> {
+        let client = self.client(profile).await?;
+        Ok(inspect::test_connection(profile, &client).await)
+    }
+
+    /// One image by tag or digest: platforms, layers, config, referrers, sibling tags, raw manifest.
+    pub async fn inspect(&self, profile: &str, repo: &str, reference: &str) -> Result<ImageDetail, ApiError> {
+        let client = self.client(profile).await?;
+        inspect::inspect(&client, repo, reference).await
     }
 
     /// Lists every repository of the profile's registry, live from the server.

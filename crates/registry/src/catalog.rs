@@ -23,28 +23,37 @@ impl RegistryClient {
     }
 
     /// Walks the catalog page by page, calling `on_page` with each page's names.
-    pub async fn catalog_pages(&self, page_size: usize, mut on_page: impl FnMut(&[String])) -> Result<(), Error> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            #[serde(default)]
-            repositories: Option<Vec<String>>,
-        }
+    pub async fn catalog_pages(&self, page_size: usize, on_page: impl FnMut(&[String])) -> Result<(), Error> {
+        let endpoint = self.url("v2/_catalog");
+        self.walk_name_pages(&endpoint, page_size, Scope::catalog(), "repositories", on_page).await
+    }
+
+    /// Walks a paginated list of names (`{"<field>": [...] | null}`), the way every registry in the
+    /// field paginates: `n` at most 1000 and `PAGINATION_NUMBER_INVALID` → retry with 100; `Link`
+    /// resolved against the request URL (rebuilt from `last` when a proxy broke it); no Link, an empty
+    /// page or a page larger than `n` (2.8 ignores `n` for tags) ends it; a repeating page is an error.
+    pub(crate) async fn walk_name_pages(
+        &self,
+        endpoint: &Url,
+        page_size: usize,
+        scope: Scope,
+        field: &str,
+        mut on_page: impl FnMut(&[String]),
+    ) -> Result<(), Error> {
         let mut n = page_size.clamp(1, CATALOG_PAGE_MAX);
-        let catalog_path = self.url("v2/_catalog");
-        let mut url = with_page(&catalog_path, n, None);
+        let mut url = with_page(endpoint, n, None);
         let mut last_seen: Option<String> = None;
         loop {
             let resp = self
-                .execute(Request::new(Method::GET, url.clone()).headers(json_accept()).scope(Scope::catalog()))
+                .execute(Request::new(Method::GET, url.clone()).headers(json_accept()).scope(scope.clone()))
                 .await?;
             let status = resp.status();
             if status == StatusCode::BAD_REQUEST && n > 100 {
-                // distribution 3.x (and some proxies) refuse an `n` above their maximum: retry smaller.
                 let headers = resp.headers().clone();
                 let body = read_limited(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
                 if parse_error_body(&body).is_some_and(|(c, _)| c == "PAGINATION_NUMBER_INVALID") {
                     n = 100;
-                    url = with_page(&catalog_path, n, last_seen.as_deref());
+                    url = with_page(endpoint, n, last_seen.as_deref());
                     continue;
                 }
                 return Err(Error::from_status(&url, 400, &headers, &body, self.has_credentials()));
@@ -52,41 +61,53 @@ impl RegistryClient {
             if !status.is_success() {
                 return Err(self.fail(&url, resp).await);
             }
-            let link = resp
-                .headers()
-                .get_all(reqwest::header::LINK)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|v| next_link(v).map(str::to_string));
+            let link = next_link_header(resp.headers());
             let body = read_limited(resp, JSON_PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
-            let page: Page = serde_json::from_slice(&body).map_err(|e| {
+            let names = parse_names(&body, field).map_err(|e| {
                 Error::new(
                     ErrorKind::Protocol,
-                    format!("{url}: the catalog answer is not valid JSON: {e}"),
+                    format!("{url}: the answer is not the expected JSON list: {e}"),
                     "check that the URL points at a registry (a web UI or proxy error page answers here instead)",
                 )
             })?;
-            let names = page.repositories.unwrap_or_default();
             on_page(&names);
             let Some(link) = link else { return Ok(()) };
-            if names.is_empty() {
-                return Ok(()); // an empty page that still links onward would loop
+            if names.is_empty() || names.len() > n {
+                return Ok(());
             }
-            let last = names.last().cloned();
+            let last = names.iter().max().cloned();
             if last.is_some() && last == last_seen {
                 return Err(Error::new(
                     ErrorKind::Protocol,
-                    format!("{url}: the catalog's pagination repeats itself (last={})", last.unwrap_or_default()),
+                    format!("{url}: the pagination repeats itself (last={})", last.unwrap_or_default()),
                     "the registry or a proxy in front of it rewrites pagination links; report it to its administrator",
                 ));
             }
             last_seen = last;
             url = match url.join(&link) {
                 // Behind a path-prefixing proxy the link loses the prefix: rebuild it ourselves.
-                Ok(next) if next.path() == catalog_path.path() && next.host() == catalog_path.host() => next,
-                _ => with_page(&catalog_path, n, last_seen.as_deref()),
+                Ok(next) if next.path() == endpoint.path() && next.host() == endpoint.host() => next,
+                _ => with_page(endpoint, n, last_seen.as_deref()),
             };
         }
+    }
+}
+
+/// The `rel="next"` target of a response's `Link` headers.
+pub(crate) fn next_link_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| next_link(v).map(str::to_string))
+}
+
+/// `{"<field>": ["a", …]}`; a missing field or `null` (an emptied repository on 2.8) is an empty list.
+fn parse_names(body: &[u8], field: &str) -> Result<Vec<String>, serde_json::Error> {
+    let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)?;
+    match v.remove(field) {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(list) => serde_json::from_value(list),
     }
 }
 
@@ -105,6 +126,15 @@ pub(crate) fn with_page(endpoint: &Url, n: usize, last: Option<&str>) -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_null_missing_or_garbage() {
+        assert_eq!(parse_names(br#"{"name":"x","tags":null}"#, "tags").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_names(br#"{"name":"x"}"#, "tags").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_names(br#"{"tags":["b","a"]}"#, "tags").unwrap(), vec!["b", "a"]);
+        assert!(parse_names(b"<html>", "tags").is_err());
+        assert!(parse_names(br#"{"tags":[1]}"#, "tags").is_err());
+    }
 
     #[test]
     fn page_urls() {

@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::auth::{normalize_scopes, parse_challenges, Scope, TokenCache, TokenResponse};
 use crate::error::{Error, ErrorKind};
+pub use crate::tls::TlsOptions;
 
 /// JSON pages (catalog, tags, token answers) are bounded: 1000 names of at most 255 bytes, with room to spare.
 pub(crate) const JSON_PAGE_LIMIT: usize = 2 * 1024 * 1024;
@@ -36,13 +37,6 @@ impl std::fmt::Debug for Credentials {
             Credentials::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
         }
     }
-}
-
-/// TLS settings of one profile.
-#[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
-    /// PEM bytes of CA certificates to trust in addition to the system roots.
-    pub extra_ca_pem: Vec<Vec<u8>>,
 }
 
 /// What `GET /v2/` told us.
@@ -226,6 +220,15 @@ impl RegistryClient {
                     && (refetched || (held_covers && known.is_some()))
                 {
                     // We hold (or just fetched) a token for exactly what is asked: the account lacks it.
+                    if !self.has_credentials() {
+                        let mut e = Error::new(
+                            ErrorKind::Unauthorized,
+                            format!("{}: the registry requires authentication", req.url),
+                            "this registry gives anonymous users no access: add a username and password to the profile",
+                        );
+                        e.status = Some(401);
+                        return Err(e);
+                    }
                     return Err(permission_denied(&req.url, &wanted));
                 }
                 if refetched {

@@ -79,9 +79,12 @@ async fn unknown_ca_then_imported_ca() {
     let e = client(&tls.url()).ping().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::TlsUnknownCa, "{e}");
     let ca = tls.ca_pem().expect("CA");
-    let c =
-        RegistryClient::new(&tls.url(), Credentials::Anonymous, &TlsOptions { extra_ca_pem: vec![ca.into_bytes()] })
-            .unwrap();
+    let c = RegistryClient::new(
+        &tls.url(),
+        Credentials::Anonymous,
+        &TlsOptions { extra_ca_pem: vec![ca.into_bytes()], ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(c.ping().await.unwrap().status, 200);
 }
 
@@ -89,9 +92,12 @@ async fn unknown_ca_then_imported_ca() {
 async fn self_signed_ca_as_leaf_is_diagnosed_even_when_trusted() {
     let tls = Registry::builder().tls(TlsMode::SelfSignedLeaf).start().await;
     let cert = tls.ca_pem().expect("self-signed cert");
-    let c =
-        RegistryClient::new(&tls.url(), Credentials::Anonymous, &TlsOptions { extra_ca_pem: vec![cert.into_bytes()] })
-            .unwrap();
+    let c = RegistryClient::new(
+        &tls.url(),
+        Credentials::Anonymous,
+        &TlsOptions { extra_ca_pem: vec![cert.into_bytes()], ..Default::default() },
+    )
+    .unwrap();
     let e = c.ping().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::TlsCaUsedAsLeaf, "{e}");
 }
