@@ -5,7 +5,7 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/target/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package clean
+.PHONY: bench fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package clean
 
 help:
 	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
@@ -65,6 +65,12 @@ test-rust: ui tauri-driver
 
 test: deps-test node-modules fmt-check test-ui test-rust bindings-check
 	@echo "make test: all passed"
+
+# The sync benchmark (issue 4): release build, seeds a real registry, prints figures against targets.
+bench:
+	scripts/install-deps.sh bench
+	$(CARGO) build --release -p berth-cli -p berth-bench
+	./target/release/berth-bench
 
 # Fuzz each parser for FUZZ_SECONDS (cargo-fuzz from crates.io; libFuzzer needs nightly flags, which
 # RUSTC_BOOTSTRAP=1 allows on the stable toolchain). Not part of `make test`.

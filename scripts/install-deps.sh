@@ -2,6 +2,7 @@
 # Installs the system packages Berth needs. Idempotent; run as root or with sudo.
 #   scripts/install-deps.sh build   # what building and running the app needs
 #   scripts/install-deps.sh test    # build + the real servers and tools the tests start
+#   scripts/install-deps.sh bench   # test + wrk for the sync benchmark
 set -euo pipefail
 what=${1:-build}
 SUDO=""
@@ -12,8 +13,11 @@ build_pkgs=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev libx
 test_pkgs=(docker-registry skopeo nginx-light apache2-utils xvfb xauth webkit2gtk-driver
   dbus dbus-x11 gnome-keyring libsecret-tools openssl desktop-file-utils)
 
+bench_pkgs=(wrk)
+
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+[ "$what" = bench ] && pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -26,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Debian nginx and registry packages start system services on install; the tests start their own.
-if [ "$what" = test ]; then
+if [ "$what" != build ]; then
   for svc in nginx docker-registry; do
     if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop "$svc" 2>/dev/null || true; fi
     $SUDO service "$svc" stop >/dev/null 2>&1 || true

@@ -13,12 +13,20 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             let berth = tauri::async_runtime::block_on(Berth::open(&data_dir))
                 .map_err(|e| format!("{}. {}", e.message, e.hint))?;
             app.manage(berth);
+            app.manage(commands::Jobs::default());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::list_profiles,
             commands::add_profile,
+            commands::test_profile,
             commands::list_repositories,
+            commands::repository_tree,
+            commands::list_tags,
+            commands::search_tags,
+            commands::inspect_image,
+            commands::sync_profile,
+            commands::cancel_sync,
         ])
 }
 

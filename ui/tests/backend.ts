@@ -20,7 +20,19 @@ export interface BackendOptions {
 }
 
 export function profile(name: string, url: string, kind = "registry"): ProfileView {
-  return { name, url, kind, username: null, created_at: "2025-01-01T00:00:00Z" };
+  return {
+    name,
+    url,
+    kind,
+    auth: "none",
+    username: null,
+    has_password: false,
+    tls: { system_roots: true, cas: [], client_cert: null, has_key_passphrase: false, pinned_sha256: [], insecure_skip_verify: false },
+    gc: { command: null, before: null, after: null },
+    warnings: [],
+    created_at: "2025-01-01T00:00:00Z",
+    updated_at: "2025-01-01T00:00:00Z",
+  };
 }
 
 export function apiError(code: ApiError["code"], message: string, hint: string): ApiError {

@@ -4,8 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use berth_core::{AddProfileRequest, ApiError, Berth};
+use berth_core::{ApiError, Berth, CancellationToken, SortBy, TagView};
 use clap::{Parser, Subcommand};
+use profile::{CertCmd, ProfileCmd};
+
+mod profile;
 
 #[derive(Parser)]
 #[command(name = "berth", version, about = "Manage private container registries: profiles, browsing, safe deletes")]
@@ -19,9 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Manage registry profiles.
+    /// Manage registry profiles: credentials (OS keyring), TLS, imports, client snippets.
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Inspect certificate files.
+    #[command(subcommand)]
+    Cert(CertCmd),
     /// Show one image: platforms, layers, config, referrers, sibling tags.
     Inspect {
         /// Profile name.
@@ -31,7 +37,40 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the repositories of a profile's registry.
+    /// Sync a profile's registry into the local cache (catalog, tags, manifests).
+    Sync {
+        name: String,
+        /// Requests in flight at most.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Print a JSON summary on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tags of a repository from the cache.
+    Tags {
+        name: String,
+        repo: String,
+        #[arg(long, value_enum, default_value_t = Sort::Name)]
+        sort: Sort,
+        /// Only tags matching this regular expression (may start with '-', e.g. --filter -rc).
+        #[arg(long, allow_hyphen_values = true)]
+        filter: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search every cached tag of a profile ("repo:tag" or digest substring).
+    Search {
+        name: String,
+        query: String,
+        #[arg(long, value_enum, default_value_t = Sort::Name)]
+        sort: Sort,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the repositories of a profile's registry (from the cache once synced, with tags and sizes).
     Repos {
         /// Profile name.
         name: String,
@@ -40,26 +79,21 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum ProfileCmd {
-    /// Add a profile.
-    Add {
-        name: String,
-        /// Registry URL: https://host[:port] or, for an insecure registry, http://host:5000.
-        #[arg(long)]
-        url: String,
-    },
-    /// List profiles.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Test the connection: ping, auth, TLS details, delete capability, and a diagnosis with its fix.
-    Test {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Sort {
+    Name,
+    Created,
+    Size,
+}
+
+impl From<Sort> for SortBy {
+    fn from(s: Sort) -> SortBy {
+        match s {
+            Sort::Name => SortBy::Name,
+            Sort::Created => SortBy::Created,
+            Sort::Size => SortBy::Size,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -91,40 +125,19 @@ fn print_json(v: &impl serde::Serialize) {
 }
 
 async fn run(cli: Cli) -> Result<(), ApiError> {
+    // Certificate files need no data directory.
+    let command = match cli.command {
+        Command::Cert(cmd) => return profile::run_cert(cmd),
+        other => other,
+    };
     let data_dir = match cli.data_dir {
         Some(d) => d,
         None => berth_core::default_data_dir()?,
     };
     let berth = Berth::open(&data_dir).await?;
-    match cli.command {
-        Command::Profile(ProfileCmd::Add { name, url }) => {
-            let p = berth.add_profile(AddProfileRequest { name, url }).await?;
-            println!("added profile {} → {}", p.name, p.url);
-        }
-        Command::Profile(ProfileCmd::List { json }) => {
-            let profiles = berth.profiles().await?;
-            if json {
-                print_json(&profiles);
-            } else if profiles.is_empty() {
-                println!("no profiles yet: berth profile add NAME --url https://registry.example.com");
-            } else {
-                let w = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
-                for p in profiles {
-                    println!("{:w$}  {:8}  {}", p.name, p.kind, p.url);
-                }
-            }
-        }
-        Command::Profile(ProfileCmd::Test { name, json }) => {
-            let report = berth.test_profile(&name).await?;
-            if json {
-                print_json(&report);
-            } else {
-                print_report(&report);
-            }
-            if let Some(e) = report.error.filter(|_| !report.ok) {
-                return Err(e);
-            }
-        }
+    match command {
+        Command::Profile(cmd) => profile::run_profile(&berth, cmd).await?,
+        Command::Cert(_) => unreachable!("handled above"),
         Command::Inspect { name, image, json } => {
             let (repo, reference) = split_image(&image)?;
             let detail = berth.inspect(&name, repo, reference).await?;
@@ -134,13 +147,79 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                 print_detail(&detail);
             }
         }
+        Command::Sync { name, concurrency, json } => {
+            let cancel = CancellationToken::new();
+            let on_ctrl_c = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    on_ctrl_c.cancel();
+                }
+            });
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {pos}/{len} repositories ({elapsed})",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            bar.set_message(format!("syncing {name}"));
+            let progress = |p: &berth_core::SyncProgressView| {
+                bar.set_length(p.repositories_total);
+                bar.set_position(p.repositories_done);
+                bar.set_message(format!("{} tags, {} requests, {} errors", p.tags_done, p.requests, p.errors));
+            };
+            let result = berth.sync(&name, concurrency, &cancel, &progress).await;
+            bar.finish_and_clear();
+            let summary = result?;
+            if json {
+                print_json(&summary);
+            } else {
+                println!(
+                    "synced {}: {} repositories, {} tags, {} manifests fetched, {} requests, {} errors in {:.1} s",
+                    summary.profile,
+                    summary.repositories,
+                    summary.tags,
+                    summary.manifests_fetched,
+                    summary.requests,
+                    summary.errors,
+                    summary.seconds
+                );
+                for e in &summary.error_samples {
+                    eprintln!("  {e}");
+                }
+            }
+        }
+        Command::Tags { name, repo, sort, filter, json } => {
+            let tags = berth.tags(&name, &repo, sort.into(), filter.as_deref()).await?;
+            if json {
+                print_json(&tags);
+            } else {
+                print_tags(&tags, false);
+            }
+        }
+        Command::Search { name, query, sort, limit, json } => {
+            let found = berth.search(&name, &query, sort.into(), limit).await?;
+            if json {
+                print_json(&found);
+            } else {
+                print_tags(&found.tags, true);
+                if found.total > found.tags.len() as u64 {
+                    println!("… {} more (--limit)", found.total - found.tags.len() as u64);
+                }
+            }
+        }
         Command::Repos { name, json } => {
             let repos = berth.repositories(&name).await?;
             if json {
                 print_json(&repos);
             } else {
+                let w = repos.iter().map(|r| r.name.len()).max().unwrap_or(0);
                 for r in repos {
-                    println!("{}", r.name);
+                    match (r.tags, r.size) {
+                        (Some(t), Some(s)) => println!("{:w$}  {t:>6} tags  {:>10}", r.name, human_size(s)),
+                        _ => println!("{}", r.name),
+                    }
                 }
             }
         }
@@ -181,36 +260,6 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-fn print_report(r: &berth_core::ConnectionReport) {
-    println!("profile   {}", r.profile);
-    println!("url       {}", r.url);
-    match r.status {
-        Some(s) => {
-            println!("ping      {s} {}", r.api_version.as_deref().unwrap_or("(no Docker-Distribution-Api-Version)"))
-        }
-        None => println!("ping      failed"),
-    }
-    println!("auth      {}", r.auth.as_deref().unwrap_or("none"));
-    for (i, c) in r.certificates.iter().enumerate() {
-        println!(
-            "cert[{i}]   {}  (issuer {}; valid {} .. {}; CA: {}; sha256 {})",
-            c.subject, c.issuer, c.not_before, c.not_after, c.is_ca, c.sha256
-        );
-    }
-    match (r.catalog_accessible, r.repositories) {
-        (Some(true), Some(n)) => println!("catalog   {n} repositories"),
-        (Some(false), _) => println!("catalog   not accessible to this account (type repository names instead)"),
-        _ => {}
-    }
-    if let (Some(d), Some(x)) = (&r.delete, &r.delete_explained) {
-        println!("delete    {d}: {x}");
-    }
-    if let Some(e) = &r.error {
-        println!("problem   {}", e.message);
-        println!("fix       {}", e.hint);
-    }
-}
-
 fn print_detail(d: &berth_core::ImageDetail) {
     println!("{}:{}", d.repository, d.reference);
     println!("digest      {}", d.digest);
@@ -243,4 +292,16 @@ fn print_detail(d: &berth_core::ImageDetail) {
         println!("same digest {}", d.sibling_tags.join(", "));
     }
     println!("pull        {}", d.pull);
+}
+
+fn print_tags(tags: &[TagView], with_repo: bool) {
+    for t in tags {
+        let short = t.digest.get(..19).unwrap_or(&t.digest);
+        let created = t.created.as_deref().unwrap_or("-");
+        if with_repo {
+            println!("{}:{}  {short}  {created}  {}", t.repository, t.name, human_size(t.size));
+        } else {
+            println!("{}  {short}  {created}  {}", t.name, human_size(t.size));
+        }
+    }
 }

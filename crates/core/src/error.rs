@@ -12,6 +12,9 @@ pub enum ErrorCode {
     /// The registry could not be reached or refused us; `registry` names the precise kind.
     Registry,
     Storage,
+    /// The OS keyring (Secret Service) is missing, locked or lost a secret; the hint says what to do.
+    Keyring,
+    Cancelled,
     Internal,
 }
 

@@ -2,20 +2,41 @@
 //! about Tauri or a terminal. Each operation returns view types (exported to TypeScript with ts-rs)
 //! or an [`ApiError`] with a message and a hint.
 
+mod certs;
+mod docker_config;
 mod error;
 mod inspect;
+mod profiles;
+mod snippets;
+mod sync;
+mod tree;
 mod types;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use berth_registry::{Credentials, RegistryClient, TlsOptions};
-use berth_store::{NewProfile, ProfileKind, Store};
+use berth_registry::RegistryClient;
+use berth_secrets::{KeyringStore, SecretStore};
+use berth_store::Store;
 
+pub use berth_secrets::{
+    Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
+};
+pub use certs::{show_certificate_file, CertificateDetail};
+pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
 pub use error::{ApiError, ErrorCode};
 pub use inspect::{
     CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
 };
-pub use types::{AddProfileRequest, ProfileView, RepositoryView};
+pub use profiles::{
+    trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
+    ProfileView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
+};
+pub use snippets::Snippet;
+pub use sync::{SearchResult, SortBy, SyncProgressView, SyncSummaryView, TagView};
+pub use tokio_util::sync::CancellationToken;
+pub use tree::{repository_tree, RepoNode};
+pub use types::RepositoryView;
 
 /// The environment variable that overrides the data directory (SQLite file, CA files).
 pub const DATA_DIR_ENV: &str = "BERTH_DATA_DIR";
@@ -30,17 +51,24 @@ pub fn default_data_dir() -> Result<PathBuf, ApiError> {
     })
 }
 
-/// An open Berth data directory.
+/// An open Berth data directory, and the keyring its secrets live in.
 #[derive(Clone, Debug)]
 pub struct Berth {
     store: Store,
     data_dir: PathBuf,
+    secrets: Arc<dyn SecretStore>,
 }
 
 impl Berth {
+    /// Opens `data_dir` with the OS keyring (service `$BERTH_KEYRING_SERVICE`, else `dev.berth.desktop`).
     pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
+        Self::open_with_secrets(data_dir, Arc::new(KeyringStore::from_env())).await
+    }
+
+    /// Opens `data_dir` with another secret store (tests).
+    pub async fn open_with_secrets(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self, ApiError> {
         let store = Store::open(data_dir).await?;
-        Ok(Berth { store, data_dir: data_dir.to_path_buf() })
+        Ok(Berth { store, data_dir: data_dir.to_path_buf(), secrets })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -51,28 +79,74 @@ impl Berth {
         &self.store
     }
 
+    /// Creates a profile: validates everything, stores secrets in the keyring (after its
+    /// self-check), copies certificate files into the data directory.
     pub async fn add_profile(&self, req: AddProfileRequest) -> Result<ProfileView, ApiError> {
-        let name = req.name.trim().to_string();
-        validate_profile_name(&name)?;
-        let url = berth_registry::parse_registry_url(&req.url)?;
-        let row = self
-            .store
-            .add_profile(&NewProfile { name, url: url.to_string(), kind: ProfileKind::Registry, username: None })
-            .await?;
-        Ok(ProfileView::from(row))
+        profiles::add(self, req).await
+    }
+
+    pub async fn edit_profile(&self, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
+        profiles::edit(self, name, req).await
+    }
+
+    /// Copies a profile (settings, certificate files, keyring secrets) under a new name.
+    pub async fn duplicate_profile(&self, name: &str, new_name: &str) -> Result<ProfileView, ApiError> {
+        profiles::duplicate(self, name, new_name).await
+    }
+
+    /// Deletes a profile with its keyring entries, certificate files and cache.
+    pub async fn delete_profile(&self, name: &str) -> Result<ProfileView, ApiError> {
+        profiles::delete(self, name).await
     }
 
     pub async fn profiles(&self) -> Result<Vec<ProfileView>, ApiError> {
-        Ok(self.store.profiles().await?.into_iter().map(ProfileView::from).collect())
+        Ok(self.store.profiles().await?.into_iter().map(|r| profiles::view(&self.data_dir, r)).collect())
     }
 
     pub async fn profile(&self, name: &str) -> Result<ProfileView, ApiError> {
-        Ok(self.store.profile(name).await?.into())
+        Ok(profiles::view(&self.data_dir, self.store.profile(name).await?))
     }
 
+    /// The profile as JSON-ready data, without secrets.
+    pub async fn export_profile(&self, name: &str) -> Result<ProfileExport, ApiError> {
+        profiles::export(self, name).await
+    }
+
+    /// Creates a profile from an export (under `name`, else the exported name).
+    pub async fn import_profile(&self, export: ProfileExport, name: Option<String>) -> Result<ProfileView, ApiError> {
+        profiles::import(self, export, name).await
+    }
+
+    /// The certificate chain the profile's server presents, leaf first (not verified: to decide).
+    pub async fn server_certificates(&self, name: &str) -> Result<Vec<CertificateDetail>, ApiError> {
+        profiles::server_chain(self, name).await
+    }
+
+    /// Trust on first use: imports the topmost certificate of the server's chain as a CA, or pins
+    /// the leaf (`pin`). `sha256`: the fingerprint the user saw, checked against a fresh fetch.
+    pub async fn trust_server(&self, name: &str, pin: bool, sha256: Option<&str>) -> Result<TrustResult, ApiError> {
+        profiles::trust(self, name, pin, sha256).await
+    }
+
+    /// One profile per registry host in Docker's config.json (default `~/.docker/config.json`),
+    /// with credentials (into the keyring) and `/etc/docker/certs.d/<host>/` files.
+    pub async fn import_docker_config(&self, path: Option<&Path>) -> Result<DockerImportReport, ApiError> {
+        docker_config::import(self, path).await
+    }
+
+    /// What client machines need for this profile's registry (daemon.json, certs.d, login, podman).
+    pub async fn snippets(&self, name: &str) -> Result<Vec<Snippet>, ApiError> {
+        snippets::snippets(&self.data_dir, &self.store.profile(name).await?)
+    }
+
+    /// Checks that the keyring keeps secrets (write, read back, delete a probe entry).
+    pub async fn keyring_self_check(&self) -> Result<(), ApiError> {
+        profiles::keyring(&self.secrets, |s| s.self_check()).await
+    }
+
+    /// The registry client for a profile: credentials from the keyring, TLS from its files.
     async fn client(&self, profile: &str) -> Result<RegistryClient, ApiError> {
-        let row = self.store.profile(profile).await?;
-        Ok(RegistryClient::new(&row.url, Credentials::Anonymous, &TlsOptions::default())?)
+        profiles::client(self, profile).await
     }
 
     /// Pings the profile's registry and reports auth, TLS (the chain the server presents), catalog
@@ -87,13 +161,6 @@ impl Berth {
     pub async fn inspect(&self, profile: &str, repo: &str, reference: &str) -> Result<ImageDetail, ApiError> {
         let client = self.client(profile).await?;
         inspect::inspect(&client, repo, reference).await
-    }
-
-    /// Lists every repository of the profile's registry, live from the server.
-    pub async fn repositories(&self, profile: &str) -> Result<Vec<RepositoryView>, ApiError> {
-        let client = self.client(profile).await?;
-        let names = client.catalog().await?;
-        Ok(names.into_iter().map(|name| RepositoryView { name }).collect())
     }
 }
 

@@ -75,6 +75,8 @@ struct AuthState {
     challenged: Mutex<Option<String>>,
     tokens: TokenCache,
     token_requests: AtomicUsize,
+    /// Every HTTP request sent (retries and token requests included).
+    requests: AtomicUsize,
 }
 
 /// One request as the API layer describes it: the auth scopes it needs are part of it.
@@ -160,6 +162,11 @@ impl RegistryClient {
         !matches!(*self.creds, Credentials::Anonymous)
     }
 
+    /// How many HTTP requests this client (and its clones) sent.
+    pub fn requests(&self) -> usize {
+        self.auth.requests.load(Ordering::Relaxed)
+    }
+
     /// How many tokens this client fetched from the token service (tests check the cache with it).
     pub fn token_requests(&self) -> usize {
         self.auth.token_requests.load(Ordering::Relaxed)
@@ -189,6 +196,7 @@ impl RegistryClient {
             if let Some(body) = &req.body {
                 rb = rb.body(body.clone());
             }
+            self.auth.requests.fetch_add(1, Ordering::Relaxed);
             let resp = rb.send().await.map_err(|e| Error::from_transport(&req.url, &e))?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED {
@@ -302,6 +310,7 @@ impl RegistryClient {
             }
             rb = rb.header(AUTHORIZATION, basic_header(username, password));
         }
+        self.auth.requests.fetch_add(1, Ordering::Relaxed);
         let resp = rb.send().await.map_err(|e| Error::from_transport(&token_url, &e))?;
         self.auth.token_requests.fetch_add(1, Ordering::Relaxed);
         let status = resp.status();

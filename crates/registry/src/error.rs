@@ -10,6 +10,8 @@ pub enum ErrorKind {
     InvalidUrl,
     Dns,
     ConnectionRefused,
+    /// The connection broke mid-request (the registry stopped, crashed or a proxy cut it).
+    ConnectionLost,
     Timeout,
     Connect,
     /// https:// URL, but the server answered in plain HTTP.
@@ -50,6 +52,28 @@ impl Error {
         Error { kind, message: message.into(), hint: hint.into(), status: None, code: None }
     }
 
+    /// The registry cannot be reached at all (network, TLS, auth): going on with other requests is
+    /// pointless, and a long job should stop with this error.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::InvalidUrl
+                | ErrorKind::Dns
+                | ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionLost
+                | ErrorKind::Timeout
+                | ErrorKind::Connect
+                | ErrorKind::TlsServerSpeaksHttp
+                | ErrorKind::HttpToTlsPort
+                | ErrorKind::TlsUnknownCa
+                | ErrorKind::TlsCaUsedAsLeaf
+                | ErrorKind::TlsHostnameMismatch
+                | ErrorKind::TlsExpired
+                | ErrorKind::Tls
+                | ErrorKind::Unauthorized
+        )
+    }
+
     fn with_status(mut self, status: u16, code: Option<String>) -> Self {
         self.status = Some(status);
         self.code = code;
@@ -86,6 +110,17 @@ impl Error {
                 ErrorKind::ConnectionRefused,
                 format!("{url}: connection refused by {hostport}"),
                 "nothing listens on that port: is the registry running, and is the port in the URL right?",
+            );
+        }
+        if chain.contains("connection closed before message completed")
+            || chain.contains("Connection reset")
+            || chain.contains("connection reset")
+            || chain.contains("broken pipe")
+        {
+            return Error::new(
+                ErrorKind::ConnectionLost,
+                format!("{url}: the connection to {hostport} broke off mid-request"),
+                "the registry stopped or crashed (or a proxy cut the connection): check that it is running, then retry",
             );
         }
         Error::new(

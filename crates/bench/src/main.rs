@@ -1,0 +1,299 @@
+//! The sync benchmark (issue 4). Run: `make bench` (release build), or
+//! `cargo run --release -p berth-bench -- [--repos 300] [--tags 20] [--skopeo-sample 200]`.
+//!
+//! Seeds a test-kit registry (300 repositories × 20 tags; shared digests; multi-arch indexes), then:
+//! (a) `berth sync` (the real CLI, a child process); (b) wrk replaying the same HEAD requests at the
+//! same concurrency; (c) sequential `skopeo inspect --raw` + `--config` on a sample, extrapolated;
+//! (d) a resync with nothing changed; (e) search and sort over 100,000 cached tags, p50/p95;
+//! (f) the sync's peak RSS. Prints a report and a JSON line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use berth_store::{ManifestRecord, NewProfile, ProfileKind, Store, TagRecord, TagSort};
+use berth_testkit::{seed_repo_name, seed_tag_name, ImageSpec, Registry, Seeder};
+
+struct Args {
+    repos: usize,
+    tags: usize,
+    concurrency: usize,
+    skopeo_sample: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args { repos: 300, tags: 20, concurrency: 16, skopeo_sample: 200 };
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < v.len() {
+        let n = v.get(i + 1).and_then(|s| s.parse().ok());
+        match (v[i].as_str(), n) {
+            ("--repos", Some(n)) => a.repos = n,
+            ("--tags", Some(n)) => a.tags = n,
+            ("--concurrency", Some(n)) => a.concurrency = n,
+            ("--skopeo-sample", Some(n)) => a.skopeo_sample = n,
+            ("--bench", _) => {
+                i += 1;
+                continue;
+            }
+            (other, _) => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+fn berth_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let p = exe.parent().expect("target dir").join("berth");
+    assert!(p.is_file(), "{} not found: build it with `cargo build --release -p berth-cli`", p.display());
+    p
+}
+
+/// Runs a command and returns (wall time, peak RSS in KiB, stdout).
+fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
+    use std::os::unix::process::ExitStatusExt;
+    let start = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit()).spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
+        s
+    });
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let elapsed = start.elapsed();
+    let out = reader.join().expect("reader");
+    assert!(std::process::ExitStatus::from_raw(status).success(), "{cmd:?} failed: {out}");
+    (elapsed, usage.ru_maxrss as u64, out)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let berth = berth_binary();
+    eprintln!("seeding {} repositories × {} tags …", a.repos, a.tags);
+    let reg = Registry::start().await;
+    let seeder = Seeder::new(&reg.url());
+    let t = Instant::now();
+    seeder.seed_many(a.repos, a.tags, "bench/app", 16).await;
+    // Shared digests: `latest` = the newest tag in every 4th repository; multi-arch indexes in 20.
+    for r in (0..a.repos).step_by(4) {
+        let repo = seed_repo_name("bench/app", r);
+        let (bytes, mt) = seeder.get_manifest(&repo, &seed_tag_name(a.tags - 1)).await;
+        seeder.put_manifest(&repo, "latest", &mt, &bytes).await;
+    }
+    for r in 0..20.min(a.repos) {
+        let repo = seed_repo_name("bench/app", r);
+        let plats = [
+            ImageSpec::platform("linux", "amd64", None, &format!("idx{r}")),
+            ImageSpec::platform("linux", "arm64", Some("v8"), &format!("idx{r}")),
+        ];
+        seeder.push_index(&repo, "multi", &plats).await;
+    }
+    eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
+
+    // (a) + (f): the real CLI, as a child process.
+    let data = tempfile::tempdir().expect("data dir");
+    let status = Command::new(&berth)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["profile", "add", "bench", "--url", &reg.url()])
+        .output()
+        .expect("profile add");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let sync = |label: &str| {
+        eprintln!("{label} …");
+        let (wall, rss_kib, out) = run_measured(Command::new(&berth).arg("--data-dir").arg(data.path()).args([
+            "sync",
+            "bench",
+            "--json",
+            "--concurrency",
+            &a.concurrency.to_string(),
+        ]));
+        let v: serde_json::Value = serde_json::from_str(&out).expect("sync JSON");
+        (wall, rss_kib, v)
+    };
+    let (full_wall, full_rss, full) = sync("(a) full sync");
+    let full_requests = full["requests"].as_f64().unwrap_or(0.0);
+    let full_rate = full_requests / full_wall.as_secs_f64();
+
+    // (b) the registry's capacity for the same kind of requests (manifests by tag, full Accept list)
+    // at the same concurrency, with wrk.
+    let script = write_wrk_script(data.path(), a.repos, a.tags);
+    eprintln!("(b) wrk …");
+    let wrk = Command::new("wrk")
+        .args(["-t2", &format!("-c{}", a.concurrency), "-d10s", "-s"])
+        .arg(&script)
+        .arg(reg.url())
+        .output()
+        .expect("wrk (scripts/install-deps.sh bench installs it)");
+    let wrk_out = String::from_utf8_lossy(&wrk.stdout).to_string();
+    let wrk_rate = wrk_out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("wrk output: {wrk_out}"));
+
+    // (c) sequential skopeo inspect --raw + --config on a sample, extrapolated to every tag.
+    eprintln!("(c) skopeo on {} tags …", a.skopeo_sample);
+    let t = Instant::now();
+    let mut n = 0;
+    'outer: for r in 0..a.repos {
+        for tg in 0..a.tags {
+            if n == a.skopeo_sample {
+                break 'outer;
+            }
+            let image = format!("docker://{}/{}:{}", reg.host(), seed_repo_name("bench/app", r), seed_tag_name(tg));
+            for extra in [&["--raw"][..], &["--config", "--raw"][..]] {
+                let o = Command::new("skopeo")
+                    .args(["inspect", "--tls-verify=false"])
+                    .args(extra)
+                    .arg(&image)
+                    .output()
+                    .expect("skopeo");
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            }
+            n += 1;
+        }
+    }
+    let total_tags = full["tags"].as_f64().unwrap_or(1.0);
+    let skopeo_total = t.elapsed().as_secs_f64() / n as f64 * total_tags;
+
+    // (d) resync, nothing changed.
+    let (re_wall, re_rss, re) = sync("(d) resync");
+
+    // (e) search and sort over 100,000 cached tags.
+    eprintln!("(e) search over 100,000 cached tags …");
+    let (p50, p95, cached) = search_latency(data.path()).await;
+
+    let ratio_b = full_rate / wrk_rate;
+    let ratio_c = skopeo_total / full_wall.as_secs_f64();
+    let ratio_d = re_wall.as_secs_f64() / full_wall.as_secs_f64();
+    let peak_mb = full_rss.max(re_rss) as f64 / 1024.0;
+    let ok = |b: bool| if b { "ok" } else { "MISSED" };
+    println!(
+        "Berth sync benchmark: {} repositories, {} tags, concurrency {}",
+        full["repositories"], full["tags"], a.concurrency
+    );
+    println!(
+        "(a) full sync           {:8.2} s  {:6.0} requests  {:7.0} req/s",
+        full_wall.as_secs_f64(),
+        full_requests,
+        full_rate
+    );
+    println!(
+        "(b) registry (wrk)      {wrk_rate:7.0} req/s  -> (a)/(b) = {ratio_b:.2}  (target >= 0.8) {}",
+        ok(ratio_b >= 0.8)
+    );
+    println!("(c) skopeo sequential   {skopeo_total:8.1} s (extrapolated from {n} tags)  -> (c)/(a) = {ratio_c:.1}  (target >= 30) {}", ok(ratio_c >= 30.0));
+    println!(
+        "(d) resync              {:8.2} s  {} requests  -> (d)/(a) = {ratio_d:.3}  (target <= 0.15) {}",
+        re_wall.as_secs_f64(),
+        re["requests"],
+        ok(ratio_d <= 0.15)
+    );
+    println!(
+        "(e) search+sort {cached} tags  p50 {p50:.2} ms  p95 {p95:.2} ms  (target p95 <= 20 ms) {}",
+        ok(p95 <= 20.0)
+    );
+    println!("(f) peak RSS of sync    {peak_mb:8.1} MB  (target <= 200 MB) {}", ok(peak_mb <= 200.0));
+    println!(
+        "{}",
+        serde_json::json!({
+            "full_sync_s": full_wall.as_secs_f64(), "requests": full_requests, "sync_req_per_s": full_rate,
+            "wrk_req_per_s": wrk_rate, "ratio_a_b": ratio_b, "skopeo_s": skopeo_total, "ratio_c_a": ratio_c,
+            "resync_s": re_wall.as_secs_f64(), "ratio_d_a": ratio_d, "search_p50_ms": p50, "search_p95_ms": p95,
+            "peak_rss_mb": peak_mb, "manifests_fetched": full["manifests_fetched"],
+        })
+    );
+}
+
+/// A wrk script that GETs every seeded tag's manifest in turn, with the Accept list Berth sends. (GET:
+/// wrk waits for a body after HEAD and stalls; the registry does the same lookup work for both.)
+fn write_wrk_script(dir: &Path, repos: usize, tags: usize) -> PathBuf {
+    let mut paths = Vec::new();
+    for r in 0..repos {
+        for t in 0..tags {
+            paths.push(format!("\"/v2/{}/manifests/{}\"", seed_repo_name("bench/app", r), seed_tag_name(t)));
+        }
+    }
+    let script = format!(
+        "local paths = {{{}}}\nlocal i = 0\nwrk.method = \"GET\"\nwrk.headers[\"Accept\"] = \"{}\"\n\
+         request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n",
+        paths.join(","),
+        berth_registry_accept()
+    );
+    let p = dir.join("heads.lua");
+    std::fs::write(&p, script).expect("write wrk script");
+    p
+}
+
+fn berth_registry_accept() -> &'static str {
+    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+}
+
+/// Fills a second profile with 100,000 tags (1,000 repositories × 100) and times searches and sorts.
+async fn search_latency(data: &Path) -> (f64, f64, usize) {
+    let store = Store::open(data).await.expect("store");
+    let p = store
+        .add_profile(&NewProfile {
+            name: "synthetic".into(),
+            url: "http://synthetic.invalid/".into(),
+            kind: ProfileKind::Registry,
+            username: None,
+        })
+        .await
+        .expect("profile");
+    let manifests: Vec<String> = (0..500).map(|i| format!("sha256:{:064x}", 0xbe00_0000u64 + i)).collect();
+    for (i, d) in manifests.iter().enumerate() {
+        store
+            .insert_manifest(&ManifestRecord {
+                digest: d.clone(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                raw: b"{}".to_vec(),
+                created: Some(format!("2024-{:02}-{:02}T00:00:00Z", i % 12 + 1, i % 28 + 1)),
+                total_size: 1000 + (i as u64 * 7919) % 100_000,
+                ..Default::default()
+            })
+            .await
+            .expect("manifest");
+    }
+    for r in 0..1000 {
+        let tags: Vec<TagRecord> = (0..100)
+            .map(|t| TagRecord {
+                name: format!("v{}.{}.{t}", r % 7, t % 13),
+                digest: manifests[(r * 100 + t) % manifests.len()].clone(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            })
+            .collect();
+        store.replace_repository_tags(p.id, &format!("team{}/service{r:04}", r % 10), &tags).await.expect("tags");
+    }
+    let queries = ["service0042", "v3.1", "team7/", ":v1.12.9", "nomatch-at-all", "sha256:00000000be00001"];
+    let sorts = [TagSort::Name, TagSort::Created, TagSort::Size];
+    let mut times = Vec::new();
+    for round in 0..20 {
+        for q in queries {
+            for s in sorts {
+                let t = Instant::now();
+                let (total, rows) = store.search_tags(p.id, q, s, 100).await.expect("search");
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                if round == 0 {
+                    assert!(rows.len() as u64 <= total);
+                }
+            }
+        }
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    (percentile(&times, 0.5), percentile(&times, 0.95), 100_000)
+}

@@ -1,0 +1,228 @@
+//! Sync and offline browsing: the catalog cache through the core's view types.
+
+use berth_store::{SyncOptions, SyncProgress, TagSort};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use crate::{ApiError, Berth, ErrorCode, RepositoryView};
+
+/// The summary of one sync, as `berth sync --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SyncSummaryView {
+    pub profile: String,
+    /// `ok`, `failed` or `cancelled`.
+    pub status: String,
+    #[ts(type = "number")]
+    pub repositories: u64,
+    #[ts(type = "number")]
+    pub tags: u64,
+    #[ts(type = "number")]
+    pub manifests_fetched: u64,
+    #[ts(type = "number")]
+    pub requests: u64,
+    #[ts(type = "number")]
+    pub errors: u64,
+    pub seconds: f64,
+    #[ts(type = "number")]
+    pub repositories_removed: u64,
+    pub error_samples: Vec<String>,
+}
+
+/// Progress of a running sync (for progress bars).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SyncProgressView {
+    pub profile: String,
+    #[ts(type = "number")]
+    pub repositories_done: u64,
+    #[ts(type = "number")]
+    pub repositories_total: u64,
+    #[ts(type = "number")]
+    pub tags_done: u64,
+    #[ts(type = "number")]
+    pub tags_total: u64,
+    #[ts(type = "number")]
+    pub requests: u64,
+    #[ts(type = "number")]
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct TagView {
+    pub repository: String,
+    pub name: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Image creation time from its config (RFC 3339), when known.
+    pub created: Option<String>,
+    /// Config + layers (for an index: all platforms, each blob once).
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+impl From<berth_store::TagRow> for TagView {
+    fn from(t: berth_store::TagRow) -> Self {
+        TagView {
+            repository: t.repository,
+            name: t.name,
+            digest: t.digest,
+            media_type: t.media_type,
+            created: t.created,
+            size: t.size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SortBy {
+    #[default]
+    Name,
+    Created,
+    Size,
+}
+
+impl From<SortBy> for TagSort {
+    fn from(s: SortBy) -> TagSort {
+        match s {
+            SortBy::Name => TagSort::Name,
+            SortBy::Created => TagSort::Created,
+            SortBy::Size => TagSort::Size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SearchResult {
+    #[ts(type = "number")]
+    pub total: u64,
+    pub tags: Vec<TagView>,
+}
+
+impl Berth {
+    /// Syncs a profile's registry into the cache. `progress` sees counts as work completes; `cancel`
+    /// stops it at any moment with the cache consistent.
+    pub async fn sync(
+        &self,
+        profile: &str,
+        concurrency: usize,
+        cancel: &CancellationToken,
+        progress: &(dyn Fn(&SyncProgressView) + Send + Sync),
+    ) -> Result<SyncSummaryView, ApiError> {
+        let row = self.store().profile(profile).await?;
+        let client = self.client(profile).await?;
+        let name = profile.to_string();
+        let on_progress = |p: &SyncProgress| {
+            progress(&SyncProgressView {
+                profile: name.clone(),
+                repositories_done: p.repositories_done,
+                repositories_total: p.repositories_total,
+                tags_done: p.tags_done,
+                tags_total: p.tags_total,
+                requests: p.requests,
+                errors: p.errors,
+            })
+        };
+        let opts = SyncOptions { concurrency: concurrency.clamp(1, 256) };
+        let s = match berth_store::sync_profile(self.store(), row.id, &client, &opts, cancel, &on_progress).await {
+            Ok(s) => s,
+            Err(berth_store::SyncError::Registry(e)) => {
+                let mut e: ApiError = e.into();
+                e.message = format!("sync of {profile} stopped: {}", e.message);
+                e.hint = format!("{}; what was synced so far is kept, and the next sync resumes", e.hint);
+                return Err(e);
+            }
+            Err(berth_store::SyncError::Store(e)) => return Err(e.into()),
+            Err(berth_store::SyncError::Cancelled(_)) => {
+                return Err(ApiError::new(
+                    ErrorCode::Cancelled,
+                    format!("sync of {profile} cancelled"),
+                    "what was synced so far is kept; sync again to finish",
+                ))
+            }
+        };
+        Ok(SyncSummaryView {
+            profile: profile.to_string(),
+            status: s.status,
+            repositories: s.repositories,
+            tags: s.tags,
+            manifests_fetched: s.manifests_fetched,
+            requests: s.requests,
+            errors: s.errors,
+            seconds: s.seconds,
+            repositories_removed: s.repositories_removed,
+            error_samples: s.error_samples,
+        })
+    }
+
+    /// Repositories of a profile: from the cache once it has synced (works offline), with tag counts
+    /// and sizes; before the first sync, live from the registry's catalog (names only).
+    pub async fn repositories(&self, profile: &str) -> Result<Vec<RepositoryView>, ApiError> {
+        let row = self.store().profile(profile).await?;
+        if self.store().has_synced(row.id).await? {
+            let repos = self.store().repository_summaries(row.id).await?;
+            return Ok(repos
+                .into_iter()
+                .map(|r| RepositoryView { name: r.name, tags: Some(r.tags), size: Some(r.size) })
+                .collect());
+        }
+        let client = self.client(profile).await?;
+        let names = client.catalog().await?;
+        Ok(names.into_iter().map(|name| RepositoryView { name, tags: None, size: None }).collect())
+    }
+
+    /// Tags of a repository from the cache, sorted by name, creation (newest first) or size (largest
+    /// first), optionally filtered by a regular expression (a plain substring is a valid one).
+    pub async fn tags(
+        &self,
+        profile: &str,
+        repo: &str,
+        sort: SortBy,
+        filter: Option<&str>,
+    ) -> Result<Vec<TagView>, ApiError> {
+        let row = self.store().profile(profile).await?;
+        if !self.store().has_synced(row.id).await? {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{profile} has not been synced yet"),
+                format!("run `berth sync {profile}` first"),
+            ));
+        }
+        let re = match filter {
+            Some(f) => Some(regex::Regex::new(f).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("invalid filter {f:?}: {e}"),
+                    "use a regular expression, e.g. ^v1\\. or -rc",
+                )
+            })?),
+            None => None,
+        };
+        let tags = self.store().repository_tags(row.id, repo, sort.into()).await?;
+        Ok(tags.into_iter().filter(|t| re.as_ref().is_none_or(|re| re.is_match(&t.name))).map(TagView::from).collect())
+    }
+
+    /// Searches every cached tag of a profile ("repository:tag" or digest substring, case-insensitive).
+    pub async fn search(&self, profile: &str, query: &str, sort: SortBy, limit: u32) -> Result<SearchResult, ApiError> {
+        let row = self.store().profile(profile).await?;
+        let (total, rows) = self.store().search_tags(row.id, query, sort.into(), limit).await?;
+        Ok(SearchResult { total, tags: rows.into_iter().map(TagView::from).collect() })
+    }
+
+    /// The latest tag (by creation time) of every repository.
+    pub async fn latest_tags(&self, profile: &str) -> Result<Vec<TagView>, ApiError> {
+        let row = self.store().profile(profile).await?;
+        Ok(self.store().latest_tags(row.id).await?.into_iter().map(TagView::from).collect())
+    }
+
+    /// Bytes stored by the profile's registry for tagged content, each blob counted once.
+    pub async fn registry_size(&self, profile: &str) -> Result<u64, ApiError> {
+        let row = self.store().profile(profile).await?;
+        Ok(self.store().registry_size(row.id).await?)
+    }
+}

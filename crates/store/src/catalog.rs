@@ -1,0 +1,511 @@
+//! The catalog cache: repositories, tags, manifests, blobs and their edges, sync runs; and the
+//! queries the CLI and the window browse with, offline.
+
+use std::collections::HashSet;
+
+use sqlx::Row;
+
+use crate::{now_rfc3339, Store, StoreError};
+
+/// A manifest to cache: everything needed to browse and size it without the registry.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestRecord {
+    pub digest: String,
+    pub media_type: String,
+    pub raw: Vec<u8>,
+    pub created: Option<String>,
+    pub os: Option<String>,
+    pub architecture: Option<String>,
+    pub variant: Option<String>,
+    pub config_digest: Option<String>,
+    pub artifact_type: Option<String>,
+    pub subject: Option<String>,
+    pub total_size: u64,
+    /// Index children with their platforms.
+    pub children: Vec<ChildRecord>,
+    /// Image config and layers: (digest, size, media type).
+    pub blobs: Vec<(String, u64, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChildRecord {
+    pub digest: String,
+    pub os: Option<String>,
+    pub architecture: Option<String>,
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TagRecord {
+    pub name: String,
+    pub digest: String,
+    pub media_type: String,
+}
+
+/// A repository with its tag count and its size (each blob counted once within the repository).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySummary {
+    pub name: String,
+    pub tags: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRow {
+    pub repository: String,
+    pub name: String,
+    pub digest: String,
+    pub media_type: String,
+    pub created: Option<String>,
+    pub size: u64,
+    pub first_seen: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TagSort {
+    #[default]
+    Name,
+    /// Newest first.
+    Created,
+    /// Largest first.
+    Size,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRunRow {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub repositories: i64,
+    pub tags: i64,
+    pub manifests_fetched: i64,
+    pub requests: i64,
+    pub errors: i64,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SyncCounts {
+    pub repositories: u64,
+    pub tags: u64,
+    pub manifests_fetched: u64,
+    pub requests: u64,
+    pub errors: u64,
+}
+
+const TAG_COLUMNS: &str = "r.name AS repository, t.name, t.digest, t.media_type, t.created, t.size, t.first_seen";
+
+fn order_by(sort: TagSort) -> &'static str {
+    match sort {
+        TagSort::Name => "t.name",
+        TagSort::Created => "t.created IS NULL, t.created DESC, t.name",
+        TagSort::Size => "t.size DESC, t.name",
+    }
+}
+
+fn tag_row(r: &sqlx::sqlite::SqliteRow) -> TagRow {
+    TagRow {
+        repository: r.get("repository"),
+        name: r.get("name"),
+        digest: r.get("digest"),
+        media_type: r.get("media_type"),
+        created: r.get("created"),
+        size: r.get::<i64, _>("size") as u64,
+        first_seen: r.get("first_seen"),
+    }
+}
+
+impl Store {
+    /// Every manifest digest already cached (they never change, so they are never fetched again).
+    pub async fn known_manifests(&self) -> Result<HashSet<String>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT digest FROM manifests").fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Caches a manifest with its blobs, children and referrer edge. Idempotent.
+    pub async fn insert_manifest(&self, m: &ManifestRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO manifests (digest, media_type, raw, size, created, os, architecture, variant, \
+             config_digest, artifact_type, subject, total_size, fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(&m.digest)
+        .bind(&m.media_type)
+        .bind(&m.raw)
+        .bind(m.raw.len() as i64)
+        .bind(&m.created)
+        .bind(&m.os)
+        .bind(&m.architecture)
+        .bind(&m.variant)
+        .bind(&m.config_digest)
+        .bind(&m.artifact_type)
+        .bind(&m.subject)
+        .bind(m.total_size as i64)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        for c in &m.children {
+            sqlx::query(
+                "INSERT OR IGNORE INTO manifest_children (parent, child, os, architecture, variant) VALUES (?,?,?,?,?)",
+            )
+            .bind(&m.digest)
+            .bind(&c.digest)
+            .bind(&c.os)
+            .bind(&c.architecture)
+            .bind(&c.variant)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (d, size, mt) in &m.blobs {
+            sqlx::query("INSERT OR IGNORE INTO blobs (digest, size, media_type) VALUES (?,?,?)")
+                .bind(d)
+                .bind(*size as i64)
+                .bind(mt)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT OR IGNORE INTO manifest_blobs (manifest, blob) VALUES (?,?)")
+                .bind(&m.digest)
+                .bind(d)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(s) = &m.subject {
+            sqlx::query("INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) VALUES (?,?,?)")
+                .bind(s)
+                .bind(&m.digest)
+                .bind(&m.artifact_type)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// For an index about to be cached: the creation time of its first child that has one, and the bytes
+    /// of the children's manifests, configs and layers, each distinct blob counted once.
+    pub async fn children_summary(&self, children: &[String]) -> Result<(Option<String>, u64), StoreError> {
+        if children.is_empty() {
+            return Ok((None, 0));
+        }
+        let list = serde_json::to_string(children).expect("strings serialize");
+        let created: Option<String> = sqlx::query_scalar(
+            "SELECT m.created FROM json_each(?1) j JOIN manifests m ON m.digest = j.value              WHERE m.created IS NOT NULL ORDER BY j.key LIMIT 1",
+        )
+        .bind(&list)
+        .fetch_optional(self.pool())
+        .await?
+        .flatten();
+        let size: i64 = sqlx::query_scalar(
+            "WITH RECURSIVE reach(d) AS (SELECT value FROM json_each(?1)                UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d)              SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0)                   + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN                       (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach))), 0)",
+        )
+        .bind(&list)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((created, size as u64))
+    }
+
+    /// Tag names of a repository already in the cache (to choose HEAD for them, GET for new ones).
+    pub async fn cached_tag_names(&self, profile_id: i64, repo: &str) -> Result<HashSet<String>, StoreError> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ? AND r.name = ?",
+        )
+        .bind(profile_id)
+        .bind(repo)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(names.into_iter().collect())
+    }
+
+    /// The exact bytes of a cached manifest.
+    pub async fn manifest_raw(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT raw FROM manifests WHERE digest = ?")
+            .bind(digest)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Records that `referrer` refers to `subject` (found through a fallback or cosign tag).
+    pub async fn add_referrer(
+        &self,
+        subject: &str,
+        referrer: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) VALUES (?,?,?)")
+            .bind(subject)
+            .bind(referrer)
+            .bind(artifact_type)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces a repository's tag set in one transaction: new tags appear, moved tags update, tags gone
+    /// from the server disappear. `created` and `size` come from the cached manifests.
+    pub async fn replace_repository_tags(
+        &self,
+        profile_id: i64,
+        repo: &str,
+        tags: &[TagRecord],
+    ) -> Result<(), StoreError> {
+        let now = now_rfc3339_nanos();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO repositories (profile_id, name, first_seen, last_seen) VALUES (?,?,?,?) \
+             ON CONFLICT(profile_id, name) DO UPDATE SET last_seen = excluded.last_seen",
+        )
+        .bind(profile_id)
+        .bind(repo)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        let repo_id: i64 = sqlx::query_scalar("SELECT id FROM repositories WHERE profile_id = ? AND name = ?")
+            .bind(profile_id)
+            .bind(repo)
+            .fetch_one(&mut *tx)
+            .await?;
+        for t in tags {
+            sqlx::query(
+                "INSERT INTO tags (repository_id, name, digest, media_type, created, size, first_seen, last_seen) \
+                 SELECT ?1, ?2, ?3, ?4, m.created, COALESCE(m.total_size, 0), ?5, ?5 \
+                 FROM (SELECT 1) LEFT JOIN manifests m ON m.digest = ?3 \
+                 ON CONFLICT(repository_id, name) DO UPDATE SET \
+                   first_seen = CASE WHEN tags.digest = excluded.digest THEN tags.first_seen ELSE excluded.first_seen END, \
+                   digest = excluded.digest, media_type = excluded.media_type, created = excluded.created, \
+                   size = excluded.size, last_seen = excluded.last_seen",
+            )
+            .bind(repo_id)
+            .bind(&t.name)
+            .bind(&t.digest)
+            .bind(&t.media_type)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM tags WHERE repository_id = ? AND last_seen <> ?")
+            .bind(repo_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Drops the repositories of a profile that the server no longer lists (after a complete catalog).
+    pub async fn retain_repositories(&self, profile_id: i64, names: &[String]) -> Result<u64, StoreError> {
+        let keep: HashSet<&str> = names.iter().map(String::as_str).collect();
+        let existing: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM repositories WHERE profile_id = ?")
+            .bind(profile_id)
+            .fetch_all(self.pool())
+            .await?;
+        let mut removed = 0;
+        let mut tx = self.pool().begin().await?;
+        for (id, name) in existing {
+            if !keep.contains(name.as_str()) {
+                sqlx::query("DELETE FROM repositories WHERE id = ?").bind(id).execute(&mut *tx).await?;
+                removed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    pub async fn start_sync_run(&self, profile_id: i64) -> Result<i64, StoreError> {
+        let id = sqlx::query("INSERT INTO sync_runs (profile_id, started_at) VALUES (?, ?)")
+            .bind(profile_id)
+            .bind(now_rfc3339())
+            .execute(self.pool())
+            .await?
+            .last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn finish_sync_run(
+        &self,
+        run: i64,
+        status: &str,
+        c: &SyncCounts,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_runs SET finished_at = ?, status = ?, repositories = ?, tags = ?, manifests_fetched = ?, \
+             requests = ?, errors = ?, message = ? WHERE id = ?",
+        )
+        .bind(now_rfc3339())
+        .bind(status)
+        .bind(c.repositories as i64)
+        .bind(c.tags as i64)
+        .bind(c.manifests_fetched as i64)
+        .bind(c.requests as i64)
+        .bind(c.errors as i64)
+        .bind(message)
+        .bind(run)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The latest sync run of a profile, finished or not.
+    pub async fn last_sync_run(&self, profile_id: i64) -> Result<Option<SyncRunRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, started_at, finished_at, status, repositories, tags, manifests_fetched, requests, errors, message \
+             FROM sync_runs WHERE profile_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(profile_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| SyncRunRow {
+            id: r.get("id"),
+            started_at: r.get("started_at"),
+            finished_at: r.get("finished_at"),
+            status: r.get("status"),
+            repositories: r.get("repositories"),
+            tags: r.get("tags"),
+            manifests_fetched: r.get("manifests_fetched"),
+            requests: r.get("requests"),
+            errors: r.get("errors"),
+            message: r.get("message"),
+        }))
+    }
+
+    /// Whether a profile has ever completed a sync (then browsing answers from the cache).
+    pub async fn has_synced(&self, profile_id: i64) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_runs WHERE profile_id = ? AND status = 'ok'")
+            .bind(profile_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Repositories of a profile with tag counts and sizes; a blob shared by several tags (or platforms)
+    /// of a repository is counted once.
+    pub async fn repository_summaries(&self, profile_id: i64) -> Result<Vec<RepositorySummary>, StoreError> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE \
+               reach(rid, d) AS ( \
+                 SELECT DISTINCT t.repository_id, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id \
+                 WHERE r.profile_id = ?1 \
+                 UNION SELECT reach.rid, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d), \
+               bl(rid, b) AS (SELECT DISTINCT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d) \
+             SELECT r.name, COALESCE(tc.n, 0) AS tags, COALESCE(ms.s, 0) + COALESCE(bs.s, 0) AS size \
+             FROM repositories r \
+             LEFT JOIN (SELECT repository_id AS rid, COUNT(*) AS n FROM tags GROUP BY repository_id) tc ON tc.rid = r.id \
+             LEFT JOIN (SELECT reach.rid, SUM(m.size) AS s FROM reach JOIN manifests m ON m.digest = reach.d GROUP BY reach.rid) ms ON ms.rid = r.id \
+             LEFT JOIN (SELECT bl.rid, SUM(b.size) AS s FROM bl JOIN blobs b ON b.digest = bl.b GROUP BY bl.rid) bs ON bs.rid = r.id \
+             WHERE r.profile_id = ?1 ORDER BY r.name",
+        )
+        .bind(profile_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RepositorySummary {
+                name: r.get("name"),
+                tags: r.get::<i64, _>("tags") as u64,
+                size: r.get::<i64, _>("size") as u64,
+            })
+            .collect())
+    }
+
+    /// The bytes a profile's registry stores for its tagged content, every blob counted once across
+    /// all repositories (blobs are stored once per registry).
+    pub async fn registry_size(&self, profile_id: i64) -> Result<u64, StoreError> {
+        let size: i64 = sqlx::query_scalar(
+            "WITH RECURSIVE \
+               reach(d) AS ( \
+                 SELECT DISTINCT t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ?1 \
+                 UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d) \
+             SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0) \
+                  + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN \
+                      (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach))), 0)",
+        )
+        .bind(profile_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(size as u64)
+    }
+
+    /// Tags of one repository, sorted (the whole set, not a page).
+    pub async fn repository_tags(&self, profile_id: i64, repo: &str, sort: TagSort) -> Result<Vec<TagRow>, StoreError> {
+        let sql = format!(
+            "SELECT {TAG_COLUMNS} FROM tags t JOIN repositories r ON r.id = t.repository_id \
+             WHERE r.profile_id = ? AND r.name = ? ORDER BY {}",
+            order_by(sort)
+        );
+        let rows = sqlx::query(&sql).bind(profile_id).bind(repo).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(tag_row).collect())
+    }
+
+    /// Searches every tag of a profile: `needle` is a case-insensitive substring of "repository:tag" or
+    /// of the digest. Returns the total number of hits and the first `limit`, sorted. Needles of three
+    /// characters or more use the trigram index; shorter ones scan.
+    pub async fn search_tags(
+        &self,
+        profile_id: i64,
+        needle: &str,
+        sort: TagSort,
+        limit: u32,
+    ) -> Result<(u64, Vec<TagRow>), StoreError> {
+        // A pasted digest: search its hex (the index holds digests without their algorithm).
+        let needle = ["sha256:", "sha512:"]
+            .iter()
+            .find_map(|p| needle.strip_prefix(p))
+            .filter(|h| !h.is_empty())
+            .unwrap_or(needle);
+        let (source, filter, arg) = if needle.chars().count() >= 3 {
+            // An FTS5 phrase: the needle as one quoted string ("" escapes a quote).
+            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+            (
+                "tags_search JOIN tags t ON t.rowid = tags_search.rowid JOIN repositories r ON r.id = t.repository_id",
+                "r.profile_id = ?1 AND tags_search MATCH ?2",
+                phrase,
+            )
+        } else {
+            let pattern = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            (
+                "tags t JOIN repositories r ON r.id = t.repository_id",
+                "r.profile_id = ?1 AND (r.name || ':' || t.name LIKE ?2 ESCAPE '\\' OR t.digest LIKE ?2 ESCAPE '\\')",
+                pattern,
+            )
+        };
+        let sql = format!(
+            "SELECT {TAG_COLUMNS}, COUNT(*) OVER () AS total FROM {source} WHERE {filter} ORDER BY {}, r.name LIMIT ?3",
+            order_by(sort)
+        );
+        let rows = sqlx::query(&sql).bind(profile_id).bind(&arg).bind(limit as i64).fetch_all(self.pool()).await?;
+        let total = match rows.first() {
+            Some(r) => r.get::<i64, _>("total") as u64,
+            None => 0,
+        };
+        Ok((total, rows.iter().map(tag_row).collect()))
+    }
+
+    /// The newest tag (by image creation time) of every repository of a profile.
+    pub async fn latest_tags(&self, profile_id: i64) -> Result<Vec<TagRow>, StoreError> {
+        let sql = format!(
+            "SELECT {TAG_COLUMNS} FROM tags t JOIN repositories r ON r.id = t.repository_id \
+             WHERE r.profile_id = ?1 AND t.name = (SELECT t2.name FROM tags t2 WHERE t2.repository_id = t.repository_id \
+               ORDER BY t2.created IS NULL, t2.created DESC, t2.name DESC LIMIT 1) \
+             ORDER BY r.name"
+        );
+        let rows = sqlx::query(&sql).bind(profile_id).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(tag_row).collect())
+    }
+
+    /// Referrers cached for a subject digest: (referrer digest, artifact type).
+    pub async fn referrers_of(&self, subject: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        Ok(sqlx::query_as("SELECT referrer, artifact_type FROM referrers WHERE subject = ? ORDER BY referrer")
+            .bind(subject)
+            .fetch_all(self.pool())
+            .await?)
+    }
+}
+
+/// A timestamp unique enough to mark the rows one sync touched.
+fn now_rfc3339_nanos() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+    now.format(&fmt).unwrap_or_else(|_| now_rfc3339())
+}

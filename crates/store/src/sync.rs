@@ -1,0 +1,435 @@
+//! The sync engine: catalog → tags of each repository → HEAD each tag → GET only digests not yet
+//! cached (manifest, config, index children), then one transaction per repository. Bounded
+//! concurrency, progress events, cancel at any moment; a failed or cancelled sync leaves the store
+//! consistent and the next one resumes (what is cached is not fetched again).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use berth_registry::{media, Digest, FetchedManifest, Manifest, Reference, RegistryClient};
+use futures::StreamExt;
+use tokio::sync::{OnceCell, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::{ChildRecord, ManifestRecord, SyncCounts, TagRecord};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Requests in flight at most.
+    pub concurrency: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions { concurrency: 16 }
+    }
+}
+
+/// Progress of a running sync, sent to the CLI's progress bar and the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncProgress {
+    pub repositories_done: u64,
+    pub repositories_total: u64,
+    pub tags_done: u64,
+    pub tags_total: u64,
+    pub manifests_fetched: u64,
+    pub requests: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SyncSummary {
+    /// `ok`, `failed` or `cancelled`.
+    pub status: String,
+    pub repositories: u64,
+    pub tags: u64,
+    pub manifests_fetched: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    /// Repositories removed from the cache because the server no longer lists them.
+    pub repositories_removed: u64,
+    /// A few of the per-repository errors, for the log.
+    pub error_samples: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    Registry(berth_registry::Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("sync cancelled")]
+    Cancelled(SyncSummary),
+}
+
+struct Shared {
+    store: Store,
+    client: RegistryClient,
+    permits: Semaphore,
+    /// SQLite has one writer: writes queue here instead of sleeping in SQLite's busy handler.
+    writes: tokio::sync::Mutex<()>,
+    /// One cell per digest: concurrent repositories sharing a digest wait for the same fetch.
+    cells: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
+    tags_done: AtomicU64,
+    tags_total: AtomicU64,
+    repos_done: AtomicU64,
+    repos_total: AtomicU64,
+    fetched: AtomicU64,
+    errors: AtomicU64,
+    samples: Mutex<Vec<String>>,
+    start_requests: usize,
+    /// Set on the first error that makes going on pointless (the registry went away).
+    fatal: Mutex<Option<berth_registry::Error>>,
+    abort: CancellationToken,
+}
+
+impl Shared {
+    fn progress(&self) -> SyncProgress {
+        SyncProgress {
+            repositories_done: self.repos_done.load(Ordering::Relaxed),
+            repositories_total: self.repos_total.load(Ordering::Relaxed),
+            tags_done: self.tags_done.load(Ordering::Relaxed),
+            tags_total: self.tags_total.load(Ordering::Relaxed),
+            manifests_fetched: self.fetched.load(Ordering::Relaxed),
+            requests: (self.client.requests() - self.start_requests) as u64,
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    fn record_error(&self, repo: &str, e: &berth_registry::Error) {
+        if e.is_fatal() {
+            let mut f = self.fatal.lock().expect("fatal lock");
+            if f.is_none() {
+                *f = Some(e.clone());
+            }
+            self.abort.cancel();
+            return;
+        }
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let mut s = self.samples.lock().expect("samples lock");
+        if s.len() < 20 {
+            s.push(format!("{repo}: {e}"));
+        }
+    }
+
+    /// Ensures `digest` (fetched from `repo`) and, for an index, its children are cached.
+    /// `prefetched`: the manifest when the caller already has it (a GET by tag), saving a request.
+    async fn ensure_manifest(
+        self: &Arc<Self>,
+        repo: &str,
+        digest: &Digest,
+        prefetched: Option<FetchedManifest>,
+    ) -> Result<(), berth_registry::Error> {
+        let cell = {
+            let mut cells = self.cells.lock().expect("cells lock");
+            cells.entry(digest.to_string()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async { Box::pin(self.fetch_manifest(repo, digest, prefetched)).await })
+            .await
+            .map(|_| ())
+    }
+
+    async fn fetch_manifest(
+        self: &Arc<Self>,
+        repo: &str,
+        digest: &Digest,
+        prefetched: Option<FetchedManifest>,
+    ) -> Result<(), berth_registry::Error> {
+        let fetched = match prefetched {
+            Some(m) => Some(m),
+            None => {
+                let _p = self.permits.acquire().await.expect("semaphore open");
+                self.client.get_manifest(repo, &Reference::Digest(digest.clone())).await?
+            }
+        };
+        let Some(m) = fetched else {
+            // Gone between the HEAD and the GET (someone deleted it): nothing to cache.
+            return Ok(());
+        };
+        let mut rec = ManifestRecord {
+            digest: m.digest.to_string(),
+            media_type: m.media_type.clone(),
+            raw: m.bytes.to_vec(),
+            artifact_type: m.manifest.artifact_type(),
+            subject: m.manifest.subject().map(|s| s.digest.to_string()),
+            ..Default::default()
+        };
+        match &m.manifest {
+            Manifest::Image(img) => {
+                rec.config_digest = Some(img.config.digest.to_string());
+                rec.blobs.push((img.config.digest.to_string(), img.config.size, img.config.media_type.clone()));
+                for l in &img.layers {
+                    rec.blobs.push((l.digest.to_string(), l.size, l.media_type.clone()));
+                }
+                rec.total_size = m.manifest.image_size().unwrap_or(0);
+                let config = {
+                    let _p = self.permits.acquire().await.expect("semaphore open");
+                    self.client.image_config(repo, &m.manifest).await?
+                };
+                if let Some(c) = config {
+                    rec.created = c.created;
+                    rec.os = c.os;
+                    rec.architecture = c.architecture;
+                    rec.variant = c.variant;
+                }
+            }
+            Manifest::Index(index) => {
+                let children =
+                    index.manifests.iter().filter(|d| media::is_manifest(&d.media_type) || d.media_type.is_empty());
+                let mut kids = Vec::new();
+                for child in children {
+                    Box::pin(self.ensure_manifest(repo, &child.digest, None)).await?;
+                    kids.push(ChildRecord {
+                        digest: child.digest.to_string(),
+                        os: child.platform.as_ref().map(|p| p.os.clone()),
+                        architecture: child.platform.as_ref().map(|p| p.architecture.clone()),
+                        variant: child.platform.as_ref().and_then(|p| p.variant.clone()),
+                    });
+                }
+                let digests: Vec<String> = kids.iter().map(|k| k.digest.clone()).collect();
+                let (created, closure) =
+                    self.store.children_summary(&digests).await.map_err(store_as_registry_error)?;
+                rec.created = created;
+                rec.total_size = closure;
+                rec.children = kids;
+            }
+            Manifest::Schema1(_) => {}
+        }
+        {
+            let _w = self.writes.lock().await;
+            self.store.insert_manifest(&rec).await.map_err(store_as_registry_error)?;
+        }
+        self.fetched.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Syncs one repository: its tags, their digests, then one transaction.
+    async fn sync_repository(self: &Arc<Self>, profile_id: i64, repo: String) -> Result<(), berth_registry::Error> {
+        let tags = {
+            let _p = self.permits.acquire().await.expect("semaphore open");
+            self.client.tags(&repo).await?
+        };
+        self.tags_total.fetch_add(tags.len() as u64, Ordering::Relaxed);
+        // Tags already cached: HEAD (has it moved?). New tags: GET by tag, which gives the digest and the
+        // manifest in one request.
+        let cached = self.store.cached_tag_names(profile_id, &repo).await.map_err(store_as_registry_error)?;
+        let resolved = futures::stream::iter(tags.iter().cloned())
+            .map(|t| {
+                let this = self.clone();
+                let repo = repo.clone();
+                let known_tag = cached.contains(&t);
+                async move {
+                    let reference = Reference::Tag(t.clone());
+                    let res = {
+                        let _p = this.permits.acquire().await.expect("semaphore open");
+                        if known_tag {
+                            this.client
+                                .head_manifest(&repo, &reference)
+                                .await
+                                .map(|h| h.map(|h| (h.digest, h.media_type, None)))
+                        } else {
+                            this.client
+                                .get_manifest(&repo, &reference)
+                                .await
+                                .map(|m| m.map(|m| (m.digest.clone(), m.media_type.clone(), Some(m))))
+                        }
+                    };
+                    this.tags_done.fetch_add(1, Ordering::Relaxed);
+                    (t, res)
+                }
+            })
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await;
+        let mut records = Vec::with_capacity(resolved.len());
+        let mut fetched = Vec::new();
+        for (tag, res) in resolved {
+            match res? {
+                Some((digest, media_type, body)) => {
+                    records.push(TagRecord { name: tag, digest: digest.to_string(), media_type });
+                    fetched.push((digest, body));
+                }
+                None => continue, // deleted since the tag list: not there any more
+            }
+        }
+        for (digest, body) in fetched {
+            if !self.is_known(digest.as_str()) {
+                self.ensure_manifest(&repo, &digest, body).await?;
+            }
+        }
+        // Referrers found by tag: the OCI fallback index `sha256-<hex>` and cosign `sha256-<hex>.sig|.att|.sbom`.
+        for r in &records {
+            if let Some((subject, suffix)) = referrer_tag(&r.name) {
+                if suffix.is_none() && media::is_index(&r.media_type) {
+                    if let Ok(Some(raw)) = self.store.manifest_raw(&r.digest).await {
+                        if let Ok((_, Manifest::Index(i))) = Manifest::parse(Some(&r.media_type), &raw) {
+                            for d in i.manifests {
+                                let _ = self
+                                    .store
+                                    .add_referrer(&subject, d.digest.as_str(), d.artifact_type.as_deref())
+                                    .await;
+                            }
+                        }
+                    }
+                } else if let Some(kind) = suffix {
+                    let _ = self.store.add_referrer(&subject, &r.digest, Some(kind)).await;
+                }
+            }
+        }
+        let _w = self.writes.lock().await;
+        self.store.replace_repository_tags(profile_id, &repo, &records).await.map_err(store_as_registry_error)?;
+        Ok(())
+    }
+
+    fn is_known(&self, digest: &str) -> bool {
+        self.cells.lock().expect("cells lock").get(digest).is_some_and(|c| c.initialized())
+    }
+}
+
+/// `sha256-<hex>` → (subject digest, None); `sha256-<hex>.sig` → (subject, Some("sig")).
+fn referrer_tag(tag: &str) -> Option<(String, Option<&str>)> {
+    let (base, suffix) = match tag.split_once('.') {
+        Some((b, s)) => (b, Some(s)),
+        None => (tag, None),
+    };
+    let (alg, hex) = base.split_once('-')?;
+    let d = Digest::parse(&format!("{alg}:{hex}"))?;
+    Some((d.to_string(), suffix))
+}
+
+fn store_as_registry_error(e: StoreError) -> berth_registry::Error {
+    berth_registry::Error::new(
+        berth_registry::ErrorKind::Protocol,
+        format!("the local cache failed: {e}"),
+        "check the disk space and permissions of the data directory",
+    )
+}
+
+/// Syncs one profile's registry into the store. `progress` is called as work completes.
+pub async fn sync_profile(
+    store: &Store,
+    profile_id: i64,
+    client: &RegistryClient,
+    opts: &SyncOptions,
+    cancel: &CancellationToken,
+    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+) -> Result<SyncSummary, SyncError> {
+    let started = Instant::now();
+    let run = store.start_sync_run(profile_id).await?;
+    let known = store.known_manifests().await?;
+    let cells: HashMap<String, Arc<OnceCell<()>>> =
+        known.into_iter().map(|d| (d, Arc::new(OnceCell::new_with(Some(()))))).collect();
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        client: client.clone(),
+        permits: Semaphore::new(opts.concurrency.max(1)),
+        writes: tokio::sync::Mutex::new(()),
+        cells: Mutex::new(cells),
+        tags_done: AtomicU64::new(0),
+        tags_total: AtomicU64::new(0),
+        repos_done: AtomicU64::new(0),
+        repos_total: AtomicU64::new(0),
+        fetched: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        samples: Mutex::new(Vec::new()),
+        start_requests: client.requests(),
+        fatal: Mutex::new(None),
+        abort: cancel.child_token(),
+    });
+    let finish = |status: &'static str, message: Option<String>, removed: u64| {
+        let shared = shared.clone();
+        async move {
+            let p = shared.progress();
+            let counts = SyncCounts {
+                repositories: p.repositories_done,
+                tags: p.tags_done,
+                manifests_fetched: p.manifests_fetched,
+                requests: p.requests,
+                errors: p.errors,
+            };
+            store.finish_sync_run(run, status, &counts, message.as_deref()).await?;
+            Ok::<_, StoreError>(SyncSummary {
+                status: status.to_string(),
+                repositories: p.repositories_done,
+                tags: p.tags_done,
+                manifests_fetched: p.manifests_fetched,
+                requests: p.requests,
+                errors: p.errors,
+                seconds: started.elapsed().as_secs_f64(),
+                repositories_removed: removed,
+                error_samples: shared.samples.lock().expect("samples lock").clone(),
+            })
+        }
+    };
+
+    let repos = tokio::select! {
+        r = client.catalog() => r,
+        _ = cancel.cancelled() => {
+            let s = finish("cancelled", Some("cancelled".into()), 0).await?;
+            return Err(SyncError::Cancelled(s));
+        }
+    };
+    let repos = match repos {
+        Ok(r) => r,
+        Err(e) => {
+            finish("failed", Some(e.to_string()), 0).await?;
+            return Err(SyncError::Registry(e));
+        }
+    };
+    shared.repos_total.store(repos.len() as u64, Ordering::Relaxed);
+    progress(&shared.progress());
+
+    let abort = shared.abort.clone();
+    let mut work = futures::stream::iter(repos.clone())
+        .map(|repo| {
+            let shared = shared.clone();
+            async move {
+                let res = shared.sync_repository(profile_id, repo.clone()).await;
+                if let Err(e) = &res {
+                    shared.record_error(&repo, e);
+                }
+                shared.repos_done.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .buffer_unordered(opts.concurrency.max(1));
+    loop {
+        tokio::select! {
+            next = work.next() => match next {
+                Some(()) => progress(&shared.progress()),
+                None => break,
+            },
+            _ = abort.cancelled() => break,
+        }
+    }
+    drop(work); // cancels repositories still in flight; their transactions never began or rolled back
+
+    let fatal = shared.fatal.lock().expect("fatal lock").clone();
+    if let Some(e) = fatal {
+        finish("failed", Some(e.to_string()), 0).await?;
+        return Err(SyncError::Registry(e));
+    }
+    if cancel.is_cancelled() {
+        let s = finish("cancelled", Some("cancelled".into()), 0).await?;
+        return Err(SyncError::Cancelled(s));
+    }
+    let removed = store.retain_repositories(profile_id, &repos).await?;
+    let summary = finish("ok", None, removed).await?;
+    progress(&shared.progress());
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn referrer_tags() {
+        let hex = "a".repeat(64);
+        assert_eq!(super::referrer_tag(&format!("sha256-{hex}")), Some((format!("sha256:{hex}"), None)));
+        assert_eq!(super::referrer_tag(&format!("sha256-{hex}.sig")), Some((format!("sha256:{hex}"), Some("sig"))));
+        assert_eq!(super::referrer_tag("v1.2"), None);
+        assert_eq!(super::referrer_tag("sha256-abc.sig"), None);
+    }
+}
