@@ -257,25 +257,49 @@ impl Seeder {
 
     /// PUT manifest bytes under `reference`; checks 201 and Docker-Content-Digest.
     pub async fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) {
+        if let Err((status, body)) = self.try_put_manifest(repo, reference, media_type, bytes).await {
+            panic!("PUT /v2/{repo}/manifests/{reference} ({media_type}): {status}: {body}");
+        }
+    }
+
+    async fn try_put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), (StatusCode, String)> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let resp = self.send(repo, Method::PUT, &url, &[("Content-Type", media_type)], Some(bytes)).await;
         let status = resp.status();
         let header_digest =
             resp.headers().get("Docker-Content-Digest").and_then(|v| v.to_str().ok()).map(str::to_string);
         if status != StatusCode::CREATED {
-            panic!("PUT {url} ({media_type}): {status}: {}", resp.text().await.unwrap_or_default());
+            return Err((status, resp.text().await.unwrap_or_default()));
         }
         let expected = crate::sha256_digest(bytes);
         if let Some(d) = header_digest {
             assert_eq!(d, expected, "registry digest differs for {repo}:{reference}");
         }
+        Ok(())
     }
 
     async fn push_built(&self, repo: &str, reference: &str, img: &BuiltImage, fast: bool) {
         for (d, b) in &img.blobs {
             self.ensure_blob(repo, d, b, fast).await;
         }
-        self.put_manifest(repo, reference, img.media_type, &img.manifest).await;
+        // registry 2.8 can lose a race between concurrent uploads of one blob (a shared base layer) and
+        // then refuses the manifest with MANIFEST_BLOB_UNKNOWN: check every blob for real and retry once.
+        if let Err((status, body)) = self.try_put_manifest(repo, reference, img.media_type, &img.manifest).await {
+            assert!(
+                status == StatusCode::BAD_REQUEST && body.contains("MANIFEST_BLOB_UNKNOWN"),
+                "PUT {repo}:{reference}: {status}: {body}"
+            );
+            for (d, b) in &img.blobs {
+                self.ensure_blob(repo, d, b, false).await;
+            }
+            self.put_manifest(repo, reference, img.media_type, &img.manifest).await;
+        }
     }
 
     /// Push an image (OCI, or Docker schema2 if `spec.docker`) and tag it.
