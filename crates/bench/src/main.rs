@@ -56,7 +56,7 @@ fn berth_binary() -> PathBuf {
     p
 }
 
-/// Runs a command and returns (wall time, peak RSS in KiB, stdout).
+/// Runs a command and returns (wall time, peak RSS in KiB, stdout); prints its CPU time.
 fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
     use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
@@ -73,6 +73,13 @@ fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
     let elapsed = start.elapsed();
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    eprintln!(
+        "    wall {:.2} s, CPU user {:.2} s + sys {:.2} s",
+        elapsed.as_secs_f64(),
+        cpu(usage.ru_utime),
+        cpu(usage.ru_stime)
+    );
     let out = reader.join().expect("reader");
     assert!(std::process::ExitStatus::from_raw(status).success(), "{cmd:?} failed: {out}");
     (elapsed, usage.ru_maxrss as u64, out)
