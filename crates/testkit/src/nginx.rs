@@ -1,12 +1,12 @@
 //! nginx in front of a registry, following the distribution nginx recipe.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 use crate::certs::TestCa;
-use crate::proc::{read_lossy, spawn_logged, write_file, ServerProcess};
+use crate::proc::{read_lossy, spawn_logged, wait_until_answers, write_file, ServerProcess};
 use crate::registry::{bcrypt_line, Registry};
 
 const NGINX_BIN: &str = "/usr/sbin/nginx";
@@ -216,23 +216,7 @@ impl Nginx {
             b = b.identity(reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes()).expect("client identity"));
         }
         let client = b.build().expect("probe client");
-        let url = format!("{}/v2/", self.url());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = process.exited() {
-                return Err(format!("process exited with {status}"));
-            }
-            if client.get(&url).send().await.is_ok() {
-                if let Some(status) = process.exited() {
-                    return Err(format!("process exited with {status}"));
-                }
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err("timed out waiting for /v2/".into());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        wait_until_answers(process, &client, &format!("{}/v2/", self.url()), Duration::from_secs(10)).await
     }
 
     /// `https://127.0.0.1:PORT`.

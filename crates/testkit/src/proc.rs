@@ -95,6 +95,32 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Polls `url` until something answers over HTTP (any status), failing if `process` exits first (or
+/// right after: then the answer came from someone else on a reused port) or after `timeout`.
+pub(crate) async fn wait_until_answers(
+    process: &mut ServerProcess,
+    client: &reqwest::Client,
+    url: &str,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = process.exited() {
+            return Err(format!("process exited with {status}"));
+        }
+        if client.get(url).send().await.is_ok() {
+            if let Some(status) = process.exited() {
+                return Err(format!("process exited with {status}"));
+            }
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("timed out waiting for {url}"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 pub(crate) fn read_lossy(path: &Path) -> String {
     match std::fs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),

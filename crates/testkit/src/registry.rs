@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 use crate::certs::{self, TestCa};
-use crate::proc::{read_lossy, spawn_logged, write_file, ServerProcess};
+use crate::proc::{read_lossy, spawn_logged, wait_until_answers, write_file, ServerProcess};
 use crate::token::{TokenIssuer, TOKEN_ISSUER, TOKEN_SERVICE};
 
 const REGISTRY_BIN: &str = "docker-registry";
@@ -382,24 +382,7 @@ impl Registry {
 
     async fn wait_ready(&self, process: &mut ServerProcess) -> Result<(), String> {
         let client = self.probe_client();
-        let url = format!("{}/v2/", self.url());
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if let Some(status) = process.exited() {
-                return Err(format!("process exited with {status}"));
-            }
-            if client.get(&url).send().await.is_ok() {
-                // Not someone else answering on a stolen port.
-                if let Some(status) = process.exited() {
-                    return Err(format!("process exited with {status}"));
-                }
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err("timed out waiting for /v2/".into());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        wait_until_answers(process, &client, &format!("{}/v2/", self.url()), STARTUP_TIMEOUT).await
     }
 
     /// Run `docker-registry garbage-collect [--dry-run] [--delete-untagged] CONFIG` and parse it.
