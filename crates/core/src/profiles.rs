@@ -91,99 +91,55 @@ pub struct GcSettingsView {
 /// A new profile. Only `name` and `url` are required; files are paths on this machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
 #[ts(export)]
+#[ts(optional_fields)]
 pub struct AddProfileRequest {
     pub name: String,
     pub url: String,
     /// `registry` (default), `nexus` or `harbor`.
-    #[serde(default)]
-    #[ts(optional)]
     pub kind: Option<String>,
     /// `none`, `basic` or `token`; default: `basic` with a username, else `none`.
-    #[serde(default)]
-    #[ts(optional)]
     pub auth: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
     pub username: Option<String>,
     /// Goes to the OS keyring, nowhere else.
-    #[serde(default)]
     #[ts(optional, as = "Option<String>")]
     pub password: Option<Secret>,
     /// PEM files of CA certificates to trust (in addition to the system roots).
-    #[serde(default)]
-    #[ts(optional)]
     pub ca_files: Option<Vec<String>>,
-    #[serde(default)]
-    #[ts(optional)]
     pub client_cert: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
     pub client_key: Option<String>,
     /// For an encrypted (PKCS#8) client key; goes to the OS keyring.
-    #[serde(default)]
     #[ts(optional, as = "Option<String>")]
     pub key_passphrase: Option<Secret>,
-    #[serde(default)]
-    #[ts(optional)]
     pub insecure_skip_verify: Option<bool>,
     /// SHA-256 fingerprints of server certificates to trust as they are.
-    #[serde(default)]
-    #[ts(optional)]
     pub pinned_sha256: Option<Vec<String>>,
 }
 
 /// Changes to a profile; every field is optional and `None` keeps what is there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
 #[ts(export)]
+#[ts(optional_fields)]
 pub struct EditProfileRequest {
-    #[serde(default)]
-    #[ts(optional)]
     pub url: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
     pub kind: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
     pub auth: Option<String>,
     /// An empty string removes the username (and the auth).
-    #[serde(default)]
-    #[ts(optional)]
     pub username: Option<String>,
-    #[serde(default)]
     #[ts(optional, as = "Option<String>")]
     pub password: Option<Secret>,
     /// Removes the stored password.
-    #[serde(default)]
-    #[ts(optional)]
     pub clear_password: Option<bool>,
     /// More CA files to trust.
-    #[serde(default)]
-    #[ts(optional)]
     pub ca_files: Option<Vec<String>>,
     /// Forget the imported CAs (before adding `ca_files`).
-    #[serde(default)]
-    #[ts(optional)]
     pub clear_cas: Option<bool>,
-    #[serde(default)]
-    #[ts(optional)]
     pub client_cert: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
     pub client_key: Option<String>,
-    #[serde(default)]
-    #[ts(optional)]
     pub clear_client_cert: Option<bool>,
-    #[serde(default)]
     #[ts(optional, as = "Option<String>")]
     pub key_passphrase: Option<Secret>,
-    #[serde(default)]
-    #[ts(optional)]
     pub insecure_skip_verify: Option<bool>,
-    #[serde(default)]
-    #[ts(optional)]
     pub pinned_sha256: Option<Vec<String>>,
-    #[serde(default)]
-    #[ts(optional)]
     pub clear_pins: Option<bool>,
 }
 
