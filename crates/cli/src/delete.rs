@@ -333,3 +333,87 @@ pub async fn audit(berth: &Berth, a: AuditArgs) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct GcArgs {
+    name: String,
+    /// The registry's own dry run beside Berth's prediction (the default without --yes).
+    #[arg(long, conflicts_with = "yes")]
+    dry_run: bool,
+    /// Run GC: the before command, garbage-collect, the after command, then the check.
+    #[arg(long)]
+    yes: bool,
+    /// List past GC runs instead.
+    #[arg(long, conflicts_with_all = ["dry_run", "yes"])]
+    history: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
+    if a.history {
+        let runs = berth.gc_history(&a.name, a.json).await?;
+        if a.json {
+            print_json(&runs);
+        }
+        for r in runs.iter().filter(|_| !a.json) {
+            println!(
+                "{:>4}  {}  {:8} {}  predicted {}  freed {} ({} blobs)  verified: {}",
+                r.id,
+                r.started_at,
+                r.status,
+                if r.dry_run { "dry run" } else { "run    " },
+                human_size(r.predicted_bytes),
+                human_size(r.freed_bytes),
+                r.blobs_freed,
+                r.verified.map_or("-", |v| if v { "yes" } else { "NO" })
+            );
+        }
+        return Ok(());
+    }
+    let cancel = ctrl_c_cancels();
+    // The log goes to stderr as it comes, so stdout stays JSON with --json.
+    let log = |line: &str| eprintln!("  {line}");
+    let run = a.yes && !a.dry_run;
+    let report = if run {
+        berth.gc_run(&a.name, &log, &cancel).await?
+    } else {
+        berth.gc_dry_run(&a.name, &log, &cancel).await?
+    };
+    if a.json {
+        print_json(&report);
+    } else {
+        println!("Berth predicted: {} in {} blobs", human_size(report.predicted_bytes), report.predicted_blobs);
+        let r = &report.registry;
+        let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+        println!(
+            "registry: {} blobs marked, {} blobs and {} manifests eligible",
+            n(r.marked),
+            n(r.blobs_eligible),
+            n(r.manifests_eligible)
+        );
+        for d in &report.predicted_not_eligible {
+            println!("predicted but kept by the registry: {d} (an untagged manifest still references it)");
+        }
+        if run {
+            println!("freed: {} ({} blobs)", human_size(report.freed_bytes), report.blobs_freed);
+            println!("verified: {}", if report.verified == Some(true) { "yes" } else { "NO" });
+        }
+        for p in &report.problems {
+            println!("problem: {p}");
+        }
+        for n in &report.notes {
+            println!("note: {n}");
+        }
+    }
+    if !run {
+        eprintln!("dry run: nothing was collected. Run again with --yes to collect.");
+    } else if report.verified != Some(true) {
+        return Err(ApiError::new(
+            ErrorCode::Registry,
+            format!("the check after GC found {} problem(s)", report.problems.len()),
+            "see the problems above and `berth gc NAME --history --json` for the log",
+        ));
+    }
+    Ok(())
+}

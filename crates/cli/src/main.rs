@@ -89,6 +89,8 @@ enum Command {
     Restore(delete::RestoreArgs),
     /// The audit log of destructive actions on a profile.
     Audit(delete::AuditArgs),
+    /// Garbage collection: Berth's prediction and the registry's dry run; with --yes, run it and verify.
+    Gc(delete::GcArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -240,6 +242,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
         Command::Trash(a) => delete::trash(&berth, a).await?,
         Command::Restore(a) => delete::restore(&berth, a).await?,
         Command::Audit(a) => delete::audit(&berth, a).await?,
+        Command::Gc(a) => delete::gc(&berth, a).await?,
     }
     Ok(())
 }

@@ -141,3 +141,52 @@ async fn seeder_tags(reg: &Registry) -> Vec<String> {
     .unwrap();
     c.tags("team/svc").await.unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_dry_run_then_run_with_before_and_after_commands() {
+    let registry = Registry::start().await;
+    let (url, host, config) = (registry.url(), registry.host(), registry.config_path().display().to_string());
+    let registry = std::sync::Arc::new(tokio::sync::Mutex::new(registry));
+    let control = berth_testkit::RegistryControl::serve(registry.clone()).await;
+    let seeder = Seeder::new(&url);
+    let a = seeder.push_image("app", "v1", &ImageSpec::small("a")).await;
+    let b = seeder.push_image("app", "v2", &ImageSpec::small("b")).await;
+    let data = tempfile::tempdir().unwrap();
+    berth(data.path()).args(["profile", "add", "lab", "--url", &url]).assert().success();
+
+    // No GC command yet: say how to set one.
+    let out = berth(data.path()).args(["gc", "lab", "--dry-run"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--gc-command"));
+    // --delete-untagged is refused with the reason.
+    let out = berth(data.path())
+        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect -m {config}")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("#3178"));
+
+    berth(data.path())
+        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+        .args(["--gc-before", &control.read_only_command(), "--gc-after", &control.read_write_command()])
+        .assert()
+        .success();
+    json(&berth(data.path()).args(["delete", "lab", "app:v1", "--yes", "--json"]).output().unwrap());
+
+    let dry = json(&berth(data.path()).args(["gc", "lab", "--dry-run", "--json"]).output().unwrap());
+    let predicted = a.all_blobs().values().sum::<u64>();
+    assert_eq!(dry["predicted_bytes"].as_u64().unwrap(), predicted, "{dry}");
+    assert_eq!(dry["registry"]["blobs_eligible"].as_u64().unwrap(), 3, "{dry}");
+    assert!(dry["registry"]["marked"].as_u64().unwrap() >= 3);
+
+    let run = json(&berth(data.path()).args(["gc", "lab", "--yes", "--json"]).output().unwrap());
+    assert_eq!(run["verified"], true, "{run}");
+    assert_eq!(run["freed_bytes"].as_u64().unwrap(), predicted);
+    assert_eq!(run["blobs_freed"].as_u64().unwrap(), 3);
+    assert_eq!(skopeo_pull(&format!("{host}/app:v2"), false).unwrap(), b.bytes);
+
+    let history = json(&berth(data.path()).args(["gc", "lab", "--history", "--json"]).output().unwrap());
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    let trash = json(&berth(data.path()).args(["trash", "lab", "--all", "--json"]).output().unwrap());
+    assert_eq!(trash[0]["state"], "collected");
+}

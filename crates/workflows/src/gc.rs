@@ -169,7 +169,7 @@ async fn run_shell(
         .map_err(|e| WorkflowError::invalid(format!("cannot run {command:?}: {e}"), "check that sh exists"))?;
     let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
-    let mut all = String::new();
+    let mut all = format!("$ {command}\n");
     let (mut out_done, mut err_done) = (false, false);
     while !(out_done && err_done) {
         tokio::select! {
@@ -188,7 +188,10 @@ async fn run_shell(
         }
     }
     let status = child.wait().await.map_err(|e| WorkflowError::invalid(format!("{command:?}: {e}"), ""))?;
-    log(&format!("[exit {}]", status.code().map_or("signal".to_string(), |c| c.to_string())));
+    let exit = format!("[exit {}]", status.code().map_or("signal".to_string(), |c| c.to_string()));
+    log(&exit);
+    all.push_str(&exit);
+    all.push('\n');
     Ok((status.success(), all))
 }
 
@@ -411,27 +414,34 @@ async fn verify(t: Target<'_>, p: &GcPrediction) -> Result<Vec<String>, Workflow
         problems.push(format!("{} tag(s) no longer resolve: {}", s.errors, s.error_samples.join("; ")));
     }
     let graph = t.store.profile_graph(t.profile_id).await?;
-    // Each blob checked once, in one repository whose tags reach it.
-    let mut checks: BTreeMap<String, String> = BTreeMap::new();
+    // Each manifest and blob checked once, in one repository whose tags reach it. Manifests by
+    // digest (they are not layer links), blobs by a blob HEAD.
+    let mut checks: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for tag in &graph.tags {
         let mut stack = vec![tag.digest.as_str()];
         while let Some(d) = stack.pop() {
             let Some(m) = graph.manifests.get(d) else { continue };
-            checks.entry(d.to_string()).or_insert_with(|| tag.repository.clone());
+            checks.entry(d.to_string()).or_insert_with(|| (tag.repository.clone(), true));
             for (b, _) in &m.blobs {
-                checks.entry(b.clone()).or_insert_with(|| tag.repository.clone());
+                checks.entry(b.clone()).or_insert_with(|| (tag.repository.clone(), false));
             }
             stack.extend(m.children.iter().map(|(c, _)| c.as_str()));
         }
     }
     let client: &RegistryClient = t.client;
     let missing: Vec<String> = futures::stream::iter(checks)
-        .map(|(digest, repo)| async move {
+        .map(|(digest, (repo, manifest))| async move {
             let d = Digest::parse(&digest)?;
-            match client.head_blob(&repo, &d).await {
-                Ok(Some(_)) => None,
-                Ok(None) => Some(format!("{repo}: blob {digest} of a kept tag is missing")),
-                Err(e) => Some(format!("{repo}: blob {digest}: {}", e.message)),
+            let found = if manifest {
+                client.head_manifest(&repo, &berth_registry::Reference::Digest(d)).await.map(|h| h.is_some())
+            } else {
+                client.head_blob(&repo, &d).await.map(|h| h.is_some())
+            };
+            let what = if manifest { "manifest" } else { "blob" };
+            match found {
+                Ok(true) => None,
+                Ok(false) => Some(format!("{repo}: {what} {digest} of a kept tag is missing")),
+                Err(e) => Some(format!("{repo}: {what} {digest}: {}", e.message)),
             }
         })
         .buffer_unordered(16)
