@@ -9,6 +9,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{ApiError, Berth, ErrorCode};
 
+/// One line of a running GC's log (the window's `gc-log` event).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct GcLogLine {
+    pub profile: String,
+    pub line: String,
+}
+
 impl From<WorkflowError> for ApiError {
     fn from(e: WorkflowError) -> Self {
         let hint = e.hint();
@@ -23,6 +31,12 @@ impl From<WorkflowError> for ApiError {
 }
 
 impl Berth {
+    /// The profile's id and registry client (credentials from the keyring).
+    async fn profile_client(&self, profile: &str) -> Result<(i64, berth_registry::RegistryClient), ApiError> {
+        let row = self.store().profile(profile).await?;
+        Ok((row.id, self.client(profile).await?))
+    }
+
     /// What deleting these tags (or digests) would do: untags, image deletes with their siblings, index
     /// children, referrers, reclaimable bytes. Refreshes the repositories concerned first; deletes nothing.
     pub async fn plan_delete(
@@ -32,9 +46,8 @@ impl Berth {
         options: PlanOptions,
         cancel: &CancellationToken,
     ) -> Result<DeletePlan, ApiError> {
-        let row = self.store().profile(profile).await?;
-        let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let (id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
         Ok(berth_workflows::plan_delete(t, selections, options, cancel).await?)
     }
 
@@ -46,9 +59,8 @@ impl Berth {
         cancel: &CancellationToken,
         progress: &(dyn Fn(&DeleteProgress) + Send + Sync),
     ) -> Result<DeleteReport, ApiError> {
-        let row = self.store().profile(profile).await?;
-        let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let (id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
         Ok(berth_workflows::execute_plan(t, plan, cancel, progress).await?)
     }
 
@@ -59,9 +71,8 @@ impl Berth {
         policy: &RetentionPolicy,
         cancel: &CancellationToken,
     ) -> Result<RetentionPlan, ApiError> {
-        let row = self.store().profile(profile).await?;
-        let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let (id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
         Ok(berth_workflows::plan_retention(t, policy, cancel).await?)
     }
 
@@ -73,9 +84,8 @@ impl Berth {
 
     /// Puts a trash entry back (manifests, then tags), while its blobs exist.
     pub async fn restore(&self, profile: &str, id: i64) -> Result<RestoreReport, ApiError> {
-        let row = self.store().profile(profile).await?;
-        let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let (profile_id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id, profile, client: &client };
         Ok(berth_workflows::restore(t, id).await?)
     }
 
@@ -116,9 +126,8 @@ impl Berth {
         profile: &str,
         cancel: &CancellationToken,
     ) -> Result<berth_workflows::GcPrediction, ApiError> {
-        let row = self.store().profile(profile).await?;
-        let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let (id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
         Ok(berth_workflows::gc::predict(t, cancel).await?)
     }
 
@@ -169,6 +178,12 @@ impl Berth {
             })
             .await?;
         Ok(result?)
+    }
+
+    /// What GC would free, from the cache (offline): the trash's blobs nothing tagged uses.
+    pub async fn gc_pending(&self, profile: &str) -> Result<berth_workflows::GcPrediction, ApiError> {
+        let row = self.store().profile(profile).await?;
+        Ok(berth_workflows::gc::pending(self.store(), row.id).await?)
     }
 
     /// GC runs of a profile, newest first.

@@ -199,15 +199,16 @@ async fn run_shell(
 /// first so "tagged" is what the registry holds now.
 pub async fn predict(t: Target<'_>, cancel: &CancellationToken) -> Result<GcPrediction, WorkflowError> {
     berth_store::sync_profile(t.store, t.profile_id, t.client, &SyncOptions::default(), cancel, &|_| {}).await?;
-    predict_from_cache(t).await
+    pending(t.store, t.profile_id).await
 }
 
-async fn predict_from_cache(t: Target<'_>) -> Result<GcPrediction, WorkflowError> {
-    let graph = t.store.profile_graph(t.profile_id).await?;
+/// What GC would free, from the cache as it is (offline): the trash's blobs nothing cached and tagged uses.
+pub async fn pending(store: &berth_store::Store, profile_id: i64) -> Result<GcPrediction, WorkflowError> {
+    let graph = store.profile_graph(profile_id).await?;
     let live = crate::plan::live_blobs(&graph);
     let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
     let mut entries = Vec::new();
-    for (id, _repo, bs) in t.store.trashed_entry_blobs(t.profile_id).await? {
+    for (id, _repo, bs) in store.trashed_entry_blobs(profile_id).await? {
         let mut any = false;
         for (d, s) in bs {
             if !live.contains(d.as_str()) {
