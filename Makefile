@@ -81,12 +81,11 @@ fuzz:
 	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
 	done
 
-# The .deb (issue 9): app and CLI in one release cargo run (one feature resolution, the same as the
-# bundler's own cargo call, which then finds the app up to date), then the Tauri bundler packs both
-# (/usr/bin/berth-desktop and /usr/bin/berth, see tauri.conf.json bundle.linux.deb).
-package: deps ui
-	$(CARGO) build --release -p berth-desktop -p berth-cli
-	npx tauri build --bundles deb
+# The .deb (issue 9): one release cargo run for the app and the CLI (the bundler's own, with `-p` for
+# both, so nothing is compiled twice), then the Tauri bundler packs both (/usr/bin/berth-desktop and
+# /usr/bin/berth, see tauri.conf.json bundle.linux.deb). beforeBuildCommand builds the UI.
+package: deps node-modules
+	npx tauri build --bundles deb -- -p berth-desktop -p berth-cli
 
 # Installs the .deb with apt, checks it, opens the installed window under Xvfb, removes the package.
 test-package: package

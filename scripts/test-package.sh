@@ -85,7 +85,7 @@ step "$deb: package $pkg"
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "package version $(dpkg-deb -f "$deb" Version), Cargo.toml says $version"
 depends=$(dpkg-deb -f "$deb" Depends)
 step "Depends: $depends"
-declared() { tr ',' '\n' <<<"$depends" | sed 's/[ (].*//; s/^ *//' | grep -qx "$1"; }
+declared() { tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/[ (].*//' | grep -qx "$1"; }
 for p in libwebkit2gtk-4.1-0 libgtk-3-0; do declared "$p" || fail "Depends lacks $p"; done
 
 contents=$(mktemp -d)
@@ -102,8 +102,12 @@ for bin in usr/bin/berth usr/bin/berth-desktop; do
   for lib in $(objdump -p "$contents/$bin" | awk '/NEEDED/ {print $2}'); do
     path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
     [ -n "$path" ] || fail "$bin links $lib, which is not installed here"
-    owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n1 | cut -d: -f1) || true
-    [ -n "$owner" ] || owner=$(dpkg -S "$path" | head -n1 | cut -d: -f1)
+    # dpkg knows a file by the path its package ships (/lib or /usr/lib, merged /usr or not).
+    real=$(readlink -f "$path") owner=""
+    for candidate in "$real" "${real#/usr}" "$path" "/usr$path"; do
+      owner=$(dpkg -S "$candidate" 2>/dev/null | head -n1 | cut -d: -f1) && [ -n "$owner" ] && break
+    done
+    [ -n "$owner" ] || fail "no package owns $path ($lib, linked by $bin)"
     declared "$owner" || fail "$bin links $lib from $owner, which Depends does not declare"
   done
 done
