@@ -2,6 +2,7 @@
 // wrappers; every rejection is normalised into an `ApiError` so callers can
 // rely on `message` and `hint` being present.
 import { invoke } from "@tauri-apps/api/core";
+import type { AboutView } from "../bindings/AboutView";
 import type { AddProfileRequest } from "../bindings/AddProfileRequest";
 import type { ApiError } from "../bindings/ApiError";
 import type { ErrorCode } from "../bindings/ErrorCode";
@@ -69,3 +70,9 @@ export function listRepositories(profile: string): Promise<RepositoryView[]> {
 }
 
 export type { AddProfileRequest, ApiError, ErrorCode, ProfileView, RepositoryView };
+
+export function about(): Promise<AboutView> {
+  return call<AboutView>("about");
+}
+
+export type { AboutView };
