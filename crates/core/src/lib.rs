@@ -6,6 +6,7 @@ mod certs;
 mod docker_config;
 mod error;
 mod inspect;
+mod overview;
 mod profiles;
 mod snippets;
 mod sync;
@@ -28,6 +29,7 @@ pub use error::{ApiError, ErrorCode};
 pub use inspect::{
     CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
 };
+pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
     trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
     ProfileView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,

@@ -2,11 +2,27 @@
 // wrappers; every rejection is normalised into an `ApiError` so callers can
 // rely on `message` and `hint` being present.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import type { AddProfileRequest } from "../bindings/AddProfileRequest";
 import type { ApiError } from "../bindings/ApiError";
+import type { CertificateDetail } from "../bindings/CertificateDetail";
+import type { ConnectionReport } from "../bindings/ConnectionReport";
+import type { EditProfileRequest } from "../bindings/EditProfileRequest";
 import type { ErrorCode } from "../bindings/ErrorCode";
+import type { ImageDetail } from "../bindings/ImageDetail";
+import type { ProfileStatusView } from "../bindings/ProfileStatusView";
 import type { ProfileView } from "../bindings/ProfileView";
+import type { RepoNode } from "../bindings/RepoNode";
 import type { RepositoryView } from "../bindings/RepositoryView";
+import type { SearchResult } from "../bindings/SearchResult";
+import type { Snippet } from "../bindings/Snippet";
+import type { SortBy } from "../bindings/SortBy";
+import type { StorageView } from "../bindings/StorageView";
+import type { SyncProgressView } from "../bindings/SyncProgressView";
+import type { SyncSummaryView } from "../bindings/SyncSummaryView";
+import type { TagView } from "../bindings/TagView";
+import type { TrustResult } from "../bindings/TrustResult";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "invalid_input",
@@ -14,6 +30,8 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "already_exists",
   "registry",
   "storage",
+  "keyring",
+  "cancelled",
   "internal",
 ];
 
@@ -68,4 +86,100 @@ export function listRepositories(profile: string): Promise<RepositoryView[]> {
   return call<RepositoryView[]>("list_repositories", { profile });
 }
 
-export type { AddProfileRequest, ApiError, ErrorCode, ProfileView, RepositoryView };
+export function profileStatuses(): Promise<ProfileStatusView[]> {
+  return call<ProfileStatusView[]>("profile_statuses");
+}
+
+export function editProfile(profile: string, request: EditProfileRequest): Promise<ProfileView> {
+  return call<ProfileView>("edit_profile", { profile, request });
+}
+
+export function testProfile(profile: string): Promise<ConnectionReport> {
+  return call<ConnectionReport>("test_profile", { profile });
+}
+
+export function serverCertificates(profile: string): Promise<CertificateDetail[]> {
+  return call<CertificateDetail[]>("server_certificates", { profile });
+}
+
+/** Trusts the server's chain (its topmost certificate as a CA), or pins the leaf. */
+export function trustServer(profile: string, pin: boolean, sha256: string | null): Promise<TrustResult> {
+  return call<TrustResult>("trust_server", { profile, pin, sha256 });
+}
+
+export function snippets(profile: string): Promise<Snippet[]> {
+  return call<Snippet[]>("snippets", { profile });
+}
+
+export function showCertificateFile(path: string): Promise<CertificateDetail[]> {
+  return call<CertificateDetail[]>("show_certificate_file", { path });
+}
+
+/** The native file dialog (run by the Rust side); null when cancelled. */
+export function pickCertificateFile(): Promise<string | null> {
+  return call<string | null>("pick_certificate_file");
+}
+
+export function repositoryTree(profile: string): Promise<RepoNode[]> {
+  return call<RepoNode[]>("repository_tree", { profile });
+}
+
+export function listTags(profile: string, repository: string, sort: SortBy, filter: string | null): Promise<TagView[]> {
+  return call<TagView[]>("list_tags", { profile, repository, sort, filter });
+}
+
+export function searchTags(profile: string, query: string, sort: SortBy, limit: number): Promise<SearchResult> {
+  return call<SearchResult>("search_tags", { profile, query, sort, limit });
+}
+
+export function inspectImage(profile: string, repository: string, reference: string): Promise<ImageDetail> {
+  return call<ImageDetail>("inspect_image", { profile, repository, reference });
+}
+
+export function storage(profile: string): Promise<StorageView> {
+  return call<StorageView>("storage", { profile });
+}
+
+export function syncProfile(profile: string): Promise<SyncSummaryView> {
+  return call<SyncSummaryView>("sync_profile", { profile });
+}
+
+export function cancelSync(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_sync", { profile });
+}
+
+/** Subscribes to sync progress events; resolves to the unsubscribe function. */
+export function onSyncProgress(handler: (p: SyncProgressView) => void): Promise<UnlistenFn> {
+  return listen<SyncProgressView>("sync-progress", (event) => handler(event.payload));
+}
+
+/** Copies text to the system clipboard (clipboard-manager plugin: write only). */
+export async function copyText(text: string): Promise<void> {
+  try {
+    await writeText(text);
+  } catch (err) {
+    throw toApiError(err);
+  }
+}
+
+export type {
+  AddProfileRequest,
+  ApiError,
+  CertificateDetail,
+  ConnectionReport,
+  EditProfileRequest,
+  ErrorCode,
+  ImageDetail,
+  ProfileStatusView,
+  ProfileView,
+  RepoNode,
+  RepositoryView,
+  SearchResult,
+  Snippet,
+  SortBy,
+  StorageView,
+  SyncProgressView,
+  SyncSummaryView,
+  TagView,
+  TrustResult,
+};
