@@ -251,7 +251,8 @@ describe("browsing", () => {
     await user.click(await screen.findByTestId("repo-item"));
     await waitFor(() => expect(screen.getAllByTestId("tag-row")).toHaveLength(2));
     await user.click(screen.getAllByTestId("tag-row")[1] as HTMLElement);
-    expect(await screen.findByTestId("pull-line")).toHaveTextContent("docker pull 127.0.0.1:5000/app:2.0");
+    expect(await screen.findByTestId("detail-title")).toHaveTextContent("app:2.0");
+    expect(await screen.findByTestId("pull-line")).toHaveTextContent("docker pull 127.0.0.1:5000/app@sha256:");
   });
 
   it("shows the offline banner when the registry is unreachable but the cache answers", async () => {
@@ -294,7 +295,7 @@ describe("browsing", () => {
     expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "local", query: "web:", sort: "name", limit: 200 });
     await user.keyboard("{ArrowDown}{Enter}");
     expect(screen.queryByTestId("search-dialog")).not.toBeInTheDocument();
-    expect(await screen.findByTestId("pull-line")).toHaveTextContent("team/web:v2");
+    expect(await screen.findByTestId("detail-title")).toHaveTextContent("team/web:v2");
   });
 });
 

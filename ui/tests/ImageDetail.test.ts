@@ -37,7 +37,8 @@ describe("image detail", () => {
     const calls = mockBackend({ images: { "multi@1.0": INDEX, [`multi@${ARM}`]: ARM_IMAGE } });
     render(ImageDetail, { profile: "lab", repository: "multi", reference: "1.0", onclose: vi.fn() });
 
-    expect(await screen.findByTestId("pull-line")).toHaveTextContent("docker pull 127.0.0.1:5000/multi:1.0");
+    expect(await screen.findByTestId("pull-line")).toHaveTextContent(`docker pull 127.0.0.1:5000/multi@sha256:${"ab".repeat(32)}`);
+    expect(screen.getByTestId("detail-title")).toHaveTextContent("multi:1.0");
     expect(screen.getByTestId("detail-digest")).toHaveTextContent(INDEX.digest);
     expect(screen.getByTestId("sibling-tags")).toHaveTextContent("latest");
     const platforms = screen.getAllByTestId("platform").map((p) => p.textContent);
@@ -76,7 +77,7 @@ describe("image detail", () => {
     await user.click(screen.getByRole("button", { name: "Copy the docker pull command" }));
     await waitFor(() =>
       expect(callsOf(calls, "plugin:clipboard-manager|write_text").map((c) => (c.args as { text: string }).text)).toEqual([
-        "docker pull 127.0.0.1:5000/multi:1.0",
+        `docker pull 127.0.0.1:5000/multi@sha256:${"ab".repeat(32)}`,
       ]),
     );
     expect(screen.getByRole("button", { name: "Copy the docker pull command" })).toHaveTextContent("Copied");

@@ -125,7 +125,7 @@ export function image(repository: string, reference: string, over: Partial<Image
     referrers: [],
     sibling_tags: [],
     raw_manifest: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
-    pull: `127.0.0.1:5000/${repository}:${reference}`,
+    pull: `docker pull 127.0.0.1:5000/${repository}@sha256:${"ab".repeat(32)}`,
     ...over,
   };
 }

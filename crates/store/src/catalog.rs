@@ -101,7 +101,8 @@ pub struct SyncCounts {
 }
 
 const TAG_COLUMNS: &str = "r.name AS repository, t.name, t.digest, t.media_type, t.created, t.size, t.first_seen, \
-     COALESCE((SELECT group_concat(c.os || '/' || COALESCE(c.architecture, '?') || COALESCE('/' || c.variant, ''), ', ') \
+     COALESCE((SELECT group_concat(c.os || '/' || COALESCE(c.architecture, '?') || COALESCE('/' || c.variant, ''), ', ' \
+                   ORDER BY c.os, c.architecture, c.variant) \
                  FROM manifest_children c WHERE c.parent = t.digest AND c.os IS NOT NULL AND c.os != 'unknown'), \
               (SELECT m.os || '/' || COALESCE(m.architecture, '?') || COALESCE('/' || m.variant, '') \
                  FROM manifests m WHERE m.digest = t.digest AND m.os IS NOT NULL AND m.os != 'unknown'), '') AS platforms";
