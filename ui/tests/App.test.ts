@@ -328,7 +328,7 @@ describe("sync", () => {
     };
     await emit("sync-progress", progress);
     await waitFor(() => expect(screen.getByTestId("sync-counts")).toHaveTextContent("3/10 repositories · 40/80 tags"));
-    expect(screen.getByTestId("sync-progress")).toHaveAttribute("value", "0.5");
+    expect(screen.getByTestId("sync-progress")).toHaveAttribute("value", "0.3");
     // Another profile's progress is not shown here.
     await emit("sync-progress", { ...progress, profile: "other", tags_done: 1 });
 

@@ -177,6 +177,7 @@ async fn multi_arch_platforms_search_and_a_hostile_label_rendered_inert() {
     for p in ["linux/amd64", "linux/arm64/v8", "linux/arm/v7"] {
         assert!(platforms.iter().any(|t| t.starts_with(p)), "{p} listed in {platforms:?}");
     }
+    app.screenshot("window-detail-platforms.png").await;
     app.js("document.querySelectorAll('[data-testid=platform]')[1].click(); return true;").await;
     app.wait_text("[data-testid=shown-platform]", "linux/arm64/v8", 20).await;
     app.wait_text("[data-testid=layers]", "tar+gzip", 20).await;
