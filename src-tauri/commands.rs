@@ -4,11 +4,26 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
 use berth_core::{
-    AddProfileRequest, ApiError, Berth, CancellationToken, ConnectionReport, ErrorCode, ImageDetail, ProfileView,
-    RepoNode, RepositoryView, SearchResult, SortBy, SyncSummaryView, TagView,
+    AddProfileRequest, ApiError, Berth, CancellationToken, CertificateDetail, ConnectionReport, EditProfileRequest,
+    ErrorCode, ImageDetail, ProfileStatusView, ProfileView, RepoNode, RepositoryView, SearchResult, Snippet, SortBy,
+    StorageView, SyncSummaryView, TagView, TrustResult,
 };
 use tauri::{AppHandle, Emitter, State};
+use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_notification::NotificationExt;
+
+/// End-to-end tests only (debug builds): the path the certificate file picker answers with, instead of
+/// opening the native GTK dialog, which WebDriver cannot drive. Everything after the pick (the UI
+/// showing the file, the profile importing it) runs as usual. Release builds ignore it.
+pub const E2E_PICK_FILE_ENV: &str = "BERTH_E2E_PICK_FILE";
+
+/// A sync that takes longer than this many seconds ends with a system notification
+/// (`BERTH_NOTIFY_AFTER_SECS` overrides it).
+const NOTIFY_AFTER: Duration = Duration::from_secs(10);
 
 /// Running syncs by profile, so the window can cancel them.
 #[derive(Default)]
@@ -24,6 +39,84 @@ pub async fn list_profiles(berth: State<'_, Berth>) -> Result<Vec<ProfileView>, 
 #[tauri::command]
 pub async fn add_profile(berth: State<'_, Berth>, request: AddProfileRequest) -> Result<ProfileView, ApiError> {
     berth.add_profile(request).await
+}
+
+#[tauri::command]
+pub async fn edit_profile(
+    berth: State<'_, Berth>,
+    profile: String,
+    request: EditProfileRequest,
+) -> Result<ProfileView, ApiError> {
+    berth.edit_profile(&profile, request).await
+}
+
+#[tauri::command]
+pub async fn profile_statuses(berth: State<'_, Berth>) -> Result<Vec<ProfileStatusView>, ApiError> {
+    berth.profile_statuses().await
+}
+
+#[tauri::command]
+pub async fn server_certificates(berth: State<'_, Berth>, profile: String) -> Result<Vec<CertificateDetail>, ApiError> {
+    berth.server_certificates(&profile).await
+}
+
+#[tauri::command]
+pub async fn trust_server(
+    berth: State<'_, Berth>,
+    profile: String,
+    pin: bool,
+    sha256: Option<String>,
+) -> Result<TrustResult, ApiError> {
+    berth.trust_server(&profile, pin, sha256.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn snippets(berth: State<'_, Berth>, profile: String) -> Result<Vec<Snippet>, ApiError> {
+    berth.snippets(&profile).await
+}
+
+#[tauri::command]
+pub async fn storage(berth: State<'_, Berth>, profile: String) -> Result<StorageView, ApiError> {
+    berth.storage(&profile).await
+}
+
+/// The certificates in a PEM file, to show before importing it.
+#[tauri::command]
+pub async fn show_certificate_file(path: String) -> Result<Vec<CertificateDetail>, ApiError> {
+    berth_core::show_certificate_file(std::path::Path::new(&path))
+}
+
+/// Opens the native file dialog for a PEM certificate file; `None` when the user cancels.
+#[tauri::command]
+pub async fn pick_certificate_file<R: tauri::Runtime>(app: AppHandle<R>) -> Result<Option<String>, ApiError> {
+    if cfg!(debug_assertions) {
+        if let Some(p) = std::env::var_os(E2E_PICK_FILE_ENV).filter(|p| !p.is_empty()) {
+            tracing::warn!(
+                "{E2E_PICK_FILE_ENV} is set: answering the file dialog with {}",
+                PathBuf::from(&p).display()
+            );
+            return Ok(Some(PathBuf::from(p).to_string_lossy().into_owned()));
+        }
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Import a CA certificate")
+        .add_filter("PEM certificates", &["pem", "crt", "cer"])
+        .pick_file(move |f| {
+            let _ = tx.send(f);
+        });
+    let picked = rx.await.map_err(|_| ApiError::new(ErrorCode::Internal, "the file dialog closed", "try again"))?;
+    match picked {
+        None => Ok(None),
+        Some(f) => f.into_path().map(|p| Some(p.to_string_lossy().into_owned())).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("the picked file has no local path: {e}"),
+                "pick a local file",
+            )
+        }),
+    }
 }
 
 #[tauri::command]
@@ -97,9 +190,36 @@ pub async fn sync_profile<R: tauri::Runtime>(
     let progress = |p: &berth_core::SyncProgressView| {
         let _ = app.emit("sync-progress", p);
     };
+    let started = Instant::now();
     let result = berth.sync(&profile, concurrency.unwrap_or(16), &cancel, &progress).await;
     jobs.syncs.lock().expect("jobs lock").remove(&profile);
+    if started.elapsed() >= notify_after() {
+        notify_sync_end(&app, &profile, &result);
+    }
     result
+}
+
+fn notify_after() -> Duration {
+    std::env::var("BERTH_NOTIFY_AFTER_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(NOTIFY_AFTER)
+}
+
+/// Tells the desktop a long sync ended (the user has likely switched to another window).
+fn notify_sync_end<R: tauri::Runtime>(app: &AppHandle<R>, profile: &str, result: &Result<SyncSummaryView, ApiError>) {
+    let (title, body) = match result {
+        Ok(s) => (
+            format!("{profile} synced"),
+            format!("{} repositories, {} tags in {:.0} s", s.repositories, s.tags, s.seconds),
+        ),
+        Err(e) if e.code == ErrorCode::Cancelled => (format!("{profile}: sync cancelled"), e.hint.clone()),
+        Err(e) => (format!("{profile}: sync failed"), e.message.clone()),
+    };
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::warn!("cannot show the sync notification: {e}");
+    }
 }
 
 #[tauri::command]

@@ -1,33 +1,61 @@
 //! The desktop shell: Tauri commands that adapt berth-core to the window. No logic lives here.
 
 mod commands;
+mod deletes;
 
 use berth_core::{AboutView, ApiError, Berth, ShellVersions};
 use tauri::{Manager, State};
 
 /// Registers state and commands; production passes `tauri::Builder::default()`, tests a mock builder.
+/// Plugins: window-state (size and place remembered), notification (a long sync ended), dialog (the
+/// CA file picker, called from Rust), clipboard-manager (copy buttons). Commands are listed in
+/// build.rs too, which generates their permissions for the capability in tauri.conf.json.
 pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             let data_dir = berth_core::default_data_dir().map_err(|e| e.message)?;
             let berth = tauri::async_runtime::block_on(Berth::open(&data_dir))
                 .map_err(|e| format!("{}. {}", e.message, e.hint))?;
             app.manage(berth);
             app.manage(commands::Jobs::default());
+            app.manage(deletes::DeleteJobs::default());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::list_profiles,
+            commands::profile_statuses,
             commands::add_profile,
+            commands::edit_profile,
             commands::test_profile,
+            commands::server_certificates,
+            commands::trust_server,
+            commands::snippets,
+            commands::show_certificate_file,
+            commands::pick_certificate_file,
             commands::list_repositories,
             commands::repository_tree,
             commands::list_tags,
             commands::search_tags,
             commands::inspect_image,
+            commands::storage,
             commands::sync_profile,
             commands::cancel_sync,
             about,
+            deletes::plan_delete,
+            deletes::execute_delete,
+            deletes::cancel_delete,
+            deletes::plan_retention,
+            deletes::list_trash,
+            deletes::restore_trash,
+            deletes::audit_log,
+            deletes::gc_pending,
+            deletes::gc_history,
+            deletes::run_gc,
+            deletes::cancel_gc,
         ])
 }
 

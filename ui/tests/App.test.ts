@@ -1,9 +1,15 @@
+import { emit } from "@tauri-apps/api/event";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "../src/App.svelte";
-import { apiError, callsOf, mockBackend, profile } from "./backend";
+import type { ProfileStatusView, SyncProgressView, SyncSummaryView } from "../src/lib/ipc";
+import { apiError, callsOf, failedReport, mockBackend, profile, tag } from "./backend";
+
+beforeEach(() => {
+  localStorage.clear();
+});
 
 afterEach(() => {
   clearMocks();
@@ -12,13 +18,29 @@ afterEach(() => {
 const LOCAL = profile("local", "http://127.0.0.1:5000", "registry");
 const HARBOR = profile("harbor-prod", "https://harbor.example.com", "harbor");
 
+function synced(name: string, finished = new Date(Date.now() - 5 * 60_000).toISOString()): ProfileStatusView {
+  return {
+    profile: name,
+    cached: true,
+    last_sync: { started_at: finished, finished_at: finished, status: "ok", repositories: 1, tags: 1, errors: 0, message: null },
+  };
+}
+
 async function profileItems(): Promise<HTMLElement[]> {
   return screen.findAllByTestId("profile-item");
 }
 
+function repoTexts(): string[] {
+  return screen.getAllByTestId("repo-item").map((r) => r.getAttribute("data-path") ?? "");
+}
+
 describe("sidebar", () => {
-  it("lists profiles from list_profiles with kind, name and URL, and loads the first", async () => {
-    const calls = mockBackend({ profiles: [LOCAL, HARBOR], repositories: { local: ["alpine"] } });
+  it("lists profiles with kind icon, name, URL, last sync and test status, and loads the first", async () => {
+    const calls = mockBackend({
+      profiles: [LOCAL, HARBOR],
+      repositories: { local: ["alpine"] },
+      statuses: [synced("local"), { profile: "harbor-prod", cached: false, last_sync: null }],
+    });
     render(App);
 
     const items = await profileItems();
@@ -26,12 +48,16 @@ describe("sidebar", () => {
     expect(items[0]).toHaveTextContent("local");
     expect(items[0]).toHaveTextContent("http://127.0.0.1:5000");
     expect(items[0]).toHaveTextContent("registry:2");
-    expect(items[1]).toHaveTextContent("harbor-prod");
     expect(items[1]).toHaveTextContent("Harbor");
     expect(items[0]).toHaveAttribute("aria-current", "true");
+    await waitFor(() => expect(items[0]).toHaveTextContent("synced 5 min ago"));
+    expect(items[1]).toHaveTextContent("never synced");
 
     expect(await screen.findByTestId("repo-item")).toHaveTextContent("alpine");
-    expect(callsOf(calls, "list_repositories")).toEqual([{ cmd: "list_repositories", args: { profile: "local" } }]);
+    expect(callsOf(calls, "repository_tree")).toEqual([{ cmd: "repository_tree", args: { profile: "local" } }]);
+    // The pane tests the connection in the background; the sidebar shows the verdict, and keeps it.
+    await waitFor(() => expect(items[0]?.querySelector(".dot")).toHaveAttribute("data-state", "ok"));
+    expect(JSON.parse(localStorage.getItem("berth.test-status.v1") ?? "{}")).toHaveProperty("local.ok", true);
     expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("local");
   });
 
@@ -42,23 +68,19 @@ describe("sidebar", () => {
     expect(await screen.findByRole("heading", { name: "Add your first registry" })).toBeInTheDocument();
     expect(screen.getByText("http://127.0.0.1:5000")).toBeInTheDocument();
     expect(screen.getByText("https://registry.example.com")).toBeInTheDocument();
-    expect(screen.queryAllByTestId("profile-item")).toHaveLength(0);
-    expect(callsOf(calls, "list_repositories")).toHaveLength(0);
+    expect(callsOf(calls, "repository_tree")).toHaveLength(0);
   });
 
   it("shows a list_profiles failure with a Retry that re-invokes", async () => {
     const calls = mockBackend({
       profiles: [LOCAL],
       listProfiles: (n) =>
-        n === 1
-          ? apiError("storage", "Cannot read the profile store", "Check the permissions of the config directory.")
-          : undefined,
+        n === 1 ? apiError("storage", "Cannot read the profile store", "Check the permissions of the data directory.") : undefined,
     });
     render(App);
 
     const error = await screen.findByTestId("error");
-    expect(error).toHaveTextContent("Cannot read the profile store");
-    expect(error).toHaveTextContent("Check the permissions of the config directory.");
+    expect(error).toHaveTextContent("Check the permissions of the data directory.");
     await userEvent.click(within(error).getByRole("button", { name: "Retry" }));
     expect(await profileItems()).toHaveLength(1);
     expect(callsOf(calls, "list_profiles")).toHaveLength(2);
@@ -66,72 +88,49 @@ describe("sidebar", () => {
 
   it("moves focus with the arrow keys and selects with Enter", async () => {
     const user = userEvent.setup();
-    const calls = mockBackend({
-      profiles: [LOCAL, HARBOR],
-      repositories: { local: ["a"], "harbor-prod": ["project/app"] },
-    });
+    const calls = mockBackend({ profiles: [LOCAL, HARBOR], repositories: { local: ["a"], "harbor-prod": ["project/app"] } });
     render(App);
 
-    const items = await profileItems();
-    const [first, second] = items as [HTMLElement, HTMLElement];
-    expect(first).toHaveAttribute("tabindex", "0");
-    expect(second).toHaveAttribute("tabindex", "-1");
-
+    const [first, second] = (await profileItems()) as [HTMLElement, HTMLElement];
     first.focus();
     await user.keyboard("{ArrowDown}");
     expect(second).toHaveFocus();
-    expect(second).toHaveAttribute("tabindex", "0");
-    // Focus alone does not select.
     expect(first).toHaveAttribute("aria-current", "true");
-
     await user.keyboard("{Enter}");
     await waitFor(() => expect(second).toHaveAttribute("aria-current", "true"));
-    expect(await screen.findByText("project/app")).toBeInTheDocument();
-    expect(callsOf(calls, "list_repositories").map((c) => c.args)).toContainEqual({ profile: "harbor-prod" });
-
-    await user.keyboard("{ArrowUp}");
-    expect(first).toHaveFocus();
+    await waitFor(() => expect(repoTexts()).toEqual(["project/app"]));
+    expect(callsOf(calls, "repository_tree").map((c) => c.args)).toContainEqual({ profile: "harbor-prod" });
   });
 });
 
 describe("add registry", () => {
-  it("calls add_profile with {request:{name,url}}, then shows and selects the new profile", async () => {
+  it("adds, tests, closes the dialog and selects the new profile", async () => {
     const user = userEvent.setup();
     const calls = mockBackend({ profiles: [LOCAL], repositories: { staging: ["svc/one", "svc/two"] } });
     render(App);
     await profileItems();
 
     await user.click(screen.getByTestId("add-profile-open"));
-    const dialog = screen.getByRole("dialog", { name: "Add registry" });
+    expect(screen.getByRole("dialog", { name: "Add registry" })).toBeInTheDocument();
     expect(document.getElementById("profile-name")).toHaveFocus();
-    expect(screen.getByPlaceholderText("https://registry.example.com")).toBe(document.getElementById("profile-url"));
-    expect(dialog).toHaveTextContent("http://host:5000");
-
     await user.type(document.getElementById("profile-name") as HTMLInputElement, "staging");
     await user.type(document.getElementById("profile-url") as HTMLInputElement, "https://staging.example.com");
-    const submit = screen.getByTestId("add-profile-submit");
-    expect(submit).toHaveTextContent("Add registry");
-    await user.click(submit);
+    await user.click(screen.getByTestId("add-profile-submit"));
 
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
-    expect(callsOf(calls, "add_profile")).toEqual([
-      { cmd: "add_profile", args: { request: { name: "staging", url: "https://staging.example.com" } } },
-    ]);
-
-    const items = await profileItems();
-    expect(items).toHaveLength(2);
-    const added = items.find((el) => el.textContent?.includes("staging"));
+    expect(callsOf(calls, "add_profile")[0]?.args).toEqual({
+      request: { name: "staging", url: "https://staging.example.com", kind: "registry" },
+    });
+    const added = (await profileItems()).find((el) => el.textContent?.includes("staging"));
     expect(added).toHaveAttribute("aria-current", "true");
-    expect((await screen.findAllByTestId("repo-item")).map((el) => el.textContent)).toEqual(["svc/one", "svc/two"]);
-    expect(callsOf(calls, "list_repositories").map((c) => c.args)).toContainEqual({ profile: "staging" });
+    await waitFor(() => expect(repoTexts()).toEqual(["svc/one", "svc/two"]));
   });
 
   it("shows the ApiError message and hint when add_profile rejects, keeping the form open", async () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [],
-      addProfile: () =>
-        apiError("invalid_input", "URL must start with http:// or https://", "Try https://registry.example.com"),
+      addProfile: () => apiError("invalid_input", "URL must start with http:// or https://", "Try https://registry.example.com"),
     });
     render(App);
 
@@ -141,17 +140,14 @@ describe("add registry", () => {
     await user.click(screen.getByTestId("add-profile-submit"));
 
     const error = await screen.findByTestId("error");
-    expect(error).toHaveTextContent("URL must start with http:// or https://");
     expect(error).toHaveTextContent("Try https://registry.example.com");
     expect(screen.getByRole("dialog")).toBeInTheDocument();
-    expect(screen.queryAllByTestId("profile-item")).toHaveLength(0);
   });
 
   it("does not call add_profile with an empty name", async () => {
     const user = userEvent.setup();
     const calls = mockBackend({ profiles: [] });
     render(App);
-
     await user.click(await screen.findByTestId("add-profile-open"));
     await user.click(screen.getByTestId("add-profile-submit"));
     expect(await screen.findByTestId("error")).toHaveTextContent("Enter a name");
@@ -163,10 +159,8 @@ describe("add registry", () => {
     mockBackend({ profiles: [LOCAL] });
     render(App);
     await profileItems();
-
     const open = screen.getByTestId("add-profile-open");
     await user.click(open);
-    expect(screen.getByRole("dialog")).toBeInTheDocument();
     await user.keyboard("{Escape}");
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     expect(open).toHaveFocus();
@@ -174,50 +168,35 @@ describe("add registry", () => {
 });
 
 describe("repositories", () => {
-  it("renders the list and the filter narrows it case-insensitively", async () => {
+  it("shows the namespace tree; the filter lists matching repositories", async () => {
     const user = userEvent.setup();
-    mockBackend({
-      profiles: [LOCAL],
-      repositories: { local: ["library/alpine", "library/nginx", "team/API", "team/web"] },
-    });
+    mockBackend({ profiles: [LOCAL], repositories: { local: ["library/alpine", "library/nginx", "team/API", "team/web"] } });
     render(App);
 
-    const rows = await screen.findAllByTestId("repo-item");
-    expect(rows.map((r) => r.textContent)).toEqual(["library/alpine", "library/nginx", "team/API", "team/web"]);
+    await waitFor(() => expect(repoTexts()).toEqual(["library/alpine", "library/nginx", "team/API", "team/web"]));
+    expect(screen.getAllByTestId("namespace-item").map((n) => n.getAttribute("data-path"))).toEqual(["library", "team"]);
     expect(screen.getByTestId("repo-count")).toHaveTextContent("4 repositories");
 
-    await user.type(screen.getByRole("searchbox", { name: "Filter repositories" }), "api");
-    await waitFor(() =>
-      expect(screen.getAllByTestId("repo-item").map((r) => r.textContent)).toEqual(["team/API"]),
-    );
-    expect(screen.getByTestId("repo-count")).toHaveTextContent("1 of 4 repositories");
+    await user.click(screen.getAllByTestId("namespace-item")[0] as HTMLElement);
+    await waitFor(() => expect(repoTexts()).toEqual(["team/API", "team/web"]));
 
-    await user.clear(screen.getByRole("searchbox"));
-    await user.type(screen.getByRole("searchbox"), "zzz");
-    expect(await screen.findByText(/No repositories match/)).toBeInTheDocument();
-    expect(screen.queryAllByTestId("repo-item")).toHaveLength(0);
+    await user.type(screen.getByRole("searchbox", { name: "Filter repositories" }), "api");
+    await waitFor(() => expect(repoTexts()).toEqual(["team/API"]));
   });
 
-  it("shows the full total for a large list while rendering only a window of rows", async () => {
+  it("renders a large tree as a window of rows", async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `repo-${String(i).padStart(5, "0")}`);
     mockBackend({ profiles: [LOCAL], repositories: { local: names } });
     render(App);
 
-    const count = await screen.findByTestId("repo-count");
-    expect(count).toHaveTextContent("5,000 repositories");
-    const rows = screen.getAllByTestId("repo-item");
-    expect(rows.length).toBeGreaterThan(0);
-    expect(rows.length).toBeLessThan(100);
-    expect(rows[0]).toHaveTextContent("repo-00000");
-
-    // Scrolling far down swaps the window.
+    await waitFor(() => expect(screen.getByTestId("repo-count")).toHaveTextContent("5,000 repositories"));
+    await screen.findAllByTestId("repo-item");
+    expect(screen.getAllByTestId("repo-item").length).toBeLessThan(100);
     const viewport = screen.getByRole("region", { name: "Repositories" });
-    viewport.scrollTop = 34 * 2500;
+    viewport.scrollTop = 30 * 2500;
     await fireEvent.scroll(viewport);
-    const scrolled = screen.getAllByTestId("repo-item").map((r) => r.textContent);
-    expect(scrolled).toContain("repo-02500");
-    expect(scrolled).not.toContain("repo-00000");
-    expect(scrolled.length).toBeLessThan(100);
+    expect(repoTexts()).toContain("repo-02500");
+    expect(repoTexts()).not.toContain("repo-00000");
   });
 
   it("renders registry-controlled strings as text, never as HTML", async () => {
@@ -227,82 +206,181 @@ describe("repositories", () => {
     const { container } = render(App);
 
     const row = await screen.findByTestId("repo-item");
-    expect(row.textContent).toBe(evil);
+    expect(row).toHaveTextContent(evil);
     expect(document.querySelector("img")).toBeNull();
     expect(container.querySelector("b")).toBeNull();
     expect(container.querySelector("script")).toBeNull();
-    expect(screen.getByTestId("profile-item")).toHaveTextContent("<b>bold</b>");
   });
 
-  it("shows the empty state with the Harbor permissions hint", async () => {
-    mockBackend({ profiles: [HARBOR], repositories: { "harbor-prod": [] } });
+  it("explains an empty Harbor list by catalog permissions, an empty registry by pushing", async () => {
+    const user = userEvent.setup();
+    mockBackend({ profiles: [HARBOR, LOCAL], repositories: { "harbor-prod": [], local: [] } });
     render(App);
-
-    expect(await screen.findByText("This registry has no repositories yet")).toBeInTheDocument();
-    expect(screen.getByText(/Harbor.*admin/)).toBeInTheDocument();
-    expect(screen.getByTestId("repo-count")).toHaveTextContent("0 repositories");
+    expect(await screen.findByTestId("no-repositories")).toHaveTextContent(/administrators only/);
+    await user.click((await profileItems())[1] as HTMLElement);
+    await waitFor(() => expect(screen.getByTestId("no-repositories")).toHaveTextContent("docker push 127.0.0.1:5000/library/alpine:3"));
   });
 
-  it("shows a list_repositories failure with its hint, and Retry re-invokes", async () => {
+  it("shows a repository_tree failure with its hint, and Retry re-invokes", async () => {
     const user = userEvent.setup();
     const calls = mockBackend({
       profiles: [LOCAL],
       repositories: {
         local: (n) =>
-          n === 1
-            ? {
-                code: "registry",
-                registry: "local",
-                message: "connection refused (http://127.0.0.1:5000)",
-                hint: "is the registry running?",
-              }
-            : ["alpine"],
+          n === 1 ? apiError("registry", "connection refused (http://127.0.0.1:5000)", "is the registry running?") : ["alpine"],
       },
     });
     render(App);
-
-    const error = await screen.findByTestId("error");
-    expect(error).toHaveTextContent("connection refused");
+    const error = (await screen.findAllByTestId("error")).find((e) => within(e).queryByRole("button", { name: "Retry" }));
     expect(error).toHaveTextContent("is the registry running?");
-    expect(screen.queryByTestId("repo-count")).not.toBeInTheDocument();
-
-    await user.click(within(error).getByRole("button", { name: "Retry" }));
+    await user.click(within(error as HTMLElement).getByRole("button", { name: "Retry" }));
     expect(await screen.findByTestId("repo-item")).toHaveTextContent("alpine");
-    expect(screen.queryByTestId("error")).not.toBeInTheDocument();
-    expect(callsOf(calls, "list_repositories")).toHaveLength(2);
+    expect(callsOf(calls, "repository_tree")).toHaveLength(2);
   });
+});
 
-  it("shows a loading state while the registry answers", async () => {
-    let release: (names: readonly string[]) => void = () => {};
+describe("browsing", () => {
+  it("opens a repository's tags and an image's detail", async () => {
+    const user = userEvent.setup();
     mockBackend({
       profiles: [LOCAL],
-      repositories: { local: () => new Promise<readonly string[]>((resolve) => (release = resolve)) },
+      repositories: { local: ["app"] },
+      tags: { "local/app": [tag("app", "1.0"), tag("app", "2.0")] },
     });
     render(App);
-
-    expect(await screen.findByText("Loading repositories…")).toBeInTheDocument();
-    release(["alpine"]);
-    expect(await screen.findByTestId("repo-item")).toHaveTextContent("alpine");
-    expect(screen.queryByText("Loading repositories…")).not.toBeInTheDocument();
+    await user.click(await screen.findByTestId("repo-item"));
+    await waitFor(() => expect(screen.getAllByTestId("tag-row")).toHaveLength(2));
+    await user.click(screen.getAllByTestId("tag-row")[1] as HTMLElement);
+    expect(await screen.findByTestId("detail-title")).toHaveTextContent("app:2.0");
+    expect(await screen.findByTestId("pull-line")).toHaveTextContent("docker pull 127.0.0.1:5000/app@sha256:");
   });
 
-  it("ignores a slow answer for a profile that is no longer selected", async () => {
-    const user = userEvent.setup();
-    let releaseLocal: (names: readonly string[]) => void = () => {};
+  it("shows the offline banner when the registry is unreachable but the cache answers", async () => {
     mockBackend({
-      profiles: [LOCAL, HARBOR],
-      repositories: {
-        local: () => new Promise<readonly string[]>((resolve) => (releaseLocal = resolve)),
-        "harbor-prod": ["project/app"],
+      profiles: [LOCAL],
+      statuses: [synced("local")],
+      repositories: { local: ["app"] },
+      test: {
+        local: failedReport(
+          "local",
+          LOCAL.url,
+          apiError("registry", "connection refused (http://127.0.0.1:5000)", "is the registry running?", "connection_refused"),
+        ),
       },
     });
     render(App);
+    const banner = await screen.findByTestId("offline-banner");
+    expect(banner).toHaveTextContent("Offline");
+    expect(banner).toHaveTextContent("connection refused");
+    expect(banner).toHaveTextContent("5 min ago");
+    expect(await screen.findByTestId("repo-item")).toHaveTextContent("app");
+    await waitFor(() => expect(screen.getByTestId("profile-item").querySelector(".dot")).toHaveAttribute("data-state", "failed"));
+  });
 
-    const items = await profileItems();
-    await user.click(items[1] as HTMLElement);
-    expect(await screen.findByTestId("repo-item")).toHaveTextContent("project/app");
-    releaseLocal(["stale"]);
-    await new Promise((r) => setTimeout(r, 0));
-    expect(screen.getAllByTestId("repo-item").map((r) => r.textContent)).toEqual(["project/app"]);
+  it("Ctrl+F searches every tag and opens the picked image", async () => {
+    const user = userEvent.setup();
+    const calls = mockBackend({
+      profiles: [LOCAL],
+      repositories: { local: ["team/api", "team/web"] },
+      tags: { "local/team/api": [tag("team/api", "v1")], "local/team/web": [tag("team/web", "v1"), tag("team/web", "v2")] },
+    });
+    render(App);
+    await screen.findAllByTestId("repo-item");
+    await user.keyboard("{Control>}f{/Control}");
+    const input = await screen.findByTestId("search-input");
+    expect(input).toHaveFocus();
+    await user.type(input, "web:");
+    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(2));
+    expect(screen.getByTestId("search-count")).toHaveTextContent("2 matches");
+    expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "local", query: "web:", sort: "name", limit: 200 });
+    await user.keyboard("{ArrowDown}{Enter}");
+    expect(screen.queryByTestId("search-dialog")).not.toBeInTheDocument();
+    expect(await screen.findByTestId("detail-title")).toHaveTextContent("team/web:v2");
+  });
+});
+
+describe("sync", () => {
+  it("shows progress counts from sync-progress events, then the summary, and reloads", async () => {
+    const user = userEvent.setup();
+    let finish: (s: SyncSummaryView) => void = () => {};
+    const calls = mockBackend({
+      profiles: [LOCAL],
+      repositories: { local: ["app"] },
+      other: (cmd) => {
+        if (cmd === "sync_profile") return new Promise<SyncSummaryView>((resolve) => (finish = resolve));
+        if (cmd === "cancel_sync") return true;
+        return undefined;
+      },
+    });
+    render(App);
+    await screen.findByTestId("repo-item");
+    await user.click(screen.getByTestId("sync-start"));
+    expect(await screen.findByTestId("sync-counts")).toHaveTextContent("Listing the catalog");
+
+    const progress: SyncProgressView = {
+      profile: "local",
+      repositories_done: 3,
+      repositories_total: 10,
+      tags_done: 40,
+      tags_total: 80,
+      requests: 50,
+      errors: 0,
+    };
+    await emit("sync-progress", progress);
+    await waitFor(() => expect(screen.getByTestId("sync-counts")).toHaveTextContent("3/10 repositories · 40/80 tags"));
+    expect(screen.getByTestId("sync-progress")).toHaveAttribute("value", "0.3");
+    // Another profile's progress is not shown here.
+    await emit("sync-progress", { ...progress, profile: "other", tags_done: 1 });
+
+    await user.click(screen.getByTestId("sync-cancel"));
+    expect(callsOf(calls, "cancel_sync")[0]?.args).toEqual({ profile: "local" });
+
+    finish({
+      profile: "local",
+      status: "ok",
+      repositories: 10,
+      tags: 80,
+      manifests_fetched: 80,
+      requests: 100,
+      errors: 0,
+      seconds: 2.5,
+      repositories_removed: 0,
+      error_samples: [],
+    });
+    expect(await screen.findByTestId("sync-summary")).toHaveTextContent("Synced 10 repositories, 80 tags in 2.5 s");
+    await waitFor(() => expect(callsOf(calls, "repository_tree")).toHaveLength(2));
+    expect(callsOf(calls, "profile_statuses").length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("storage", () => {
+  it("shows dedup-aware sizes per repository and registry", async () => {
+    const user = userEvent.setup();
+    mockBackend({
+      profiles: [LOCAL],
+      repositories: { local: ["a", "b"] },
+      storage: {
+        local: {
+          profile: "local",
+          registry_size: 3 * 1024 * 1024,
+          repositories_total: 5 * 1024 * 1024,
+          repositories: [
+            { name: "b", tags: 4, size: 3 * 1024 * 1024 },
+            { name: "a", tags: 1, size: 2 * 1024 * 1024 },
+          ],
+        },
+      },
+    });
+    render(App);
+    await screen.findAllByTestId("repo-item");
+    await user.click(screen.getByTestId("view-storage"));
+    expect(await screen.findByTestId("registry-size")).toHaveTextContent("3.0 MB");
+    const view = screen.getByTestId("storage-view");
+    expect(view).toHaveTextContent("2.0 MB");
+    expect(view).toHaveTextContent("shared between repositories");
+    const rows = within(screen.getByTestId("storage-table")).getAllByRole("row");
+    expect(rows[1]).toHaveTextContent("b");
+    expect(rows[1]).toHaveTextContent("60.0%");
+    expect(screen.getByRole("img", { name: /Largest repositories: b 3.0 MB, a 2.0 MB/ })).toBeInTheDocument();
   });
 });

@@ -1,22 +1,46 @@
-// A small in-memory stand-in for the Rust commands, driven through mockIPC.
+// A small in-memory stand-in for the Rust commands, driven through mockIPC. It answers with the
+// generated binding types, so a change on the Rust side breaks these tests at type-check time.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { AddProfileRequest } from "../src/bindings/AddProfileRequest";
 import type { ApiError } from "../src/bindings/ApiError";
+import type { ConnectionReport } from "../src/bindings/ConnectionReport";
+import type { EditProfileRequest } from "../src/bindings/EditProfileRequest";
+import type { ImageDetail } from "../src/bindings/ImageDetail";
+import type { ProfileStatusView } from "../src/bindings/ProfileStatusView";
 import type { ProfileView } from "../src/bindings/ProfileView";
+import type { RepoNode } from "../src/bindings/RepoNode";
+import type { SortBy } from "../src/bindings/SortBy";
+import type { StorageView } from "../src/bindings/StorageView";
+import type { TagView } from "../src/bindings/TagView";
 
 export interface Call {
   cmd: string;
   args: unknown;
 }
 
-export type RepoSource = readonly string[] | ApiError | ((call: number) => readonly string[] | ApiError | Promise<readonly string[]>);
+export type RepoSource =
+  | readonly string[]
+  | ApiError
+  | ((call: number) => readonly string[] | ApiError | Promise<readonly string[]>);
 
 export interface BackendOptions {
   profiles?: ProfileView[];
   /** When given, decides each list_profiles answer (1-based call number); may reject with an ApiError. */
   listProfiles?: (call: number) => ApiError | undefined;
+  /** Repository names per profile (the tree is built from them, as the core does). */
   repositories?: Record<string, RepoSource>;
+  /** Tags per "profile/repository". */
+  tags?: Record<string, TagView[] | ApiError>;
   addProfile?: (request: AddProfileRequest) => ProfileView | ApiError;
+  editProfile?: (name: string, request: EditProfileRequest) => ProfileView | ApiError;
+  /** Connection test answers per profile; default: OK. */
+  test?: Record<string, ConnectionReport | ApiError>;
+  statuses?: ProfileStatusView[];
+  /** inspect_image answers per "repository@reference". */
+  images?: Record<string, ImageDetail | ApiError>;
+  storage?: Record<string, StorageView>;
+  /** Any other command: return a value, or undefined for "unknown command". */
+  other?: (cmd: string, args: Record<string, unknown>) => unknown;
 }
 
 export function profile(name: string, url: string, kind = "registry"): ProfileView {
@@ -35,12 +59,135 @@ export function profile(name: string, url: string, kind = "registry"): ProfileVi
   };
 }
 
-export function apiError(code: ApiError["code"], message: string, hint: string): ApiError {
-  return { code, registry: null, message, hint };
+export function apiError(code: ApiError["code"], message: string, hint: string, registry: string | null = null): ApiError {
+  return { code, registry, message, hint };
+}
+
+export function okReport(name: string, url: string): ConnectionReport {
+  return {
+    profile: name,
+    url,
+    ok: true,
+    status: 200,
+    api_version: "registry/2.0",
+    auth: null,
+    certificates: [],
+    catalog_accessible: true,
+    repositories: 1,
+    delete: "enabled",
+    delete_explained: null,
+    error: null,
+  };
+}
+
+export function failedReport(name: string, url: string, error: ApiError): ConnectionReport {
+  return { ...okReport(name, url), ok: false, status: null, catalog_accessible: null, repositories: null, delete: null, error };
+}
+
+export function tag(repository: string, name: string, over: Partial<TagView> = {}): TagView {
+  return {
+    repository,
+    name,
+    digest: `sha256:${name.padEnd(64, "0").replace(/[^0-9a-f]/g, "a").slice(0, 64)}`,
+    media_type: "application/vnd.oci.image.manifest.v1+json",
+    created: "2024-01-01T00:00:00Z",
+    size: 1000,
+    platforms: ["linux/amd64"],
+    ...over,
+  };
+}
+
+export function image(repository: string, reference: string, over: Partial<ImageDetail> = {}): ImageDetail {
+  return {
+    repository,
+    reference,
+    digest: "sha256:" + "ab".repeat(32),
+    media_type: "application/vnd.oci.image.manifest.v1+json",
+    size: 4096,
+    platforms: [],
+    resolved_platform: null,
+    layers: [{ digest: "sha256:" + "11".repeat(32), media_type: "application/vnd.oci.image.layer.v1.tar+gzip", size: 3000 }],
+    config: {
+      created: "2024-01-01T00:00:00Z",
+      os: "linux",
+      architecture: "amd64",
+      variant: null,
+      labels: {},
+      env: ["PATH=/usr/bin"],
+      entrypoint: ["/bin/app"],
+      cmd: ["--serve"],
+      working_dir: "/srv",
+      user: "app",
+      history: [{ created: "2024-01-01T00:00:00Z", created_by: "COPY app /bin/app", comment: null, empty_layer: false }],
+    },
+    artifact_type: null,
+    subject: null,
+    referrers: [],
+    sibling_tags: [],
+    raw_manifest: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
+    pull: `docker pull 127.0.0.1:5000/${repository}@sha256:${"ab".repeat(32)}`,
+    ...over,
+  };
 }
 
 function isApiError(value: unknown): value is ApiError {
-  return typeof value === "object" && value !== null && "code" in value && "message" in value;
+  return typeof value === "object" && value !== null && "code" in value && "message" in value && "hint" in value;
+}
+
+/** The namespace tree of repository names, as berth_core::repository_tree builds it. */
+export function treeOf(names: readonly string[], tagsPerRepo = 0, sizePerRepo = 0): RepoNode[] {
+  const roots: RepoNode[] = [];
+  for (const name of names) {
+    const parts = name.split("/");
+    let level = roots;
+    let path = "";
+    parts.forEach((part, i) => {
+      path = path === "" ? part : `${path}/${part}`;
+      let node = level.find((n) => n.name === part);
+      if (node === undefined) {
+        node = { name: part, path, is_repository: false, repositories: 0, tags: 0, size: 0, children: [] };
+        level.push(node);
+      }
+      node.repositories += 1;
+      node.tags += tagsPerRepo;
+      node.size += sizePerRepo;
+      if (i === parts.length - 1) node.is_repository = true;
+      level = node.children;
+    });
+  }
+  const sort = (nodes: RepoNode[]) => {
+    nodes.sort((a, b) => a.name.localeCompare(b.name));
+    nodes.forEach((n) => sort(n.children));
+  };
+  sort(roots);
+  return roots;
+}
+
+/** The store's orders: name and digest and platforms ascending, created newest first, size largest first. */
+export function sortTags(tags: readonly TagView[], sort: SortBy): TagView[] {
+  const byName = (a: TagView, b: TagView) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const list = [...tags];
+  switch (sort) {
+    case "name":
+      return list.sort(byName);
+    case "digest":
+      return list.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : byName(a, b)));
+    case "platforms":
+      return list.sort((a, b) => {
+        const x = a.platforms.join(", ");
+        const y = b.platforms.join(", ");
+        return x < y ? -1 : x > y ? 1 : byName(a, b);
+      });
+    case "size":
+      return list.sort((a, b) => b.size - a.size || byName(a, b));
+    case "created":
+      return list.sort((a, b) => {
+        if (a.created === b.created) return byName(a, b);
+        if (a.created === null) return 1;
+        if (b.created === null) return -1;
+        return a.created < b.created ? 1 : -1;
+      });
+  }
 }
 
 export function mockBackend(options: BackendOptions = {}): Call[] {
@@ -49,36 +196,97 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
   const repoCalls = new Map<string, number>();
   let profileCalls = 0;
 
-  mockIPC(async (cmd, args) => {
-    calls.push({ cmd, args });
-    switch (cmd) {
-      case "list_profiles": {
-        const failure = options.listProfiles?.(++profileCalls);
-        if (failure !== undefined) throw failure;
-        return [...profiles];
+  mockIPC(
+    async (cmd, rawArgs) => {
+      const args = (rawArgs ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: rawArgs });
+      switch (cmd) {
+        case "list_profiles": {
+          const failure = options.listProfiles?.(++profileCalls);
+          if (failure !== undefined) throw failure;
+          return [...profiles];
+        }
+        case "profile_statuses":
+          return options.statuses ?? profiles.map((p) => ({ profile: p.name, last_sync: null, cached: false }));
+        case "add_profile": {
+          const request = args["request"] as AddProfileRequest;
+          const result = options.addProfile ? options.addProfile(request) : profile(request.name, request.url, request.kind ?? "registry");
+          if (isApiError(result)) throw result;
+          profiles.push(result);
+          return result;
+        }
+        case "edit_profile": {
+          const name = args["profile"] as string;
+          const request = args["request"] as EditProfileRequest;
+          const current = profiles.find((p) => p.name === name);
+          if (current === undefined) throw apiError("not_found", `no profile ${name}`, "");
+          const result = options.editProfile
+            ? options.editProfile(name, request)
+            : { ...current, url: request.url ?? current.url, kind: request.kind ?? current.kind };
+          if (isApiError(result)) throw result;
+          profiles.splice(profiles.indexOf(current), 1, result);
+          return result;
+        }
+        case "test_profile": {
+          const name = args["profile"] as string;
+          const p = profiles.find((x) => x.name === name);
+          const answer = options.test?.[name] ?? okReport(name, p?.url ?? "");
+          if (isApiError(answer)) throw answer;
+          return answer;
+        }
+        case "list_repositories":
+        case "repository_tree": {
+          const name = args["profile"] as string;
+          const n = (repoCalls.get(name) ?? 0) + 1;
+          repoCalls.set(name, n);
+          let source = options.repositories?.[name] ?? [];
+          if (typeof source === "function") source = await source(n);
+          if (isApiError(source)) throw source;
+          const names = source as readonly string[];
+          if (cmd === "list_repositories") return names.map((repo) => ({ name: repo, tags: null, size: null }));
+          return treeOf(names);
+        }
+        case "list_tags": {
+          const key = `${args["profile"] as string}/${args["repository"] as string}`;
+          const source = options.tags?.[key] ?? [];
+          if (isApiError(source)) throw source;
+          const filter = args["filter"] as string | null;
+          let list = sortTags(source, args["sort"] as SortBy);
+          if (filter !== null && filter !== undefined) {
+            // Rust's (?i) prefix becomes the JavaScript i flag.
+            const re = filter.startsWith("(?i)") ? new RegExp(filter.slice(4), "i") : new RegExp(filter);
+            list = list.filter((t) => re.test(t.name));
+          }
+          return list;
+        }
+        case "search_tags": {
+          const q = (args["query"] as string).toLowerCase();
+          const all = Object.values(options.tags ?? {}).flatMap((v) => (isApiError(v) ? [] : v));
+          const hits = all.filter((t) => `${t.repository}:${t.name}`.toLowerCase().includes(q) || t.digest.includes(q));
+          return { total: hits.length, tags: sortTags(hits, "name").slice(0, args["limit"] as number) };
+        }
+        case "inspect_image": {
+          const key = `${args["repository"] as string}@${args["reference"] as string}`;
+          const answer = options.images?.[key] ?? image(args["repository"] as string, args["reference"] as string);
+          if (isApiError(answer)) throw answer;
+          return answer;
+        }
+        case "storage": {
+          const s = options.storage?.[args["profile"] as string];
+          if (s === undefined) throw apiError("not_found", "not synced", "sync first");
+          return s;
+        }
+        case "plugin:clipboard-manager|write_text":
+          return null;
+        default: {
+          const v = options.other?.(cmd, args);
+          if (v === undefined) throw `unknown command ${cmd}`;
+          return v;
+        }
       }
-      case "add_profile": {
-        const { request } = args as { request: AddProfileRequest };
-        const result = options.addProfile
-          ? options.addProfile(request)
-          : profile(request.name, request.url, "registry");
-        if (isApiError(result)) throw result;
-        profiles.push(result);
-        return result;
-      }
-      case "list_repositories": {
-        const { profile: name } = args as { profile: string };
-        const n = (repoCalls.get(name) ?? 0) + 1;
-        repoCalls.set(name, n);
-        let source = options.repositories?.[name] ?? [];
-        if (typeof source === "function") source = await source(n);
-        if (isApiError(source)) throw source;
-        return (source as readonly string[]).map((repo) => ({ name: repo }));
-      }
-      default:
-        throw `unknown command ${cmd}`;
-    }
-  });
+    },
+    { shouldMockEvents: true },
+  );
 
   return calls;
 }

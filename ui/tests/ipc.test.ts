@@ -1,6 +1,21 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
-import { addProfile, listProfiles, listRepositories, toApiError } from "../src/lib/ipc";
+import {
+  addProfile,
+  cancelSync,
+  copyText,
+  editProfile,
+  inspectImage,
+  listProfiles,
+  listRepositories,
+  listTags,
+  pickCertificateFile,
+  searchTags,
+  storage,
+  syncProfile,
+  toApiError,
+  trustServer,
+} from "../src/lib/ipc";
 
 afterEach(() => {
   clearMocks();
@@ -65,5 +80,35 @@ describe("command wrappers", () => {
       throw err;
     });
     await expect(listRepositories("r")).rejects.toEqual(err);
+  });
+
+  it("pass the argument names the Rust commands declare", async () => {
+    const seen: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      return cmd === "search_tags" ? { total: 0, tags: [] } : null;
+    });
+    await listTags("p", "team/app", "created", "(?i)v1");
+    await searchTags("p", "app:", "size", 50);
+    await inspectImage("p", "team/app", "1.0");
+    await editProfile("p", { url: "http://x" });
+    await trustServer("p", false, "ab");
+    await pickCertificateFile();
+    await storage("p");
+    await syncProfile("p");
+    await cancelSync("p");
+    await copyText("hello");
+    expect(seen).toEqual([
+      ["list_tags", { profile: "p", repository: "team/app", sort: "created", filter: "(?i)v1" }],
+      ["search_tags", { profile: "p", query: "app:", sort: "size", limit: 50 }],
+      ["inspect_image", { profile: "p", repository: "team/app", reference: "1.0" }],
+      ["edit_profile", { profile: "p", request: { url: "http://x" } }],
+      ["trust_server", { profile: "p", pin: false, sha256: "ab" }],
+      ["pick_certificate_file", {}],
+      ["storage", { profile: "p" }],
+      ["sync_profile", { profile: "p" }],
+      ["cancel_sync", { profile: "p" }],
+      ["plugin:clipboard-manager|write_text", expect.objectContaining({ text: "hello" })],
+    ]);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { filterByName } from "../src/lib/filter";
 import { formatCount, kindLabel, plural } from "../src/lib/format";
 
 describe("format", () => {
@@ -14,19 +13,5 @@ describe("format", () => {
     expect(kindLabel("harbor")).toBe("Harbor");
     expect(kindLabel("registry")).toBe("registry:2");
     expect(kindLabel("toString")).toBe("toString");
-  });
-});
-
-describe("filterByName", () => {
-  const names = ["library/Alpine", "team/api", "team/web"];
-  const lower = names.map((n) => n.toLowerCase());
-
-  it("matches substrings case-insensitively", () => {
-    expect(filterByName(names, lower, "ALP")).toEqual(["library/Alpine"]);
-    expect(filterByName(names, lower, "team/")).toEqual(["team/api", "team/web"]);
-  });
-
-  it("returns the input for an empty query", () => {
-    expect(filterByName(names, lower, "  ")).toBe(names);
   });
 });

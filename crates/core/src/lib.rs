@@ -10,6 +10,7 @@ mod error;
 mod inspect;
 mod instance;
 pub mod logging;
+mod overview;
 mod profiles;
 mod snippets;
 mod sync;
@@ -39,6 +40,7 @@ pub use inspect::{
     CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
 };
 pub use instance::instance_id;
+pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
     trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
     ProfileView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,

@@ -61,6 +61,8 @@ pub struct TagView {
     /// Config + layers (for an index: all platforms, each blob once).
     #[ts(type = "number")]
     pub size: u64,
+    /// `os/arch[/variant]` of the image or of each platform of an index (attestations left out).
+    pub platforms: Vec<String>,
 }
 
 impl From<berth_store::TagRow> for TagView {
@@ -72,6 +74,7 @@ impl From<berth_store::TagRow> for TagView {
             media_type: t.media_type,
             created: t.created,
             size: t.size,
+            platforms: t.platforms.split(", ").filter(|p| !p.is_empty()).map(str::to_string).collect(),
         }
     }
 }
@@ -84,6 +87,8 @@ pub enum SortBy {
     Name,
     Created,
     Size,
+    Digest,
+    Platforms,
 }
 
 impl From<SortBy> for TagSort {
@@ -92,6 +97,8 @@ impl From<SortBy> for TagSort {
             SortBy::Name => TagSort::Name,
             SortBy::Created => TagSort::Created,
             SortBy::Size => TagSort::Size,
+            SortBy::Digest => TagSort::Digest,
+            SortBy::Platforms => TagSort::Platforms,
         }
     }
 }

@@ -52,6 +52,12 @@ pub struct AppSession {
 impl AppSession {
     /// Starts tauri-driver with an isolated data dir and opens a session on the app.
     pub async fn start() -> AppSession {
+        Self::start_with_env(&[]).await
+    }
+
+    /// Like [`AppSession::start`], with extra environment variables for the app (e.g.
+    /// `BERTH_E2E_PICK_FILE`, which debug builds use to answer the native file dialog).
+    pub async fn start_with_env(env: &[(&str, &str)]) -> AppSession {
         let app = app_binary();
         let data_dir = tempfile::tempdir().expect("data dir");
         let port = free_port();
@@ -60,6 +66,7 @@ impl AppSession {
         let mut cmd = Command::new(&driver_bin);
         cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("BERTH_DATA_DIR", data_dir.path())
+            .envs(env.iter().copied())
             .stdin(Stdio::null());
         unsafe {
             cmd.pre_exec(|| {
@@ -122,7 +129,58 @@ impl AppSession {
         }
     }
 
+    /// Clicks the first element matching `css` (waiting up to `secs` for it).
+    pub async fn click(&self, css: &str, secs: u64) {
+        let el = self.wait_css(css, secs).await;
+        if let Err(e) = self.client.click(&el).await {
+            let shot = self.screenshot("failed-click.png").await;
+            panic!("clicking {css}: {e} (screenshot: {})", shot.display());
+        }
+    }
+
+    /// Types into the first element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.wait_css(css, 10).await;
+        self.client.send_keys(&el, text).await.unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Runs a script and returns its value (panics on a WebDriver error).
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Waits until `script` (a JS expression returning a boolean) is true.
+    pub async fn wait_js(&self, script: &str, what: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.js(&format!("return !!({script});")).await == serde_json::Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let body = self.client.source().await.unwrap_or_default();
+                panic!("{what}: not true within {secs}s ({script}); page source:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Adds a profile through the Add registry dialog (name, URL, and optionally "Import CA file…").
+    pub async fn add_profile(&self, name: &str, url: &str, import_ca: bool) {
+        if self.client.find("#profile-name").await.is_err() {
+            self.click("[data-testid=add-profile-open]", 20).await;
+        }
+        self.type_into("#profile-name", name).await;
+        self.type_into("#profile-url", url).await;
+        if import_ca {
+            self.click("[data-testid=import-ca]", 5).await;
+            self.wait_css("[data-testid=picked-ca]", 10).await;
+        }
+        self.click("[data-testid=add-profile-submit]", 5).await;
+    }
+
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        // Let the last DOM change reach the screen (WebKit composites asynchronously).
+        tokio::time::sleep(Duration::from_millis(400)).await;
         let png = self.client.screenshot_png().await.expect("screenshot");
         let path = artifacts_dir().join(name);
         std::fs::write(&path, png).expect("write screenshot");

@@ -112,6 +112,14 @@ impl WebDriver {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args}))).await
     }
 
+    /// The text of the open `alert()`/`confirm()` dialog, or `None` when there is none.
+    pub async fn alert_text(&self) -> Option<String> {
+        self.call(reqwest::Method::GET, "/alert/text", None)
+            .await
+            .ok()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+    }
+
     pub async fn screenshot_png(&self) -> Result<Vec<u8>, WdError> {
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await?;
         base64::engine::general_purpose::STANDARD

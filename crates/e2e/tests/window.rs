@@ -28,7 +28,7 @@ async fn add_profile_and_browse_repositories() {
 
     app.wait_text("[data-testid=profile-item]", "lab", 20).await;
     app.wait_text("[data-testid=repo-count]", "40", 30).await;
-    app.wait_text("[data-testid=repo-item]", "team/svc00000", 10).await;
+    app.wait_css("[data-testid=repo-item][data-path='team/svc00000']", 10).await;
     let shot = app.screenshot("window-repositories.png").await;
     assert!(std::fs::metadata(&shot).expect("screenshot file").len() > 10_000, "screenshot looks empty");
 

@@ -59,6 +59,9 @@ pub struct TagRow {
     pub created: Option<String>,
     pub size: u64,
     pub first_seen: String,
+    /// `os/arch[/variant]` of the image, or of each platform of an index (attestations left out),
+    /// joined by ", "; empty when unknown.
+    pub platforms: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,6 +72,9 @@ pub enum TagSort {
     Created,
     /// Largest first.
     Size,
+    Digest,
+    /// By the platforms text (`linux/amd64, linux/arm64`).
+    Platforms,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,13 +100,20 @@ pub struct SyncCounts {
     pub errors: u64,
 }
 
-const TAG_COLUMNS: &str = "r.name AS repository, t.name, t.digest, t.media_type, t.created, t.size, t.first_seen";
+const TAG_COLUMNS: &str = "r.name AS repository, t.name, t.digest, t.media_type, t.created, t.size, t.first_seen, \
+     COALESCE((SELECT group_concat(c.os || '/' || COALESCE(c.architecture, '?') || COALESCE('/' || c.variant, ''), ', ' \
+                   ORDER BY c.os, c.architecture, c.variant) \
+                 FROM manifest_children c WHERE c.parent = t.digest AND c.os IS NOT NULL AND c.os != 'unknown'), \
+              (SELECT m.os || '/' || COALESCE(m.architecture, '?') || COALESCE('/' || m.variant, '') \
+                 FROM manifests m WHERE m.digest = t.digest AND m.os IS NOT NULL AND m.os != 'unknown'), '') AS platforms";
 
 fn order_by(sort: TagSort) -> &'static str {
     match sort {
         TagSort::Name => "t.name",
         TagSort::Created => "t.created IS NULL, t.created DESC, t.name",
         TagSort::Size => "t.size DESC, t.name",
+        TagSort::Digest => "t.digest, t.name",
+        TagSort::Platforms => "platforms, t.name",
     }
 }
 
@@ -113,6 +126,7 @@ fn tag_row(r: &sqlx::sqlite::SqliteRow) -> TagRow {
         created: r.get("created"),
         size: r.get::<i64, _>("size") as u64,
         first_seen: r.get("first_seen"),
+        platforms: r.get("platforms"),
     }
 }
 

@@ -8,4 +8,8 @@ created: string | null,
 /**
  * Config + layers (for an index: all platforms, each blob once).
  */
-size: number, };
+size: number, 
+/**
+ * `os/arch[/variant]` of the image or of each platform of an index (attestations left out).
+ */
+platforms: Array<string>, };

@@ -2,12 +2,42 @@
 // wrappers; every rejection is normalised into an `ApiError` so callers can
 // rely on `message` and `hint` being present.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import type { AboutView } from "../bindings/AboutView";
+import type { AuditView } from "../bindings/AuditView";
+import type { DeletePlan } from "../bindings/DeletePlan";
+import type { DeleteProgress } from "../bindings/DeleteProgress";
+import type { DeleteReport } from "../bindings/DeleteReport";
+import type { GcLogLine } from "../bindings/GcLogLine";
+import type { GcPrediction } from "../bindings/GcPrediction";
+import type { GcReport } from "../bindings/GcReport";
+import type { GcRunView } from "../bindings/GcRunView";
+import type { PlanOptions } from "../bindings/PlanOptions";
+import type { RestoreReport } from "../bindings/RestoreReport";
+import type { RetentionPlan } from "../bindings/RetentionPlan";
+import type { RetentionPolicy } from "../bindings/RetentionPolicy";
+import type { Selection } from "../bindings/Selection";
+import type { TrashView } from "../bindings/TrashView";
 import type { AddProfileRequest } from "../bindings/AddProfileRequest";
 import type { ApiError } from "../bindings/ApiError";
+import type { CertificateDetail } from "../bindings/CertificateDetail";
+import type { ConnectionReport } from "../bindings/ConnectionReport";
+import type { EditProfileRequest } from "../bindings/EditProfileRequest";
 import type { ErrorCode } from "../bindings/ErrorCode";
+import type { ImageDetail } from "../bindings/ImageDetail";
+import type { ProfileStatusView } from "../bindings/ProfileStatusView";
 import type { ProfileView } from "../bindings/ProfileView";
+import type { RepoNode } from "../bindings/RepoNode";
 import type { RepositoryView } from "../bindings/RepositoryView";
+import type { SearchResult } from "../bindings/SearchResult";
+import type { Snippet } from "../bindings/Snippet";
+import type { SortBy } from "../bindings/SortBy";
+import type { StorageView } from "../bindings/StorageView";
+import type { SyncProgressView } from "../bindings/SyncProgressView";
+import type { SyncSummaryView } from "../bindings/SyncSummaryView";
+import type { TagView } from "../bindings/TagView";
+import type { TrustResult } from "../bindings/TrustResult";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "invalid_input",
@@ -15,6 +45,8 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "already_exists",
   "registry",
   "storage",
+  "keyring",
+  "cancelled",
   "internal",
 ];
 
@@ -69,10 +101,177 @@ export function listRepositories(profile: string): Promise<RepositoryView[]> {
   return call<RepositoryView[]>("list_repositories", { profile });
 }
 
-export type { AddProfileRequest, ApiError, ErrorCode, ProfileView, RepositoryView };
-
 export function about(): Promise<AboutView> {
   return call<AboutView>("about");
 }
 
-export type { AboutView };
+export function profileStatuses(): Promise<ProfileStatusView[]> {
+  return call<ProfileStatusView[]>("profile_statuses");
+}
+
+export function editProfile(profile: string, request: EditProfileRequest): Promise<ProfileView> {
+  return call<ProfileView>("edit_profile", { profile, request });
+}
+
+export function testProfile(profile: string): Promise<ConnectionReport> {
+  return call<ConnectionReport>("test_profile", { profile });
+}
+
+export function serverCertificates(profile: string): Promise<CertificateDetail[]> {
+  return call<CertificateDetail[]>("server_certificates", { profile });
+}
+
+/** Trusts the server's chain (its topmost certificate as a CA), or pins the leaf. */
+export function trustServer(profile: string, pin: boolean, sha256: string | null): Promise<TrustResult> {
+  return call<TrustResult>("trust_server", { profile, pin, sha256 });
+}
+
+export function snippets(profile: string): Promise<Snippet[]> {
+  return call<Snippet[]>("snippets", { profile });
+}
+
+export function showCertificateFile(path: string): Promise<CertificateDetail[]> {
+  return call<CertificateDetail[]>("show_certificate_file", { path });
+}
+
+/** The native file dialog (run by the Rust side); null when cancelled. */
+export function pickCertificateFile(): Promise<string | null> {
+  return call<string | null>("pick_certificate_file");
+}
+
+export function repositoryTree(profile: string): Promise<RepoNode[]> {
+  return call<RepoNode[]>("repository_tree", { profile });
+}
+
+export function listTags(profile: string, repository: string, sort: SortBy, filter: string | null): Promise<TagView[]> {
+  return call<TagView[]>("list_tags", { profile, repository, sort, filter });
+}
+
+export function searchTags(profile: string, query: string, sort: SortBy, limit: number): Promise<SearchResult> {
+  return call<SearchResult>("search_tags", { profile, query, sort, limit });
+}
+
+export function inspectImage(profile: string, repository: string, reference: string): Promise<ImageDetail> {
+  return call<ImageDetail>("inspect_image", { profile, repository, reference });
+}
+
+export function storage(profile: string): Promise<StorageView> {
+  return call<StorageView>("storage", { profile });
+}
+
+export function syncProfile(profile: string): Promise<SyncSummaryView> {
+  return call<SyncSummaryView>("sync_profile", { profile });
+}
+
+export function cancelSync(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_sync", { profile });
+}
+
+/** Subscribes to sync progress events; resolves to the unsubscribe function. */
+export function onSyncProgress(handler: (p: SyncProgressView) => void): Promise<UnlistenFn> {
+  return listen<SyncProgressView>("sync-progress", (event) => handler(event.payload));
+}
+
+/** Copies text to the system clipboard (clipboard-manager plugin: write only). */
+export async function copyText(text: string): Promise<void> {
+  try {
+    await writeText(text);
+  } catch (err) {
+    throw toApiError(err);
+  }
+}
+
+/** What deleting these tags would do; deletes nothing (the registry is asked what it holds now). */
+export function planDelete(profile: string, selections: Selection[], options: PlanOptions): Promise<DeletePlan> {
+  return call<DeletePlan>("plan_delete", { profile, selections, options });
+}
+
+/** Executes a confirmed plan (each action re-checked first); progress comes as `delete-progress` events. */
+export function executeDelete(profile: string, plan: DeletePlan): Promise<DeleteReport> {
+  return call<DeleteReport>("execute_delete", { profile, plan });
+}
+
+export function cancelDelete(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_delete", { profile });
+}
+
+export function onDeleteProgress(handler: (p: DeleteProgress) => void): Promise<UnlistenFn> {
+  return listen<DeleteProgress>("delete-progress", (event) => handler(event.payload));
+}
+
+/** A retention policy's dry run: the plan and the tags kept, with why. */
+export function planRetention(profile: string, policy: RetentionPolicy): Promise<RetentionPlan> {
+  return call<RetentionPlan>("plan_retention", { profile, policy });
+}
+
+export function listTrash(profile: string, all: boolean): Promise<TrashView[]> {
+  return call<TrashView[]>("list_trash", { profile, all });
+}
+
+export function restoreTrash(profile: string, id: number): Promise<RestoreReport> {
+  return call<RestoreReport>("restore_trash", { profile, id });
+}
+
+export function auditLog(profile: string, limit: number): Promise<AuditView[]> {
+  return call<AuditView[]>("audit_log", { profile, limit });
+}
+
+/** Bytes GC would free now, from the cache (offline). */
+export function gcPending(profile: string): Promise<GcPrediction> {
+  return call<GcPrediction>("gc_pending", { profile });
+}
+
+export function gcHistory(profile: string): Promise<GcRunView[]> {
+  return call<GcRunView[]>("gc_history", { profile });
+}
+
+/** `dryRun`: the registry's dry run beside Berth's prediction; else GC and the check after it. */
+export function runGc(profile: string, dryRun: boolean): Promise<GcReport> {
+  return call<GcReport>("run_gc", { profile, dryRun });
+}
+
+export function cancelGc(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_gc", { profile });
+}
+
+/** The GC log as it is written (`gc-log` events). */
+export function onGcLog(handler: (l: GcLogLine) => void): Promise<UnlistenFn> {
+  return listen<GcLogLine>("gc-log", (event) => handler(event.payload));
+}
+
+export type {
+  AboutView,
+  AuditView,
+  DeletePlan,
+  DeleteProgress,
+  DeleteReport,
+  GcLogLine,
+  GcPrediction,
+  GcReport,
+  GcRunView,
+  PlanOptions,
+  RestoreReport,
+  RetentionPlan,
+  RetentionPolicy,
+  Selection,
+  TrashView,
+  AddProfileRequest,
+  ApiError,
+  CertificateDetail,
+  ConnectionReport,
+  EditProfileRequest,
+  ErrorCode,
+  ImageDetail,
+  ProfileStatusView,
+  ProfileView,
+  RepoNode,
+  RepositoryView,
+  SearchResult,
+  Snippet,
+  SortBy,
+  StorageView,
+  SyncProgressView,
+  SyncSummaryView,
+  TagView,
+  TrustResult,
+};

@@ -1,0 +1,159 @@
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { render, screen, waitFor } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import TagTable from "../src/lib/components/TagTable.svelte";
+import type { TagView } from "../src/lib/ipc";
+import { apiError, callsOf, mockBackend, tag } from "./backend";
+
+afterEach(() => {
+  clearMocks();
+});
+
+const TAGS: TagView[] = [
+  tag("app", "v1.0", { created: "2024-01-01T00:00:00Z", size: 300, digest: "sha256:" + "c".repeat(64), platforms: ["linux/amd64"] }),
+  tag("app", "v1.1", { created: "2024-03-01T00:00:00Z", size: 100, digest: "sha256:" + "a".repeat(64), platforms: ["linux/amd64", "linux/arm64"] }),
+  tag("app", "v2.0-rc", { created: "2024-02-01T00:00:00Z", size: 200, digest: "sha256:" + "b".repeat(64), platforms: [] }),
+  tag("app", "latest", { created: null, size: 50, digest: "sha256:" + "d".repeat(64), platforms: ["linux/arm64"] }),
+];
+
+function names(): string[] {
+  return screen.getAllByTestId("tag-name").map((e) => e.textContent ?? "");
+}
+
+function setup(tags: TagView[] = TAGS) {
+  const calls = mockBackend({ tags: { "lab/app": tags } });
+  const onopen = vi.fn();
+  render(TagTable, { profile: "lab", repository: "app", onopen });
+  return { calls, onopen };
+}
+
+describe("tag table", () => {
+  it("loads every tag sorted by name with digest, created, size and platforms", async () => {
+    const { calls } = setup();
+    await waitFor(() => expect(names()).toEqual(["latest", "v1.0", "v1.1", "v2.0-rc"]));
+    expect(callsOf(calls, "list_tags")[0]?.args).toEqual({ profile: "lab", repository: "app", sort: "name", filter: null });
+    expect(screen.getByTestId("tag-count")).toHaveTextContent("4 tags");
+    const row = screen.getAllByTestId("tag-row")[2] as HTMLElement;
+    expect(row).toHaveTextContent("aaaaaaaaaaaa");
+    expect(row).toHaveTextContent("2024-03-01 00:00");
+    expect(row).toHaveTextContent("100 B");
+    expect(row).toHaveTextContent("linux/amd64, linux/arm64");
+  });
+
+  it("sorts by every column through the store query, and a second click reverses", async () => {
+    const user = userEvent.setup();
+    const { calls } = setup();
+    await waitFor(() => expect(names()).toHaveLength(4));
+
+    await user.click(screen.getByTestId("sort-created"));
+    await waitFor(() => expect(names()).toEqual(["v1.1", "v2.0-rc", "v1.0", "latest"]));
+    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ sort: "created" });
+    expect(screen.getByTestId("sort-created").parentElement).toHaveAttribute("aria-sort", "descending");
+
+    await user.click(screen.getByTestId("sort-created"));
+    await waitFor(() => expect(names()).toEqual(["latest", "v1.0", "v2.0-rc", "v1.1"]));
+    expect(screen.getByTestId("sort-created").parentElement).toHaveAttribute("aria-sort", "ascending");
+
+    await user.click(screen.getByTestId("sort-size"));
+    await waitFor(() => expect(names()).toEqual(["v1.0", "v2.0-rc", "v1.1", "latest"]));
+    await user.click(screen.getByTestId("sort-digest"));
+    await waitFor(() => expect(names()).toEqual(["v1.1", "v2.0-rc", "v1.0", "latest"]));
+    await user.click(screen.getByTestId("sort-platforms"));
+    await waitFor(() => expect(names()).toEqual(["v2.0-rc", "v1.0", "v1.1", "latest"]));
+    expect(callsOf(calls, "list_tags").map((c) => (c.args as { sort: string }).sort)).toEqual([
+      "name",
+      "created",
+      "size",
+      "digest",
+      "platforms",
+    ]);
+  });
+
+  it("filters by substring (case-insensitive, escaped) or by regex in the backend", async () => {
+    const user = userEvent.setup();
+    const { calls } = setup();
+    await waitFor(() => expect(names()).toHaveLength(4));
+
+    await user.type(screen.getByTestId("tag-filter"), "V1.");
+    await waitFor(() => expect(names()).toEqual(["v1.0", "v1.1"]));
+    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ filter: "(?i)V1\\." });
+
+    await user.clear(screen.getByTestId("tag-filter"));
+    await user.click(screen.getByRole("checkbox"));
+    await user.type(screen.getByTestId("tag-filter"), "-rc$");
+    await waitFor(() => expect(names()).toEqual(["v2.0-rc"]));
+    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ filter: "-rc$" });
+
+    // An unfinished regex is reported locally and not sent.
+    const before = callsOf(calls, "list_tags").length;
+    await user.clear(screen.getByTestId("tag-filter"));
+    await user.type(screen.getByTestId("tag-filter"), "v(");
+    expect(await screen.findByRole("alert")).toHaveTextContent("Invalid regular expression");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(callsOf(calls, "list_tags").slice(before).map((c) => (c.args as { filter: string | null }).filter)).not.toContain(
+      "v(",
+    );
+  });
+
+  it("selects with click, Ctrl+click and Shift+click; arrows move; Enter opens", async () => {
+    const user = userEvent.setup();
+    const { onopen } = setup();
+    await waitFor(() => expect(names()).toHaveLength(4));
+    const rows = () => screen.getAllByTestId("tag-row");
+    const selected = () =>
+      rows()
+        .filter((r) => r.getAttribute("aria-selected") === "true")
+        .map((r) => r.querySelector("[data-testid=tag-name]")?.textContent);
+
+    await user.click(rows()[0] as HTMLElement);
+    expect(onopen).toHaveBeenLastCalledWith(expect.objectContaining({ name: "latest" }));
+    expect(selected()).toEqual(["latest"]);
+
+    await user.keyboard("{Shift>}");
+    await user.click(rows()[2] as HTMLElement);
+    await user.keyboard("{/Shift}");
+    expect(selected()).toEqual(["latest", "v1.0", "v1.1"]);
+    expect(screen.getByTestId("selection-bar")).toHaveTextContent("3 selected");
+
+    await user.keyboard("{Control>}");
+    await user.click(rows()[1] as HTMLElement);
+    await user.keyboard("{/Control}");
+    expect(selected()).toEqual(["latest", "v1.1"]);
+    expect(onopen).toHaveBeenCalledTimes(1);
+
+    screen.getByTestId("tag-table").focus();
+    await user.keyboard("{ArrowDown}");
+    expect(selected()).toEqual(["v1.1"]);
+    await user.keyboard("{Shift>}{ArrowUp}{ArrowUp}{/Shift}");
+    expect(selected()).toEqual(["latest", "v1.0", "v1.1"]);
+    await user.keyboard("{Enter}");
+    expect(onopen).toHaveBeenLastCalledWith(expect.objectContaining({ name: "latest" }));
+    await user.keyboard("{Control>}a{/Control}");
+    expect(selected()).toHaveLength(4);
+    await user.keyboard("{Escape}");
+    expect(selected()).toEqual([]);
+  });
+
+  it("renders 100,000 tags as a window of rows", async () => {
+    const many = Array.from({ length: 100_000 }, (_, i) => tag("app", `t${String(i).padStart(6, "0")}`));
+    setup(many);
+    await waitFor(() => expect(screen.getByTestId("tag-count")).toHaveTextContent("100,000 tags"));
+    expect(screen.getAllByTestId("tag-row").length).toBeLessThan(80);
+  });
+
+  it("explains an unsynced profile and offers to sync", async () => {
+    mockBackend({ tags: { "lab/app": apiError("not_found", "lab has not been synced yet", "run `berth sync lab` first") } });
+    const onsync = vi.fn();
+    render(TagTable, { profile: "lab", repository: "app", onopen: vi.fn(), onsync });
+    expect(await screen.findByTestId("error")).toHaveTextContent("has not been synced yet");
+    await userEvent.click(screen.getByRole("button", { name: "Sync now" }));
+    expect(onsync).toHaveBeenCalled();
+  });
+
+  it("shows hostile tag names as text", async () => {
+    setup([tag("app", "<img src=x onerror=alert(1)>")]);
+    await waitFor(() => expect(names()).toEqual(["<img src=x onerror=alert(1)>"]));
+    expect(document.querySelector("img")).toBeNull();
+  });
+});
