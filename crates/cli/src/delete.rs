@@ -346,6 +346,16 @@ pub struct GcArgs {
     /// List past GC runs instead.
     #[arg(long, conflicts_with_all = ["dry_run", "yes"])]
     history: bool,
+    /// Repositories with no tag left (2.x lists them forever): show them and the commands that remove
+    /// their folders; with --yes, run those between the profile's GC before and after commands.
+    #[arg(long, requires = "storage_root", conflicts_with = "history")]
+    empty_repos: bool,
+    /// The registry's storage.filesystem.rootdirectory (for --empty-repos).
+    #[arg(long, value_name = "DIR")]
+    storage_root: Option<String>,
+    /// Run the folder removal there, e.g. --remote 'ssh admin@registry-host' (for --empty-repos).
+    #[arg(long, value_name = "PREFIX")]
+    remote: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -368,6 +378,33 @@ pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
                 r.blobs_freed,
                 r.verified.map_or("-", |v| if v { "yes" } else { "NO" })
             );
+        }
+        return Ok(());
+    }
+    if a.empty_repos {
+        let root = a.storage_root.as_deref().unwrap_or_default();
+        if !(a.yes && !a.dry_run) {
+            let (repos, cmds) = berth.empty_repositories(&a.name, root, a.remote.as_deref()).await?;
+            if a.json {
+                print_json(&serde_json::json!({ "repositories": repos, "commands": cmds }));
+            } else {
+                for (r, c) in repos.iter().zip(&cmds) {
+                    println!("{r}\n  {c}");
+                }
+                if repos.is_empty() {
+                    println!("no empty repositories");
+                }
+            }
+            eprintln!("dry run: nothing was removed. With --yes these run between the profile's GC before and after commands.");
+            return Ok(());
+        }
+        let log = |line: &str| eprintln!("  {line}");
+        let removed =
+            berth.remove_empty_repositories(&a.name, root, a.remote.as_deref(), &log, &ctrl_c_cancels()).await?;
+        if a.json {
+            print_json(&serde_json::json!({ "removed": removed }));
+        } else {
+            println!("removed {} empty repositories: {}", removed.len(), removed.join(", "));
         }
         return Ok(());
     }

@@ -190,3 +190,45 @@ async fn gc_dry_run_then_run_with_before_and_after_commands() {
     let trash = json(&berth(data.path()).args(["trash", "lab", "--all", "--json"]).output().unwrap());
     assert_eq!(trash[0]["state"], "collected");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_repository_folders_are_removed_only_on_request_and_nested_ones_survive() {
+    let registry = Registry::start().await;
+    let (url, host) = (registry.url(), registry.host());
+    let (config, root) = (registry.config_path().display().to_string(), registry.storage_dir().display().to_string());
+    let registry = std::sync::Arc::new(tokio::sync::Mutex::new(registry));
+    let control = berth_testkit::RegistryControl::serve(registry.clone()).await;
+    let seeder = Seeder::new(&url);
+    seeder.push_image("team", "a", &ImageSpec::small("a")).await;
+    let b = seeder.push_image("team/sub", "b", &ImageSpec::small("b")).await;
+    let data = tempfile::tempdir().unwrap();
+    berth(data.path()).args(["profile", "add", "lab", "--url", &url]).assert().success();
+    berth(data.path())
+        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+        .args(["--gc-before", &control.read_only_command(), "--gc-after", &control.read_write_command()])
+        .assert()
+        .success();
+    json(&berth(data.path()).args(["delete", "lab", "team:a", "--yes", "--json"]).output().unwrap());
+
+    let dry = json(
+        &berth(data.path()).args(["gc", "lab", "--empty-repos", "--storage-root", &root, "--json"]).output().unwrap(),
+    );
+    assert_eq!(dry["repositories"], serde_json::json!(["team"]), "{dry}");
+    assert!(dry["commands"][0].as_str().unwrap().contains("/docker/registry/v2/repositories/team/_manifests"));
+    assert!(registry.lock().await.repositories_on_disk().contains("team"), "a dry run removes nothing");
+
+    let done = json(
+        &berth(data.path())
+            .args(["gc", "lab", "--empty-repos", "--storage-root", &root, "--yes", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(done["removed"], serde_json::json!(["team"]), "{done}");
+    let on_disk = registry.lock().await.repositories_on_disk();
+    assert!(!on_disk.contains("team") && on_disk.contains("team/sub"), "{on_disk:?}");
+    assert!(!registry.lock().await.is_read_only());
+    assert_eq!(skopeo_pull(&format!("{host}/team/sub:b"), false).unwrap(), b.bytes, "the nested repository is intact");
+    let repos = json(&berth(data.path()).args(["repos", "lab", "--json"]).output().unwrap());
+    let names: Vec<&str> = repos.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["team/sub"]);
+}

@@ -180,6 +180,54 @@ impl Berth {
         Ok(result?)
     }
 
+    /// Repositories with no tag left (2.x lists them forever), and the commands that would remove their
+    /// folders from a filesystem-storage registry at `storage_root` (`remote`: e.g. `ssh admin@host`).
+    pub async fn empty_repositories(
+        &self,
+        profile: &str,
+        storage_root: &str,
+        remote: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), ApiError> {
+        let (profile_id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id, profile, client: &client };
+        let repos = berth_workflows::gc::empty_repositories(t).await?;
+        let cmds = berth_workflows::gc::empty_repository_commands(storage_root, &repos, remote)?;
+        Ok((repos, cmds))
+    }
+
+    /// Removes empty repositories' folders between the profile's GC before and after commands.
+    pub async fn remove_empty_repositories(
+        &self,
+        profile: &str,
+        storage_root: &str,
+        remote: Option<&str>,
+        log: &(dyn Fn(&str) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<Vec<String>, ApiError> {
+        let (row, cmds) = self.gc_target(profile).await?;
+        let client = self.client(profile).await?;
+        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let removed = berth_workflows::gc::remove_empty_repositories(t, &cmds, storage_root, remote, log, cancel).await;
+        let (result, message) = match &removed {
+            Ok(r) => ("ok", format!("removed {}", r.join(", "))),
+            Err(e) => ("failed", e.to_string()),
+        };
+        self.store()
+            .add_audit(&berth_store::NewAudit {
+                profile_id: row.id,
+                profile_name: profile,
+                operation: "empty-repositories",
+                action: "remove_empty_repositories",
+                repository: None,
+                target: storage_root,
+                digest: None,
+                result,
+                message: Some(&message),
+            })
+            .await?;
+        Ok(removed?)
+    }
+
     /// What GC would free, from the cache (offline): the trash's blobs nothing tagged uses.
     pub async fn gc_pending(&self, profile: &str) -> Result<berth_workflows::GcPrediction, ApiError> {
         let row = self.store().profile(profile).await?;

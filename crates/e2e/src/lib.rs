@@ -178,6 +178,20 @@ impl AppSession {
         self.click("[data-testid=add-profile-submit]", 5).await;
     }
 
+    /// Adds a profile importing a CA through the dialog; returns what the dialog showed for the picked CA
+    /// (read before submitting: a passing connection test closes the dialog at once).
+    pub async fn add_profile_importing_ca(&self, name: &str, url: &str, expect: &str) -> String {
+        if self.client.find("#profile-name").await.is_err() {
+            self.click("[data-testid=add-profile-open]", 20).await;
+        }
+        self.type_into("#profile-name", name).await;
+        self.type_into("#profile-url", url).await;
+        self.click("[data-testid=import-ca]", 5).await;
+        let picked = self.wait_text("[data-testid=picked-ca]", expect, 10).await;
+        self.click("[data-testid=add-profile-submit]", 5).await;
+        picked
+    }
+
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         // Let the last DOM change reach the screen (WebKit composites asynchronously).
         tokio::time::sleep(Duration::from_millis(400)).await;

@@ -74,9 +74,8 @@ async fn tls_profile_through_the_ca_dialog_sync_progress_and_sort_by_created() {
     app.click("[data-testid=profile-dialog] button[aria-label=Close]", 5).await;
 
     // With the CA imported through the dialog's "Import CA file…", the test passes and the dialog closes.
-    app.add_profile("secure", &registry.url(), true).await;
-    let picked = app.texts("[data-testid=picked-ca]").await;
-    assert!(picked.iter().any(|t| t.contains("berth-test-registry-ca")), "the picked CA is shown: {picked:?}");
+    let picked = app.add_profile_importing_ca("secure", &registry.url(), "berth-test-registry-ca").await;
+    assert!(picked.contains("berth-test-registry-ca"), "the picked CA is shown: {picked}");
     app.wait_js(
         "document.querySelector('[data-testid=profile-dialog]') === null",
         "dialog closes after a passing test",

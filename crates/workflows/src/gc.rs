@@ -507,3 +507,107 @@ mod tests {
         assert_eq!(c.blobs, [format!("sha256:{a}"), format!("sha256:{b}")]);
     }
 }
+
+/// Repositories with no tag left on the server (`tags/list` empty or `null`): 2.x keeps them in the
+/// catalog forever, GC never removes them.
+pub async fn empty_repositories(t: Target<'_>) -> Result<Vec<String>, WorkflowError> {
+    let mut out = Vec::new();
+    for repo in t.client.catalog().await? {
+        match t.client.tags(&repo).await {
+            Ok(tags) if tags.is_empty() => out.push(repo),
+            Ok(_) => {}
+            Err(e) if e.kind == berth_registry::ErrorKind::NotFound => out.push(repo),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The commands that remove empty repositories' folders from a filesystem-storage registry: only each
+/// repository's own `_manifests`, `_layers` and `_uploads` (a nested `a/b` inside `a` is untouched), then
+/// the folder if nothing else is in it. `remote`: a prefix such as `ssh admin@host` to run them there.
+pub fn empty_repository_commands(
+    storage_root: &str,
+    repos: &[String],
+    remote: Option<&str>,
+) -> Result<Vec<String>, WorkflowError> {
+    if !storage_root.starts_with('/') {
+        return Err(WorkflowError::invalid(
+            format!("the storage root {storage_root:?} is not an absolute path"),
+            "give the registry's `storage.filesystem.rootdirectory`, e.g. /var/lib/registry",
+        ));
+    }
+    let base = format!("{}/docker/registry/v2/repositories", storage_root.trim_end_matches('/'));
+    let mut out = Vec::new();
+    for r in repos {
+        berth_registry::validate_repo(r)?;
+        let dir = format!("{base}/{r}");
+        let parts: Vec<String> =
+            ["_manifests", "_layers", "_uploads"].iter().map(|p| shell_quote(&format!("{dir}/{p}"))).collect();
+        let cmd = format!("rm -rf -- {} && rmdir --ignore-fail-on-non-empty -- {}", parts.join(" "), shell_quote(&dir));
+        out.push(match remote {
+            Some(prefix) => format!("{prefix} {}", shell_quote(&cmd)),
+            None => cmd,
+        });
+    }
+    Ok(out)
+}
+
+/// Removes empty repositories' folders with the registry read-only or stopped (the profile's before and
+/// after commands around them). Each one is re-checked empty right before. Returns what was removed.
+pub async fn remove_empty_repositories(
+    t: Target<'_>,
+    cmds: &GcCommands,
+    storage_root: &str,
+    remote: Option<&str>,
+    log: &(dyn Fn(&str) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<Vec<String>, WorkflowError> {
+    if cmds.before.is_none() {
+        return Err(WorkflowError::invalid(
+            "removing repository folders needs the registry read-only or stopped, and this profile has no GC before command",
+            "set one with `berth profile edit NAME --gc-before CMD --gc-after CMD`",
+        ));
+    }
+    let repos = empty_repositories(t).await?;
+    if repos.is_empty() {
+        return Ok(repos);
+    }
+    let commands = empty_repository_commands(storage_root, &repos, remote)?;
+    if let Some(before) = &cmds.before {
+        let (ok, _) = run_shell(before, log, cancel).await?;
+        if !ok {
+            return Err(WorkflowError::invalid(format!("the before command failed: {before}"), "nothing was removed"));
+        }
+    }
+    // Re-check now that nothing can push (when the registry still answers; a stopped one cannot change).
+    let still_empty = empty_repositories(t).await.unwrap_or_else(|_| repos.clone());
+    let mut removed = Vec::new();
+    let mut failure = None;
+    for (repo, cmd) in repos.iter().zip(&commands) {
+        if !still_empty.contains(repo) {
+            log(&format!("{repo} has tags again: left alone"));
+            continue;
+        }
+        let (ok, _) = run_shell(cmd, log, &CancellationToken::new()).await?;
+        if ok {
+            removed.push(repo.clone());
+        } else {
+            failure = Some(format!("removing {repo} failed"));
+            break;
+        }
+    }
+    if let Some(after) = &cmds.after {
+        run_shell(after, log, &CancellationToken::new()).await?;
+    }
+    if let Some(f) = failure {
+        return Err(WorkflowError::invalid(f, "see the log; repositories before it were removed"));
+    }
+    let names: Vec<String> = t.client.catalog().await.unwrap_or_default();
+    let _ = t.store.retain_repositories(t.profile_id, &names).await;
+    Ok(removed)
+}
