@@ -57,6 +57,18 @@ pub struct RetentionArgs {
     /// Always keep tags matching this regex (repeatable), e.g. --protect '^latest$'.
     #[arg(long, value_name = "REGEX", allow_hyphen_values = true)]
     protect: Vec<String>,
+    /// Also save this policy for the profile (applied later with --saved).
+    #[arg(long)]
+    save: bool,
+    /// Apply every saved policy of the profile together (a tag goes only if no policy keeps it).
+    #[arg(long, conflicts_with_all = ["keep_last", "older_than", "matching", "exclude", "repo", "protect", "save"])]
+    saved: bool,
+    /// List the saved policies.
+    #[arg(long, conflicts_with_all = ["saved", "save", "yes"])]
+    list: bool,
+    /// Forget a saved policy by id.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["saved", "save", "yes", "list"])]
+    forget: Option<i64>,
     /// Show the plan only (the default without --yes).
     #[arg(long, conflicts_with = "yes")]
     dry_run: bool,
@@ -131,16 +143,40 @@ pub async fn delete(berth: &Berth, a: DeleteArgs) -> Result<(), ApiError> {
 }
 
 pub async fn retention(berth: &Berth, a: RetentionArgs) -> Result<(), ApiError> {
-    let policy = RetentionPolicy {
-        keep_last: a.keep_last,
-        older_than_days: a.older_than,
-        matching: a.matching,
-        exclude: a.exclude,
-        repositories: a.repo,
-        protect: a.protect,
-    };
+    if a.list {
+        let saved = berth.retention_policies(&a.name).await?;
+        if a.json {
+            print_json(&saved);
+        }
+        for s in saved.iter().filter(|_| !a.json) {
+            println!("{:>4}  {}", s.id, serde_json::to_string(&s.policy).expect("policy serializes"));
+        }
+        return Ok(());
+    }
+    if let Some(id) = a.forget {
+        berth.forget_retention_policy(&a.name, id).await?;
+        println!("forgot retention policy {id} of {}", a.name);
+        return Ok(());
+    }
     let cancel = ctrl_c_cancels();
-    let r = berth.plan_retention(&a.name, &policy, &cancel).await?;
+    let r = if a.saved {
+        berth.plan_saved_retention(&a.name, &cancel).await?
+    } else {
+        let policy = RetentionPolicy {
+            keep_last: a.keep_last,
+            older_than_days: a.older_than,
+            matching: a.matching,
+            exclude: a.exclude,
+            repositories: a.repo,
+            protect: a.protect,
+        };
+        let plan = berth.plan_retention(&a.name, &policy, &cancel).await?;
+        if a.save {
+            let s = berth.save_retention_policy(&a.name, &policy).await?;
+            eprintln!("saved as retention policy {} of {} (apply saved policies with --saved)", s.id, a.name);
+        }
+        plan
+    };
     let kept = serde_json::to_value(&r.kept).expect("views serialize");
     if !a.json {
         for k in &r.kept {

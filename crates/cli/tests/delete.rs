@@ -232,3 +232,46 @@ async fn empty_repository_folders_are_removed_only_on_request_and_nested_ones_su
     let names: Vec<&str> = repos.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["team/sub"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_retention_policies_apply_together_and_any_keep_wins() {
+    let reg = Registry::start().await;
+    let seeder = Seeder::new(&reg.url());
+    for i in 1..=4 {
+        let mut s = ImageSpec::small(&format!("r{i}"));
+        s.created = format!("2024-02-0{i}T00:00:00Z");
+        seeder.push_image("team/svc", &format!("1.{i}"), &s).await;
+    }
+    seeder.push_image("team/svc", "dev-x", &ImageSpec::small("dev")).await; // created 2024-01-02
+    let data = tempfile::tempdir().unwrap();
+    berth(data.path()).args(["profile", "add", "lab", "--url", &reg.url()]).assert().success();
+    // Policy 1 alone would delete 1.1-1.3; policy 2 keeps the newest three of the repository and
+    // deletes the rest.
+    let p1 = ["retention", "lab", "--keep-last", "1", "--match", r"^1\.", "--repo", "team/*", "--save"];
+    json(&berth(data.path()).args(p1).args(["--json"]).output().unwrap());
+    let p2 = ["retention", "lab", "--keep-last", "3", "--repo", "team/svc", "--save"];
+    json(&berth(data.path()).args(p2).args(["--json"]).output().unwrap());
+    let list = json(&berth(data.path()).args(["retention", "lab", "--list", "--json"]).output().unwrap());
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    let plan = json(&berth(data.path()).args(["retention", "lab", "--saved", "--json"]).output().unwrap());
+    let mut gone: Vec<String> = plan["delete"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+        .collect();
+    gone.sort();
+    // 1.2 and 1.3: policy 2 keeps them. dev-x: policy 1 does not cover it, policy 2 deletes it.
+    assert_eq!(gone, ["1.1", "dev-x"], "{plan}");
+    let mut tags = seeder_tags(&reg).await;
+    tags.sort();
+    assert_eq!(tags.len(), 5, "a plan deletes nothing");
+
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    berth(data.path()).args(["retention", "lab", "--forget", &id]).assert().success();
+    let list = json(&berth(data.path()).args(["retention", "lab", "--list", "--json"]).output().unwrap());
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let out = berth(data.path()).args(["retention", "lab", "--forget", &id]).output().unwrap();
+    assert!(!out.status.success());
+}

@@ -9,6 +9,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{ApiError, Berth, ErrorCode};
 
+/// A retention policy saved for a profile.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct SavedPolicy {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub policy: RetentionPolicy,
+}
+
 /// One line of a running GC's log (the window's `gc-log` event).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[ts(export)]
@@ -74,6 +83,65 @@ impl Berth {
         let (id, client) = self.profile_client(profile).await?;
         let t = Target { store: self.store(), profile_id: id, profile, client: &client };
         Ok(berth_workflows::plan_retention(t, policy, cancel).await?)
+    }
+
+    /// Saves a retention policy for the profile (validated first); `--saved` runs applies them together.
+    pub async fn save_retention_policy(
+        &self,
+        profile: &str,
+        policy: &RetentionPolicy,
+    ) -> Result<SavedPolicy, ApiError> {
+        let row = self.store().profile(profile).await?;
+        berth_workflows::select_for_retention(
+            &berth_store::ProfileGraph::default(),
+            policy,
+            time::OffsetDateTime::now_utc(),
+        )?;
+        let json = serde_json::to_string(policy).expect("policy serializes");
+        let id = self.store().save_retention_policy(row.id, &json).await?;
+        Ok(SavedPolicy { id, policy: policy.clone() })
+    }
+
+    pub async fn retention_policies(&self, profile: &str) -> Result<Vec<SavedPolicy>, ApiError> {
+        let row = self.store().profile(profile).await?;
+        let mut out = Vec::new();
+        for (id, json) in self.store().retention_policies(row.id).await? {
+            let policy = serde_json::from_str(&json).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Storage,
+                    format!("saved policy {id} is unreadable: {e}"),
+                    "forget it and save it again",
+                )
+            })?;
+            out.push(SavedPolicy { id, policy });
+        }
+        Ok(out)
+    }
+
+    pub async fn forget_retention_policy(&self, profile: &str, id: i64) -> Result<(), ApiError> {
+        let row = self.store().profile(profile).await?;
+        if self.store().delete_retention_policy(row.id, id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{profile} has no saved retention policy {id}"),
+                format!("list them with `berth retention {profile} --list`"),
+            ))
+        }
+    }
+
+    /// The dry run of every saved policy of the profile together.
+    pub async fn plan_saved_retention(
+        &self,
+        profile: &str,
+        cancel: &CancellationToken,
+    ) -> Result<RetentionPlan, ApiError> {
+        let policies: Vec<RetentionPolicy> =
+            self.retention_policies(profile).await?.into_iter().map(|p| p.policy).collect();
+        let (profile_id, client) = self.profile_client(profile).await?;
+        let t = Target { store: self.store(), profile_id, profile, client: &client };
+        Ok(berth_workflows::plan_retention_many(t, &policies, cancel).await?)
     }
 
     /// The trash of a profile, newest first (`all`: restored and collected entries too). Offline.

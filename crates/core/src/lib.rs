@@ -33,7 +33,7 @@ pub use berth_workflows::{
     PlanOptions, RegistryGcCounts, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
 };
 pub use certs::{show_certificate_file, CertificateDetail};
-pub use deletes::GcLogLine;
+pub use deletes::{GcLogLine, SavedPolicy};
 pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
 pub use error::{ApiError, ErrorCode};
 pub use inspect::{

@@ -510,3 +510,35 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// Saves a retention policy (JSON) for a profile; returns its id.
+    pub async fn save_retention_policy(&self, profile_id: i64, policy_json: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query("INSERT INTO retention_policies (profile_id, policy, created_at) VALUES (?, ?, ?)")
+            .bind(profile_id)
+            .bind(policy_json)
+            .bind(now_rfc3339())
+            .execute(self.pool())
+            .await?
+            .last_insert_rowid())
+    }
+
+    /// The profile's saved retention policies: (id, JSON), oldest first.
+    pub async fn retention_policies(&self, profile_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, policy FROM retention_policies WHERE profile_id = ? ORDER BY id")
+            .bind(profile_id)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Forgets a saved policy; false when the profile has no such policy.
+    pub async fn delete_retention_policy(&self, profile_id: i64, id: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM retention_policies WHERE profile_id = ? AND id = ?")
+            .bind(profile_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?
+            .rows_affected()
+            > 0)
+    }
+}

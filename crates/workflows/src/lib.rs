@@ -25,7 +25,9 @@ pub use plan::{
     compute_plan, BlobRef, DeleteMode, DeletePlan, PlanOptions, PlannedChild, PlannedImage, PlannedReferrer,
     PlannedTag, Refusal, Selection,
 };
-pub use retention::{plan_retention, select_for_retention, RetentionPlan, RetentionPolicy};
+pub use retention::{
+    plan_retention, plan_retention_many, select_for_retention, KeptTag, RetentionPlan, RetentionPolicy,
+};
 pub use trash::{audit_log, restore, trash, AuditView, RestoreReport, TrashView};
 
 use berth_registry::RegistryClient;

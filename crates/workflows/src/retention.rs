@@ -166,22 +166,54 @@ pub async fn plan_retention(
     policy: &RetentionPolicy,
     cancel: &CancellationToken,
 ) -> Result<RetentionPlan, WorkflowError> {
-    let c = compile(policy)?;
+    plan_retention_many(t, std::slice::from_ref(policy), cancel).await
+}
+
+/// Several policies at once (a profile's saved ones): a tag goes only when a policy selects it and no
+/// policy covering its repository keeps it.
+pub async fn plan_retention_many(
+    t: Target<'_>,
+    policies: &[RetentionPolicy],
+    cancel: &CancellationToken,
+) -> Result<RetentionPlan, WorkflowError> {
+    if policies.is_empty() {
+        return Err(WorkflowError::invalid(
+            "no retention policy",
+            "save one with `berth retention NAME --keep-last N … --save`",
+        ));
+    }
+    let compiled = policies.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
     // Which repositories: from the cache when synced, else from the registry's catalog.
     let mut repos: Vec<String> =
         t.store.repository_summaries(t.profile_id).await?.into_iter().map(|r| r.name).collect();
     if repos.is_empty() {
         repos = t.client.catalog().await?;
     }
-    repos.retain(|r| c.repos.as_ref().is_none_or(|m| m.is_match(r)));
+    repos.retain(|r| compiled.iter().any(|c| c.repos.as_ref().is_none_or(|m| m.is_match(r))));
     berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, cancel).await?;
     let graph = t.store.profile_graph(t.profile_id).await?;
-    let (selections, kept) = select_for_retention(&graph, policy, time::OffsetDateTime::now_utc())?;
-    let touched: Vec<String> = {
-        let mut v: Vec<String> = selections.iter().map(|s| s.repository.clone()).collect();
-        v.dedup();
-        v
-    };
+    let now = time::OffsetDateTime::now_utc();
+    let mut selections: Vec<Selection> = Vec::new();
+    let mut kept: Vec<KeptTag> = Vec::new();
+    // A policy that merely does not cover a tag (not matched, excluded) does not veto another's choice.
+    let covers = |k: &KeptTag| k.reason != "not matched" && k.reason != "excluded";
+    for policy in policies {
+        let (sel, k) = select_for_retention(&graph, policy, now)?;
+        selections.extend(sel);
+        for k in k {
+            match kept.iter_mut().find(|x| x.repository == k.repository && x.tag == k.tag) {
+                Some(x) if !covers(x) && covers(&k) => *x = k,
+                Some(_) => {}
+                None => kept.push(k),
+            }
+        }
+    }
+    selections.retain(|s| !kept.iter().any(|k| covers(k) && k.repository == s.repository && k.tag == s.reference));
+    kept.retain(|k| !selections.iter().any(|s| k.repository == s.repository && k.tag == s.reference));
+    selections.sort();
+    selections.dedup();
+    let mut touched: Vec<String> = selections.iter().map(|s| s.repository.clone()).collect();
+    touched.dedup();
     let blocked: HashMap<String, (String, String)> = probe(t, &touched).await?;
     let plan = compute_plan(t.profile, &graph, &selections, PlanOptions::default(), &blocked);
     Ok(RetentionPlan { plan, kept })
