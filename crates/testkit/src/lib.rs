@@ -22,6 +22,7 @@ mod nginx;
 mod proc;
 mod registry;
 mod seed;
+mod spec;
 mod token;
 
 pub use certs::TestCa;
@@ -30,6 +31,7 @@ pub use layout::{skopeo_copy, write_oci_layout, LayoutEntry, SkopeoOpts};
 pub use nginx::{Nginx, NginxOptions};
 pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};
 pub use seed::{seed_repo_name, seed_tag_name, SeedSummary, Seeder};
+pub use spec::{spec_dir, validate_responses, Spec, SpecValidator};
 pub use token::{TokenIssuer, TokenIssuerOptions, TokenUser};
 
 /// A free TCP port on 127.0.0.1: bind port 0, read the port, close the socket.
