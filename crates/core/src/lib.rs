@@ -2,6 +2,7 @@
 //! about Tauri or a terminal. Each operation returns view types (exported to TypeScript with ts-rs)
 //! or an [`ApiError`] with a message and a hint.
 
+mod backends;
 mod certs;
 mod docker_config;
 mod error;
@@ -19,6 +20,7 @@ use berth_registry::RegistryClient;
 use berth_secrets::{KeyringStore, SecretStore};
 use berth_store::Store;
 
+pub use backends::{BlobStoreView, HarborArtifactView, HarborProjectView, NexusRepositoryView};
 pub use berth_secrets::{
     Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
 };

@@ -6,13 +6,17 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+mod backends;
 mod catalog;
 mod profiles;
 mod sync;
 
+pub use backends::BackendLink;
 pub use catalog::{ChildRecord, ManifestRecord, RepositorySummary, SyncCounts, SyncRunRow, TagRecord, TagRow, TagSort};
 pub use profiles::{AuthMode, CaRecord, GcSettings, NewProfile, ProfileKind, ProfileRow, ProfileSettings};
-pub use sync::{sync_profile, SyncError, SyncOptions, SyncProgress, SyncSummary};
+pub use sync::{
+    sync_profile, sync_profile_from, CatalogSource, RepositorySource, SyncError, SyncOptions, SyncProgress, SyncSummary,
+};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -16,8 +16,11 @@
 //! process. Every server has its own [`tempfile::TempDir`].
 
 mod certs;
+mod emu;
+mod harbor;
 mod image;
 mod layout;
+mod nexus;
 mod nginx;
 mod proc;
 mod registry;
@@ -26,8 +29,10 @@ mod spec;
 mod token;
 
 pub use certs::TestCa;
+pub use harbor::{Harbor, HarborBuilder, HarborRole, HARBOR_VERSION};
 pub use image::{ImageSpec, Pushed};
 pub use layout::{skopeo_copy, write_oci_layout, LayoutEntry, SkopeoOpts};
+pub use nexus::{Nexus, NexusBuilder, NEXUS_SERVER};
 pub use nginx::{Nginx, NginxOptions};
 pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};
 pub use seed::{seed_repo_name, seed_tag_name, SeedSummary, Seeder};
