@@ -235,7 +235,7 @@ impl Disk {
         self.root.join("repositories").join(repo).join("_manifests")
     }
 
-    /// Repositories holding at least one manifest link.
+    /// Repositories the registry has storage for (also when all their manifests were deleted).
     pub fn repositories(&self) -> Vec<String> {
         fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
             let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -255,7 +255,6 @@ impl Disk {
         }
         let mut out = Vec::new();
         walk(&self.root.join("repositories"), "", &mut out);
-        out.retain(|r| !self.revisions(r).is_empty());
         out
     }
 

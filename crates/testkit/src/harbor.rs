@@ -159,6 +159,7 @@ impl HarborBuilder {
             tokens: Mutex::new(HashMap::new()),
             gc: Mutex::new(GcState::default()),
             created: emu::now(),
+            removed: Mutex::new(BTreeSet::new()),
         });
         let api = Router::new()
             .route("/api/v2.0/{*rest}", any(api))
@@ -264,6 +265,8 @@ struct HState {
     tokens: Mutex<HashMap<String, Principal>>,
     gc: Mutex<GcState>,
     created: String,
+    /// Repositories deleted through the API (the registry keeps their directories).
+    removed: Mutex<BTreeSet<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -422,9 +425,17 @@ impl HState {
         projects.iter().find(|p| p.name == name_or_id || p.id.to_string() == name_or_id).cloned()
     }
 
+    /// Like Harbor: a repository exists from its first push until it is deleted through the API
+    /// (deleting its last artifact leaves it, empty).
     fn repositories_of(&self, project: &str) -> Vec<String> {
         let prefix = format!("{project}/");
-        self.disk.repositories().into_iter().filter(|r| r.starts_with(&prefix)).collect()
+        let removed = self.removed.lock().unwrap().clone();
+        self.disk
+            .repositories()
+            .into_iter()
+            .filter(|r| r.starts_with(&prefix))
+            .filter(|r| !removed.contains(r) || !self.disk.revisions(r).is_empty())
+            .collect()
     }
 
     fn artifacts(&self, repo: &str) -> Vec<Artifact> {
@@ -772,6 +783,7 @@ async fn artifact_api(
             for a in &arts {
                 emu::registry_delete_manifest(&st.http, &st.upstream, repo, &a.m.digest).await;
             }
+            st.removed.lock().unwrap().insert(repo.to_string());
             ok_empty()
         }
         ("GET", ["artifacts"]) => {
@@ -1142,6 +1154,10 @@ async fn v2(State(st): State<Arc<HState>>, req: Request) -> Response {
         _ => "push",
     };
     let scope = Some(format!("repository:{name}:{}", if action == "pull" { "pull" } else { "pull,push" }));
+    if !has_auth {
+        // Harbor challenges every repository request that carries no Authorization header.
+        return v2_challenge(&st, scope);
+    }
     let Some(project) = st.project(project_name) else {
         if !who.authenticated() {
             return v2_challenge(&st, scope);
