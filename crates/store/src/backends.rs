@@ -12,6 +12,8 @@ pub struct BackendLink {
     pub repository: String,
 }
 
+type LinkRow = (i64, String, Option<i64>, Option<String>, String);
+
 impl Store {
     /// Records (or updates) that `profile_id` browses `repository` of the server profile `parent_id`.
     pub async fn set_backend_link(&self, profile_id: i64, parent_id: i64, repository: &str) -> Result<(), StoreError> {
@@ -31,7 +33,7 @@ impl Store {
 
     /// The link of a child profile, if it is one.
     pub async fn backend_link(&self, profile_id: i64) -> Result<Option<BackendLink>, StoreError> {
-        let row: Option<(i64, String, Option<i64>, Option<String>, String)> = sqlx::query_as(
+        let row: Option<LinkRow> = sqlx::query_as(
             "SELECT b.profile_id, c.name, b.parent_id, p.name, b.repository FROM profile_backends b \
              JOIN profiles c ON c.id = b.profile_id LEFT JOIN profiles p ON p.id = b.parent_id WHERE b.profile_id = ?",
         )
@@ -49,7 +51,7 @@ impl Store {
 
     /// The child profiles of a server profile, by repository name.
     pub async fn backend_children(&self, parent_id: i64) -> Result<Vec<BackendLink>, StoreError> {
-        let rows: Vec<(i64, String, Option<i64>, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<LinkRow> = sqlx::query_as(
             "SELECT b.profile_id, c.name, b.parent_id, p.name, b.repository FROM profile_backends b \
              JOIN profiles c ON c.id = b.profile_id LEFT JOIN profiles p ON p.id = b.parent_id \
              WHERE b.parent_id = ? ORDER BY b.repository",

@@ -165,6 +165,9 @@ pub(crate) fn now() -> String {
     rfc3339(SystemTime::now())
 }
 
+/// An index child: (digest, os, architecture, variant).
+pub(crate) type Child = (String, Option<String>, Option<String>, Option<String>);
+
 /// One manifest as the registry stores it.
 #[derive(Clone, Debug)]
 pub(crate) struct StoredManifest {
@@ -181,7 +184,7 @@ impl StoredManifest {
     }
 
     /// (digest, platform os, architecture, variant) of an index's children.
-    pub fn children(&self) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+    pub fn children(&self) -> Vec<Child> {
         self.json
             .get("manifests")
             .and_then(Value::as_array)

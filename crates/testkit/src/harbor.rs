@@ -163,7 +163,14 @@ impl HarborBuilder {
         });
         let api = Router::new()
             .route("/api/v2.0/{*rest}", any(api))
-            .layer(axum::middleware::from_fn_with_state(validator.clone(), crate::validate_responses));
+            .layer(axum::middleware::from_fn_with_state(validator.clone(), crate::validate_responses))
+            .layer(axum::middleware::map_response(|mut r: Response| async move {
+                let h = r.headers_mut();
+                h.insert(header::SET_COOKIE, HeaderValue::from_static("sid=emulator-session; Path=/; HttpOnly"));
+                h.insert("X-Harbor-CSRF-Token", HeaderValue::from_static("emulator-csrf-token"));
+                h.insert("X-Request-Id", HeaderValue::from_static("emulator"));
+                r
+            }));
         let app = Router::new()
             .merge(api)
             .route("/api/version", get(|| async { axum::Json(json!({"version": "v2.0"})) }))
@@ -600,6 +607,17 @@ async fn api(State(st): State<Arc<HState>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let q = query_pairs(req.uri().query());
     let who = st.principal(req.headers());
+    // gorilla/csrf as Harbor configures it: only requests carrying the session cookie are checked.
+    let has_session = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.split(';').any(|kv| kv.trim().starts_with("sid=")));
+    let safe = method == Method::GET || method == Method::HEAD;
+    if has_session && !safe && !req.headers().contains_key("X-Harbor-CSRF-Token") {
+        return error(StatusCode::FORBIDDEN, "FORBIDDEN", "CSRF token invalid");
+    }
     let body = axum::body::to_bytes(req.into_body(), 1024 * 1024).await.unwrap_or_default();
     let rel = path.strip_prefix("/api/v2.0/").unwrap_or("");
     let segs: Vec<&str> = rel.split('/').collect();

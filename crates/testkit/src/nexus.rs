@@ -425,12 +425,12 @@ impl NState {
     }
 }
 
-fn page(items: Vec<Value>, token: Option<&str>, size: usize) -> Result<Value, Response> {
+fn page(items: Vec<Value>, token: Option<&str>, size: usize) -> Result<Value, StatusCode> {
     let start = match token {
         None => 0,
         Some(t) => match usize::from_str_radix(t.trim_start_matches("c0ffee"), 16) {
             Ok(n) if t.starts_with("c0ffee") => n,
-            _ => return Err(StatusCode::BAD_REQUEST.into_response()),
+            _ => return Err(StatusCode::BAD_REQUEST),
         },
     };
     let slice: Vec<Value> = items.into_iter().skip(start).take(size).collect();
@@ -495,7 +495,7 @@ async fn rest_api(State(st): State<Arc<NState>>, req: Request) -> Response {
             let items = st.components(r).iter().map(|c| st.component_json(r, c)).collect();
             match page(items, qget("continuationToken").as_deref(), st.page_size) {
                 Ok(v) => emu::json_response(StatusCode::OK, &v),
-                Err(e) => e,
+                Err(e) => e.into_response(),
             }
         }
         ("GET", ["v1", "assets"]) => {
@@ -506,7 +506,7 @@ async fn rest_api(State(st): State<Arc<NState>>, req: Request) -> Response {
             let items = st.components(r).iter().map(|c| st.component_json(r, c)["assets"][0].clone()).collect();
             match page(items, qget("continuationToken").as_deref(), st.page_size) {
                 Ok(v) => emu::json_response(StatusCode::OK, &v),
-                Err(e) => e,
+                Err(e) => e.into_response(),
             }
         }
         (m @ ("GET" | "DELETE"), ["v1", "components", id]) => {
