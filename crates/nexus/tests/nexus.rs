@@ -139,3 +139,24 @@ async fn wrong_credentials_and_a_read_only_nexus_are_explained() {
     let e = c.status().await.unwrap_err();
     assert!(e.message.contains("unavailable"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn on_3_89_a_v2_delete_leaves_the_tag_and_the_components_api_removes_it() {
+    let n = Nexus::builder()
+        .user("admin", "admin123")
+        .docker_hosted("docker-a", true)
+        .docker_delete_keeps_tags(true)
+        .start()
+        .await;
+    let img = n.seeder("docker-a").push_image("team/app", "1.0", &ImageSpec::small("keep")).await;
+    let v2 = RegistryClient::new(&n.connector_url("docker-a").unwrap(), admin(), &TlsOptions::default()).unwrap();
+    let digest = berth_registry::Digest::parse(&img.digest).unwrap();
+    assert!(v2.delete_manifest("team/app", &digest).await.unwrap());
+    assert_eq!(v2.tags("team/app").await.unwrap(), ["1.0"], "the tag is still listed");
+    assert!(v2.get_manifest("team/app", &berth_registry::Reference::Tag("1.0".into())).await.unwrap().is_none());
+    // The components API removes what the /v2 delete left behind.
+    let c = NexusClient::new(&n.url(), admin(), &TlsOptions::default()).unwrap();
+    let comp = c.find_component("docker-a", "team/app", "1.0").await.unwrap().expect("still a component");
+    c.delete_component(&comp.id).await.unwrap();
+    assert!(v2.tags("team/app").await.unwrap().is_empty());
+}

@@ -4,7 +4,9 @@
 -- components API and for blob store / task views.
 CREATE TABLE profile_backends (
     profile_id    INTEGER PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
-    parent_id     INTEGER REFERENCES profiles(id) ON DELETE CASCADE,
+    -- SET NULL: a child outlives its server profile (it still browses its connector; deletes through
+    -- the components API then say that the server profile is gone).
+    parent_id     INTEGER REFERENCES profiles(id) ON DELETE SET NULL,
     repository    TEXT NOT NULL,
     discovered_at TEXT NOT NULL
 );

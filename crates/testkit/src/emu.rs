@@ -325,6 +325,16 @@ impl Disk {
         dir.is_dir() && std::fs::remove_dir_all(dir).is_ok()
     }
 
+    /// Points `tag` at `digest` by writing the tag's link files directly (Nexus 3.89's leftover tags).
+    pub fn write_tag(&self, repo: &str, tag: &str, digest: &str) {
+        let dir = self.repo_dir(repo).join("tags").join(tag);
+        let hex = digest.trim_start_matches("sha256:");
+        for d in [dir.join("current"), dir.join("index/sha256").join(hex)] {
+            std::fs::create_dir_all(&d).expect("tag dir");
+            std::fs::write(d.join("link"), digest).expect("tag link");
+        }
+    }
+
     /// Bytes of every blob file on disk (what the storage really holds).
     pub fn bytes_on_disk(&self) -> (u64, u64) {
         let (mut count, mut bytes) = (0, 0);

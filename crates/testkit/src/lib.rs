@@ -10,6 +10,11 @@
 //! * [`Seeder`]: fast seeding through the registry API (monolithic uploads, cross-repository mounts).
 //! * [`write_oci_layout`] + [`skopeo_copy`]: OCI layouts on disk pushed with the real skopeo.
 //! * [`TestCa`] for certificates.
+//! * [`Harbor`] and [`Nexus`]: emulators of their REST APIs in front of real registries (Harbor's
+//!   `/v2` proxied after its permission checks, with `/service/token`; one registry per Nexus docker
+//!   repository on its own connector port). Their content is read from the registries' storage and
+//!   deletes go to the registries, so they always agree. Every JSON answer is validated against the
+//!   vendor's spec file (`specs/`, [`SpecValidator`]); an emulator panics at drop on any violation.
 //!
 //! Process hygiene: every spawned server is killed and reaped on drop (also on panic), and gets
 //! `PR_SET_PDEATHSIG(SIGKILL)` from a long-lived spawner thread so that nothing outlives the test

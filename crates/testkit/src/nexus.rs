@@ -49,11 +49,12 @@ pub struct NexusBuilder {
     users: Vec<(String, String)>,
     repos: Vec<RepoSpec>,
     page_size: usize,
+    delete_keeps_tags: bool,
 }
 
 impl Default for NexusBuilder {
     fn default() -> Self {
-        NexusBuilder { users: Vec::new(), repos: Vec::new(), page_size: 10 }
+        NexusBuilder { users: Vec::new(), repos: Vec::new(), page_size: 10, delete_keeps_tags: false }
     }
 }
 
@@ -83,6 +84,13 @@ impl NexusBuilder {
         self
     }
 
+    /// Nexus 3.89+: a `/v2` manifest DELETE (202) leaves the tags that pointed at it behind
+    /// (sonatype/nexus-public#925); up to ~3.81 the tags went with it (the default here).
+    pub fn docker_delete_keeps_tags(mut self, on: bool) -> Self {
+        self.delete_keeps_tags = on;
+        self
+    }
+
     pub async fn start(self) -> Nexus {
         let validator = Arc::new(
             SpecValidator::from_file("nexus-openapi-3.94.yaml")
@@ -106,6 +114,8 @@ impl NexusBuilder {
                 let public = format!("http://{}", l.local_addr().expect("addr"));
                 port = Some(l.local_addr().expect("addr").port());
                 let cs = Arc::new(ConnectorState {
+                    disk: Disk::new(registry.storage_dir()),
+                    keeps_tags: self.delete_keeps_tags,
                     upstream: registry.url(),
                     public,
                     users: users.clone(),
@@ -295,6 +305,8 @@ struct NState {
 }
 
 struct ConnectorState {
+    disk: Disk,
+    keeps_tags: bool,
     upstream: String,
     public: String,
     users: Arc<Vec<(String, String)>>,
@@ -325,7 +337,23 @@ async fn connector(State(cs): State<Arc<ConnectorState>>, req: Request) -> Respo
         return docker_challenge();
     }
     let pq = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    emu::proxy(&cs.http, &cs.upstream, &cs.public, &pq, req).await
+    let path = req.uri().path().to_string();
+    let deleting = (req.method() == Method::DELETE)
+        .then(|| path.trim_start_matches("/v2/").rsplit_once("/manifests/"))
+        .flatten()
+        .map(|(image, digest)| (image.to_string(), digest.to_string()));
+    let Some((image, digest)) = deleting.filter(|_| cs.keeps_tags) else {
+        return emu::proxy(&cs.http, &cs.upstream, &cs.public, &pq, req).await;
+    };
+    let kept: Vec<String> =
+        cs.disk.tags(&image).into_iter().filter(|(_, (d, _))| *d == digest).map(|(t, _)| t).collect();
+    let resp = emu::proxy(&cs.http, &cs.upstream, &cs.public, &pq, req).await;
+    if resp.status() == StatusCode::ACCEPTED {
+        for t in kept {
+            cs.disk.write_tag(&image, &t, &digest);
+        }
+    }
+    resp
 }
 
 /// `/repository/<name>/v2/...` on the main port.
@@ -568,10 +596,7 @@ async fn rest_api(State(st): State<Arc<NState>>, req: Request) -> Response {
                 .collect();
             emu::json_response(StatusCode::OK, &Value::Array(items))
         }
-        _ => {
-            let _ = Method::GET;
-            StatusCode::NOT_FOUND.into_response()
-        }
+        _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
