@@ -8,6 +8,7 @@ use berth_core::{AboutView, ApiError, Berth, CancellationToken, ShellVersions, S
 use clap::{Parser, Subcommand};
 use profile::{CertCmd, ProfileCmd};
 
+mod backends;
 mod delete;
 mod profile;
 
@@ -26,6 +27,12 @@ enum Command {
     /// Manage registry profiles: credentials (OS keyring), TLS, imports, client snippets.
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Harbor: projects and quotas, artifacts, deletes through Harbor's API.
+    #[command(subcommand)]
+    Harbor(backends::HarborCmd),
+    /// Nexus: discover docker repositories (one profile each), blob stores, deletes.
+    #[command(subcommand)]
+    Nexus(backends::NexusCmd),
     /// Inspect certificate files.
     #[command(subcommand)]
     Cert(CertCmd),
@@ -174,6 +181,8 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
     match command {
         Command::Profile(cmd) => profile::run_profile(&berth, cmd).await?,
         Command::Cert(_) | Command::About { .. } => unreachable!("handled above"),
+        Command::Harbor(cmd) => backends::run_harbor(&berth, cmd).await?,
+        Command::Nexus(cmd) => backends::run_nexus(&berth, cmd).await?,
         Command::Inspect { name, image, json } => {
             let (repo, reference) = split_image(&image)?;
             let detail = berth.inspect(&name, repo, reference).await?;

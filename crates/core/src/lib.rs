@@ -3,6 +3,7 @@
 //! or an [`ApiError`] with a message and a hint.
 
 mod about;
+mod backends;
 mod certs;
 mod deletes;
 mod docker_config;
@@ -25,6 +26,7 @@ use berth_secrets::{KeyringStore, SecretStore};
 use berth_store::Store;
 
 pub use about::{AboutView, ShellVersions, VERSION};
+pub use backends::{BlobStoreView, HarborArtifactView, HarborProjectView, NexusRepositoryView};
 pub use berth_secrets::{
     Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
 };

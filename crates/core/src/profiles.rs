@@ -1013,6 +1013,19 @@ pub fn trust_choice(name: &str, chain: &[CertificateDetail], pin: bool) -> Resul
 
 /// The registry client a profile describes: credentials from the keyring, TLS from its files.
 pub(crate) async fn client(berth: &Berth, name: &str) -> Result<RegistryClient, ApiError> {
+    let c = connection(berth, name).await?;
+    Ok(RegistryClient::new(&c.row.url, c.creds, &c.tls)?)
+}
+
+/// What a profile connects with: its row, credentials (from the keyring) and TLS settings (from
+/// its files). The registry client and the Harbor/Nexus API clients are built from it.
+pub(crate) struct Connection {
+    pub row: ProfileRow,
+    pub creds: Credentials,
+    pub tls: TlsOptions,
+}
+
+pub(crate) async fn connection(berth: &Berth, name: &str) -> Result<Connection, ApiError> {
     let row = berth.store().profile(name).await?;
     let s = &row.settings;
     let need_pw = s.auth != AuthMode::None && s.has_password;
@@ -1075,7 +1088,7 @@ pub(crate) async fn client(berth: &Berth, name: &str) -> Result<RegistryClient, 
         )?;
         tls.client_identity_pem = Some((cert_pem, plain));
     }
-    Ok(RegistryClient::new(&row.url, creds, &tls)?)
+    Ok(Connection { row, creds, tls })
 }
 
 fn missing_file(row: &ProfileRow, e: ApiError) -> ApiError {

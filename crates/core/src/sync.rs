@@ -1,6 +1,6 @@
 //! Sync and offline browsing: the catalog cache through the core's view types.
 
-use berth_store::{SyncOptions, SyncProgress, TagSort};
+use berth_store::{CatalogSource, ProfileKind, RepositorySource, SyncOptions, SyncProgress, TagSort};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -122,7 +122,18 @@ impl Berth {
         progress: &(dyn Fn(&SyncProgressView) + Send + Sync),
     ) -> Result<SyncSummaryView, ApiError> {
         let row = self.store().profile(profile).await?;
+        if row.kind == ProfileKind::Nexus && self.store().backend_link(row.id).await?.is_none() {
+            return Box::pin(self.sync_nexus_server(profile, concurrency, cancel, progress)).await;
+        }
         let client = self.client(profile).await?;
+        let source: Box<dyn RepositorySource> = if row.kind == ProfileKind::Harbor {
+            let harbor = crate::backends::harbor_client(self, profile).await?;
+            // A wrong password is "anonymous" to Harbor's project list: say so instead of syncing nothing.
+            harbor.check_login().await?;
+            Box::new(crate::backends::HarborSource(harbor))
+        } else {
+            Box::new(CatalogSource(client.clone()))
+        };
         let name = profile.to_string();
         let on_progress = |p: &SyncProgress| {
             progress(&SyncProgressView {
@@ -136,7 +147,9 @@ impl Berth {
             })
         };
         let opts = SyncOptions { concurrency: concurrency.clamp(1, 256) };
-        let s = match berth_store::sync_profile(self.store(), row.id, &client, &opts, cancel, &on_progress).await {
+        let synced =
+            berth_store::sync_profile_from(self.store(), row.id, &client, &*source, &opts, cancel, &on_progress).await;
+        let s = match synced {
             Ok(s) => s,
             Err(berth_store::SyncError::Registry(e)) => {
                 let mut e: ApiError = e.into();
@@ -167,6 +180,42 @@ impl Berth {
         })
     }
 
+    /// A Nexus server profile: discover its docker repositories (creating child profiles), then
+    /// sync every child. The summary adds the children's up.
+    async fn sync_nexus_server(
+        &self,
+        profile: &str,
+        concurrency: usize,
+        cancel: &CancellationToken,
+        progress: &(dyn Fn(&SyncProgressView) + Send + Sync),
+    ) -> Result<SyncSummaryView, ApiError> {
+        let found = self.nexus_discover(profile).await?;
+        let mut total = SyncSummaryView {
+            profile: profile.to_string(),
+            status: "ok".into(),
+            repositories: 0,
+            tags: 0,
+            manifests_fetched: 0,
+            requests: 0,
+            errors: 0,
+            seconds: 0.0,
+            repositories_removed: 0,
+            error_samples: Vec::new(),
+        };
+        for r in found {
+            let s = self.sync(&r.profile, concurrency, cancel, progress).await?;
+            total.repositories += s.repositories;
+            total.tags += s.tags;
+            total.manifests_fetched += s.manifests_fetched;
+            total.requests += s.requests;
+            total.errors += s.errors;
+            total.seconds += s.seconds;
+            total.repositories_removed += s.repositories_removed;
+            total.error_samples.extend(s.error_samples.into_iter().map(|e| format!("{}: {e}", r.profile)));
+        }
+        Ok(total)
+    }
+
     /// Repositories of a profile: from the cache once it has synced (works offline), with tag counts
     /// and sizes; before the first sync, live from the registry's catalog (names only).
     pub async fn repositories(&self, profile: &str) -> Result<Vec<RepositoryView>, ApiError> {
@@ -177,6 +226,15 @@ impl Berth {
                 .into_iter()
                 .map(|r| RepositoryView { name: r.name, tags: Some(r.tags), size: Some(r.size) })
                 .collect());
+        }
+        if row.kind == ProfileKind::Harbor {
+            let harbor = crate::backends::harbor_client(self, profile).await?;
+            let names = harbor.all_repositories().await?;
+            return Ok(names.into_iter().map(|name| RepositoryView { name, tags: None, size: None }).collect());
+        }
+        if row.kind == ProfileKind::Nexus && self.store().backend_link(row.id).await?.is_none() {
+            // A Nexus server profile: its repositories are browsed through its child profiles.
+            return Ok(Vec::new());
         }
         let client = self.client(profile).await?;
         let names = client.catalog().await?;

@@ -74,14 +74,15 @@ impl Error {
         )
     }
 
-    fn with_status(mut self, status: u16, code: Option<String>) -> Self {
+    /// Records the HTTP status and the server's error code (for API clients built on this error type).
+    pub fn with_status(mut self, status: u16, code: Option<String>) -> Self {
         self.status = Some(status);
         self.code = code;
         self
     }
 
     /// Classifies a transport-level failure (DNS, TCP, TLS, timeout) for `url`.
-    pub(crate) fn from_transport(url: &url::Url, err: &reqwest::Error) -> Self {
+    pub fn from_transport(url: &url::Url, err: &reqwest::Error) -> Self {
         let host = url.host_str().unwrap_or("?");
         let hostport = match url.port_or_known_default() {
             Some(p) => format!("{host}:{p}"),
@@ -285,7 +286,7 @@ fn host_port(url: &url::Url) -> String {
 }
 
 /// The first error of a registry error body: `{"errors":[{"code":…,"message":…,"detail":…}]}`.
-pub(crate) fn parse_error_body(body: &[u8]) -> Option<(String, String)> {
+pub fn parse_error_body(body: &[u8]) -> Option<(String, String)> {
     #[derive(serde::Deserialize)]
     struct Body {
         errors: Vec<Item>,

@@ -26,7 +26,9 @@ pub struct TlsOptions {
     pub insecure_skip_verify: bool,
 }
 
-pub(crate) fn build_http(tls: &TlsOptions) -> Result<reqwest::Client, Error> {
+/// The HTTP client every Berth backend uses: rustls (ring) with the profile's CAs, client
+/// certificate, pins; no cookie store (Harbor's CSRF check only applies to cookie sessions).
+pub fn build_http(tls: &TlsOptions) -> Result<reqwest::Client, Error> {
     http_with_config(client_config(tls)?)
 }
 

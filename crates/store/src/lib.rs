@@ -6,18 +6,23 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+mod backends;
 mod catalog;
 mod deletes;
 mod profiles;
 mod sync;
 
+pub use backends::BackendLink;
 pub use catalog::{ChildRecord, ManifestRecord, RepositorySummary, SyncCounts, SyncRunRow, TagRecord, TagRow, TagSort};
 pub use deletes::{
     AuditRow, GcOutcome, GcRunRow, GraphManifest, GraphTag, NewAudit, NewTrashEntry, ProfileGraph, TrashManifest,
     TrashRow,
 };
 pub use profiles::{AuthMode, CaRecord, GcSettings, NewProfile, ProfileKind, ProfileRow, ProfileSettings};
-pub use sync::{refresh_repositories, sync_profile, SyncError, SyncOptions, SyncProgress, SyncSummary};
+pub use sync::{
+    refresh_repositories, sync_profile, sync_profile_from, CatalogSource, RepositorySource, SyncError, SyncOptions,
+    SyncProgress, SyncSummary,
+};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

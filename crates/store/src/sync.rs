@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use berth_registry::{media, Digest, FetchedManifest, Manifest, Reference, RegistryClient};
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use tokio::sync::{OnceCell, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -337,11 +338,42 @@ fn store_as_registry_error(e: StoreError) -> berth_registry::Error {
     )
 }
 
-/// Syncs one profile's registry into the store. `progress` is called as work completes.
+/// Where a sync takes its list of repositories from: the registry's `/v2/_catalog` (registry:2,
+/// Nexus connectors), or a backend's API where the catalog is closed (Harbor for non-admins).
+/// Tags and manifests always come through `/v2`.
+pub trait RepositorySource: Send + Sync {
+    fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, berth_registry::Error>>;
+}
+
+/// `/v2/_catalog`, every page.
+pub struct CatalogSource(pub RegistryClient);
+
+impl RepositorySource for CatalogSource {
+    fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, berth_registry::Error>> {
+        Box::pin(self.0.catalog())
+    }
+}
+
+/// Syncs one profile's registry into the store, repositories from `/v2/_catalog`. `progress` is
+/// called as work completes.
 pub async fn sync_profile(
     store: &Store,
     profile_id: i64,
     client: &RegistryClient,
+    opts: &SyncOptions,
+    cancel: &CancellationToken,
+    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+) -> Result<SyncSummary, SyncError> {
+    let source = CatalogSource(client.clone());
+    sync_profile_from(store, profile_id, client, &source, opts, cancel, progress).await
+}
+
+/// Syncs one profile with the repository list from `source`.
+pub async fn sync_profile_from(
+    store: &Store,
+    profile_id: i64,
+    client: &RegistryClient,
+    source: &dyn RepositorySource,
     opts: &SyncOptions,
     cancel: &CancellationToken,
     progress: &(dyn Fn(&SyncProgress) + Send + Sync),
@@ -376,7 +408,7 @@ pub async fn sync_profile(
     };
 
     let repos = tokio::select! {
-        r = client.catalog() => r,
+        r = source.repositories() => r,
         _ = cancel.cancelled() => {
             let s = finish("cancelled", Some("cancelled".into()), 0).await?;
             return Err(SyncError::Cancelled(s));

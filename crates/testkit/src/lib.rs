@@ -10,6 +10,11 @@
 //! * [`Seeder`]: fast seeding through the registry API (monolithic uploads, cross-repository mounts).
 //! * [`write_oci_layout`] + [`skopeo_copy`]: OCI layouts on disk pushed with the real skopeo.
 //! * [`TestCa`] for certificates.
+//! * [`Harbor`] and [`Nexus`]: emulators of their REST APIs in front of real registries (Harbor's
+//!   `/v2` proxied after its permission checks, with `/service/token`; one registry per Nexus docker
+//!   repository on its own connector port). Their content is read from the registries' storage and
+//!   deletes go to the registries, so they always agree. Every JSON answer is validated against the
+//!   vendor's spec file (`specs/`, [`SpecValidator`]); an emulator panics at drop on any violation.
 //!
 //! Process hygiene: every spawned server is killed and reaped on drop (also on panic), and gets
 //! `PR_SET_PDEATHSIG(SIGKILL)` from a long-lived spawner thread so that nothing outlives the test
@@ -17,21 +22,28 @@
 
 mod certs;
 mod control;
+mod emu;
+mod harbor;
 mod image;
 mod layout;
+mod nexus;
 mod nginx;
 mod proc;
 mod registry;
 mod seed;
+mod spec;
 mod token;
 
 pub use certs::TestCa;
 pub use control::RegistryControl;
+pub use harbor::{Harbor, HarborBuilder, HarborRole, HARBOR_VERSION};
 pub use image::{ImageSpec, Pushed};
 pub use layout::{skopeo_copy, skopeo_pull, write_oci_layout, LayoutEntry, SkopeoOpts};
+pub use nexus::{Nexus, NexusBuilder, NEXUS_SERVER};
 pub use nginx::{Nginx, NginxOptions};
 pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};
 pub use seed::{seed_repo_name, seed_tag_name, SeedSummary, Seeder};
+pub use spec::{spec_dir, validate_responses, Spec, SpecValidator};
 pub use token::{TokenIssuer, TokenIssuerOptions, TokenUser};
 
 /// A free TCP port on 127.0.0.1: bind port 0, read the port, close the socket.

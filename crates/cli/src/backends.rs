@@ -1,0 +1,156 @@
+//! `berth harbor …` and `berth nexus …`: thin wrappers over berth-core's backend operations.
+
+use berth_core::{ApiError, Berth, ErrorCode};
+use clap::Subcommand;
+
+use crate::{human_size, print_json};
+
+#[derive(Subcommand)]
+pub enum HarborCmd {
+    /// Projects visible to the profile's account, with quota usage.
+    Projects {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Artifacts of a repository (PROJECT/REPO), untagged ones included.
+    Artifacts {
+        name: String,
+        repo: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one tag through Harbor's API (the artifact and its other tags stay).
+    DeleteTag {
+        name: String,
+        /// PROJECT/REPO:TAG
+        image: String,
+        /// Really delete (without it, only say what would be deleted).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete an artifact with all its tags through Harbor's API.
+    DeleteArtifact {
+        name: String,
+        /// PROJECT/REPO:TAG or PROJECT/REPO@sha256:DIGEST
+        image: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NexusCmd {
+    /// Find the docker repositories of a Nexus server profile and create one profile per repository.
+    Discover {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Blob stores with the space they use.
+    Blobstores {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete IMAGE:TAG of a Nexus repository profile through the components API.
+    DeleteTag {
+        name: String,
+        image: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn not_confirmed(what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidInput,
+        format!("would delete {what}; nothing was changed"),
+        "add --yes to delete it",
+    )
+}
+
+pub async fn run_harbor(berth: &Berth, cmd: HarborCmd) -> Result<(), ApiError> {
+    match cmd {
+        HarborCmd::Projects { name, json } => {
+            let projects = berth.harbor_projects(&name).await?;
+            if json {
+                print_json(&projects);
+            } else {
+                for p in projects {
+                    let limit = p.quota_limit.map(human_size).unwrap_or_else(|| "unlimited".into());
+                    let vis = if p.public { "public" } else { "private" };
+                    println!(
+                        "{}  {vis}  {} repositories  {} of {limit}",
+                        p.name,
+                        p.repo_count,
+                        human_size(p.quota_used)
+                    );
+                }
+            }
+        }
+        HarborCmd::Artifacts { name, repo, json } => {
+            let arts = berth.harbor_artifacts(&name, &repo).await?;
+            if json {
+                print_json(&arts);
+            } else {
+                for a in arts {
+                    let tags = if a.tags.is_empty() { "<untagged>".to_string() } else { a.tags.join(",") };
+                    println!("{}  {tags}  {}", a.digest, human_size(a.size));
+                }
+            }
+        }
+        HarborCmd::DeleteTag { name, image, yes } => {
+            let (repo, tag) = crate::split_image(&image)?;
+            if !yes {
+                return Err(not_confirmed(&format!("the tag {repo}:{tag} (the artifact stays)")));
+            }
+            berth.harbor_delete_tag(&name, repo, tag).await?;
+            println!("deleted tag {repo}:{tag}");
+        }
+        HarborCmd::DeleteArtifact { name, image, yes } => {
+            let (repo, reference) = crate::split_image(&image)?;
+            if !yes {
+                return Err(not_confirmed(&format!("the artifact {image} with all its tags")));
+            }
+            berth.harbor_delete_artifact(&name, repo, reference).await?;
+            println!("deleted artifact {image}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_nexus(berth: &Berth, cmd: NexusCmd) -> Result<(), ApiError> {
+    match cmd {
+        NexusCmd::Discover { name, json } => {
+            let found = berth.nexus_discover(&name).await?;
+            if json {
+                print_json(&found);
+            } else {
+                for r in found {
+                    let new = if r.created { " (new profile)" } else { "" };
+                    println!("{}  {}  {}  → profile {}{new}", r.name, r.kind, r.endpoint, r.profile);
+                }
+            }
+        }
+        NexusCmd::Blobstores { name, json } => {
+            let stores = berth.nexus_blob_stores(&name).await?;
+            if json {
+                print_json(&stores);
+            } else {
+                for b in stores {
+                    println!("{}  {}  {} blobs  {} used", b.name, b.kind, b.blob_count, human_size(b.total_size));
+                }
+            }
+        }
+        NexusCmd::DeleteTag { name, image, yes } => {
+            let (repo, tag) = crate::split_image(&image)?;
+            if !yes {
+                return Err(not_confirmed(&format!("{repo}:{tag}")));
+            }
+            berth.nexus_delete_tag(&name, repo, tag).await?;
+            println!("deleted {repo}:{tag}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,435 @@
+//! A client for Harbor's REST API (`/api/v2.0`): what a registry manager needs beyond `/v2`.
+//!
+//! * Projects and repositories come from the API, because `/v2/_catalog` is for system admins only
+//!   (robots and ordinary users get 401 there).
+//! * Repository names in paths are project-relative and encoded twice (`a/b` → `a%252Fb`).
+//! * Deletes go through the API: a tag only ([`HarborClient::delete_tag`]), or an artifact with all
+//!   its tags ([`HarborClient::delete_artifact`], refused with 412 while an index references it).
+//! * Lists are paged (`page`, `page_size` ≤ 100) and followed through `Link: <…>; rel="next"`.
+//! * No cookie store: Harbor's CSRF check only applies to requests that carry its session cookie.
+//!
+//! Errors are [`berth_registry::Error`]s with a message and a hint, like every Berth backend.
+
+use std::time::Duration;
+
+use berth_registry::{Credentials, Error, ErrorKind, TlsOptions};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+mod types;
+
+pub use types::*;
+
+/// Harbor's `page_size` maximum.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A client for one Harbor instance. Cheap to clone.
+#[derive(Clone)]
+pub struct HarborClient {
+    root: Url,
+    api: Url,
+    http: reqwest::Client,
+    creds: Credentials,
+    page_size: u32,
+}
+
+impl std::fmt::Debug for HarborClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HarborClient").field("root", &self.root.as_str()).field("creds", &self.creds).finish()
+    }
+}
+
+/// Splits `project/repo/path` into the project and the repository path segment Harbor expects:
+/// project-relative and percent-encoded twice (`/` → `%252F`).
+pub fn repository_path(full: &str) -> Result<(String, String), Error> {
+    let (project, rest) = full.split_once('/').filter(|(p, r)| !p.is_empty() && !r.is_empty()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidUrl,
+            format!("{full:?} is not a Harbor repository name"),
+            "Harbor repositories are named <project>/<repository>, e.g. library/nginx",
+        )
+    })?;
+    Ok((encode(project), encode(&encode(rest))))
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The `rel="next"` URL of a `Link` header (Harbor joins entries with `" , "`).
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
+        let start = part.find('<')? + 1;
+        let end = part.find('>')?;
+        Some(part[start..end].to_string())
+    })
+}
+
+impl HarborClient {
+    /// `url`: Harbor's address (`https://harbor.example.com`), with or without `/api/v2.0`.
+    pub fn new(url: &str, creds: Credentials, tls: &TlsOptions) -> Result<Self, Error> {
+        let trimmed = url.trim().trim_end_matches('/').trim_end_matches("/api/v2.0");
+        let root = berth_registry::parse_registry_url(trimmed)?;
+        let api = root.join("api/v2.0/").expect("static path");
+        let http = berth_registry::build_http(tls)?;
+        Ok(HarborClient { root, api, http, creds, page_size: MAX_PAGE_SIZE })
+    }
+
+    /// Items per page for list calls (1–100; default 100).
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.root
+    }
+
+    fn has_credentials(&self) -> bool {
+        !matches!(self.creds, Credentials::Anonymous)
+    }
+
+    fn url(&self, path: &str) -> Url {
+        // `path` is already encoded; Url::join would keep %25 sequences as they are.
+        Url::parse(&format!("{}{}", self.api, path.trim_start_matches('/'))).expect("API URL")
+    }
+
+    async fn send(&self, method: Method, url: Url, body: Option<&Value>) -> Result<reqwest::Response, Error> {
+        let mut rb = self.http.request(method, url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        if let Credentials::Basic { username, password } = &self.creds {
+            rb = rb.basic_auth(username, Some(password));
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        rb.send().await.map_err(|e| Error::from_transport(&url, &e))
+    }
+
+    /// Sends and turns any non-success answer into an explained error. `what` names the operation.
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<reqwest::Response, Error> {
+        let resp = self.send(method, url.clone(), body).await?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(self.fail(&url, resp, what).await)
+        }
+    }
+
+    async fn fail(&self, url: &Url, resp: reqwest::Response, what: &str) -> Error {
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap_or_default();
+        let (code, msg) =
+            berth_registry::parse_error_body(&body).map(|(c, m)| (Some(c), m)).unwrap_or((None, String::new()));
+        let detail = if msg.is_empty() { String::new() } else { format!(" ({msg})") };
+        let e = match (status, code.as_deref()) {
+            (401, _) if self.has_credentials() => Error::new(
+                ErrorKind::Unauthorized,
+                format!("{what}: Harbor at {} rejected the username or password{detail}", self.root),
+                "check the credentials; a robot account logs in as robot$<project>+<name> (the full name Harbor shows) with the secret given at its creation",
+            ),
+            (401, _) => Error::new(
+                ErrorKind::Unauthorized,
+                format!("{what}: Harbor at {} requires a login{detail}", self.root),
+                "add a username and password (or a robot account) to the profile",
+            ),
+            (403, _) if msg.contains("CSRF") => Error::new(
+                ErrorKind::Protocol,
+                format!("{what}: Harbor refused the request: {msg}"),
+                "a cookie session was sent with the request; Berth's client sends none, so check a proxy in between",
+            ),
+            (403, _) => Error::new(
+                ErrorKind::PermissionDenied,
+                format!("{what}: this account is not allowed to do that on Harbor{detail}"),
+                "ask a project admin for the maintainer role, or use a robot account with this permission",
+            ),
+            (404, _) => Error::new(ErrorKind::NotFound, format!("{what}: not found on Harbor{detail}"), "check the project, repository, tag or digest; refresh the list"),
+            (412, Some("VIOLATE_FOREIGN_KEY_CONSTRAINT")) => Error::new(
+                ErrorKind::Protocol,
+                format!("{what}: Harbor refused: the artifact is part of a multi-platform index that still references it{detail}"),
+                "delete the index that contains it (its platforms go with it), or delete only the tag",
+            ),
+            (412, _) => Error::new(
+                ErrorKind::Protocol,
+                format!("{what}: Harbor refused: a project policy protects it{detail}"),
+                "check the project's immutable-tag rules and policies",
+            ),
+            (422, _) | (400, _) => Error::new(ErrorKind::Protocol, format!("{what}: Harbor refused the request{detail}"), "this is a bug in Berth or an unsupported Harbor version: please report it"),
+            (s, _) if s >= 500 => Error::new(ErrorKind::Server, format!("{what}: Harbor failed with {s}{detail}"), "check Harbor's core and registry logs"),
+            (s, _) => Error::new(ErrorKind::Protocol, format!("{what}: unexpected answer {s} from {url}{detail}"), "check that the profile's URL is Harbor's address"),
+        };
+        e.with_status(status, code)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T, Error> {
+        let url = self.url(path);
+        let resp = self.call(Method::GET, url.clone(), None, what).await?;
+        let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("{what}: unexpected JSON from {url}: {e}"),
+                "check that the profile's URL is Harbor's address",
+            )
+        })
+    }
+
+    /// Every item of a paged list, following `Link: rel="next"`.
+    async fn get_all<T: DeserializeOwned>(&self, path: &str, query: &str, what: &str) -> Result<Vec<T>, Error> {
+        let sep = if query.is_empty() { "" } else { "&" };
+        let mut url = self.url(&format!("{path}?page=1&page_size={}{sep}{query}", self.page_size));
+        let mut out = Vec::new();
+        for _ in 0..100_000 {
+            let resp = self.call(Method::GET, url.clone(), None, what).await?;
+            let next = resp.headers().get(reqwest::header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
+            let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+            let page: Vec<T> = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorKind::Protocol,
+                    format!("{what}: unexpected JSON from {url}: {e}"),
+                    "check that the profile's URL is Harbor's address",
+                )
+            })?;
+            let empty = page.is_empty();
+            out.extend(page);
+            match next {
+                Some(n) if !empty => {
+                    url = self
+                        .root
+                        .join(&n)
+                        .map_err(|_| Error::new(ErrorKind::Protocol, format!("{what}: bad Link {n:?}"), ""))?
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /systeminfo` (anonymous allowed; version and URLs only for a logged-in caller).
+    pub async fn system_info(&self) -> Result<SystemInfo, Error> {
+        self.get_json("systeminfo", "reading Harbor's system info").await
+    }
+
+    /// Checks the credentials: a wrong password does not fail on Harbor's public endpoints (the call
+    /// is treated as anonymous), so this asks `/users/current`, which robots answer with 412.
+    pub async fn check_login(&self) -> Result<Login, Error> {
+        let info = self.system_info().await?;
+        if !self.has_credentials() {
+            return Ok(Login { user: None, admin: false, robot: false, version: info.harbor_version });
+        }
+        let url = self.url("users/current");
+        let resp = self.send(Method::GET, url.clone(), None).await?;
+        match resp.status() {
+            s if s.is_success() => {
+                let u: Value = resp.json().await.map_err(|e| Error::from_transport(&url, &e))?;
+                Ok(Login {
+                    user: u.get("username").and_then(Value::as_str).map(str::to_string),
+                    admin: u.get("sysadmin_flag").and_then(Value::as_bool).unwrap_or(false),
+                    robot: false,
+                    version: info.harbor_version,
+                })
+            }
+            StatusCode::PRECONDITION_FAILED => {
+                let name = match &self.creds {
+                    Credentials::Basic { username, .. } => Some(username.clone()),
+                    Credentials::Anonymous => None,
+                };
+                Ok(Login { user: name, admin: false, robot: true, version: info.harbor_version })
+            }
+            _ => Err(self.fail(&url, resp, "logging in").await),
+        }
+    }
+
+    pub async fn statistics(&self) -> Result<Statistics, Error> {
+        self.get_json("statistics", "reading Harbor's statistics").await
+    }
+
+    /// Projects this account can see (public ones and those it is a member of).
+    pub async fn projects(&self) -> Result<Vec<Project>, Error> {
+        self.get_all("projects", "with_detail=true", "listing Harbor projects").await
+    }
+
+    pub async fn project_summary(&self, project: &str) -> Result<ProjectSummary, Error> {
+        self.get_json(&format!("projects/{}/summary", encode(project)), &format!("reading project {project}")).await
+    }
+
+    /// Repositories of a project (names are full: `project/repo`).
+    pub async fn repositories(&self, project: &str) -> Result<Vec<Repository>, Error> {
+        self.get_all(
+            &format!("projects/{}/repositories", encode(project)),
+            "",
+            &format!("listing repositories of {project}"),
+        )
+        .await
+    }
+
+    /// Every repository this account can see, through projects (not `/v2/_catalog`).
+    pub async fn all_repositories(&self) -> Result<Vec<String>, Error> {
+        let mut out = Vec::new();
+        for p in self.projects().await? {
+            out.extend(self.repositories(&p.name).await?.into_iter().map(|r| r.name));
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Artifacts of a repository (`project/repo`), with their tags; `query` is Harbor's `q`
+    /// (e.g. `tags=nil` for untagged ones).
+    pub async fn artifacts(&self, repository: &str, query: Option<&str>) -> Result<Vec<Artifact>, Error> {
+        let (p, r) = repository_path(repository)?;
+        let mut q = "with_tag=true".to_string();
+        if let Some(f) = query {
+            q.push_str(&format!("&q={}", encode(f)));
+        }
+        self.get_all(
+            &format!("projects/{p}/repositories/{r}/artifacts"),
+            &q,
+            &format!("listing artifacts of {repository}"),
+        )
+        .await
+    }
+
+    /// One artifact by tag or digest.
+    pub async fn artifact(&self, repository: &str, reference: &str) -> Result<Artifact, Error> {
+        let (p, r) = repository_path(repository)?;
+        self.get_json(
+            &format!("projects/{p}/repositories/{r}/artifacts/{}?with_tag=true", encode(reference)),
+            &format!("reading {repository}:{reference}"),
+        )
+        .await
+    }
+
+    /// Deletes an artifact (by tag or digest) with all its tags; 412 while an index references it.
+    pub async fn delete_artifact(&self, repository: &str, reference: &str) -> Result<(), Error> {
+        let (p, r) = repository_path(repository)?;
+        let url = self.url(&format!("projects/{p}/repositories/{r}/artifacts/{}", encode(reference)));
+        self.call(Method::DELETE, url, None, &format!("deleting artifact {repository}@{reference}")).await.map(|_| ())
+    }
+
+    /// Removes one tag; the artifact stays (untagged if it was its last tag).
+    pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<(), Error> {
+        let (p, r) = repository_path(repository)?;
+        let url = self.url(&format!("projects/{p}/repositories/{r}/artifacts/{}/tags/{}", encode(tag), encode(tag)));
+        self.call(Method::DELETE, url, None, &format!("deleting tag {repository}:{tag}")).await.map(|_| ())
+    }
+
+    /// Deletes a repository with every artifact in it.
+    pub async fn delete_repository(&self, repository: &str) -> Result<(), Error> {
+        let (p, r) = repository_path(repository)?;
+        self.call(
+            Method::DELETE,
+            self.url(&format!("projects/{p}/repositories/{r}")),
+            None,
+            &format!("deleting {repository}"),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    // -- Garbage collection (system admins) -------------------------------------------------------
+
+    /// Starts a GC run now; returns its ID (from `Location`).
+    pub async fn run_gc(&self, params: &GcParameters) -> Result<i64, Error> {
+        let body = serde_json::json!({"schedule": {"type": "Manual"}, "parameters": params});
+        let url = self.url("system/gc/schedule");
+        let resp = self.call(Method::POST, url.clone(), Some(&body), "starting garbage collection").await?;
+        let loc = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        loc.rsplit('/').next().and_then(|id| id.parse().ok()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("Harbor started GC but gave no run ID (Location {loc:?})"),
+                "look it up in Harbor's GC history",
+            )
+        })
+    }
+
+    /// GC runs, newest first.
+    pub async fn gc_history(&self) -> Result<Vec<GcRun>, Error> {
+        self.get_all("system/gc", "", "reading the GC history").await
+    }
+
+    pub async fn gc_run(&self, id: i64) -> Result<GcRun, Error> {
+        self.get_json(&format!("system/gc/{id}"), &format!("reading GC run {id}")).await
+    }
+
+    pub async fn gc_log(&self, id: i64) -> Result<String, Error> {
+        let url = self.url(&format!("system/gc/{id}/log"));
+        let resp = self.call(Method::GET, url.clone(), None, &format!("reading the log of GC run {id}")).await?;
+        resp.text().await.map_err(|e| Error::from_transport(&url, &e))
+    }
+
+    pub async fn stop_gc(&self, id: i64) -> Result<(), Error> {
+        self.call(Method::PUT, self.url(&format!("system/gc/{id}")), None, &format!("stopping GC run {id}"))
+            .await
+            .map(|_| ())
+    }
+
+    /// The GC schedule; `None` when there is none (Harbor answers 200 with an empty body).
+    pub async fn gc_schedule(&self) -> Result<Option<GcRun>, Error> {
+        let url = self.url("system/gc/schedule");
+        let resp = self.call(Method::GET, url.clone(), None, "reading the GC schedule").await?;
+        let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::new(ErrorKind::Protocol, format!("unexpected GC schedule JSON: {e}"), ""))
+    }
+
+    /// Polls a GC run until it is no longer Pending/Running (or `timeout`).
+    pub async fn wait_gc(&self, id: i64, timeout: Duration) -> Result<GcRun, Error> {
+        let start = std::time::Instant::now();
+        loop {
+            let run = self.gc_run(id).await?;
+            if !matches!(run.job_status.as_str(), "Pending" | "Running" | "Scheduled") || start.elapsed() > timeout {
+                return Ok(run);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// Who the credentials are, as Harbor sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub user: Option<String>,
+    pub admin: bool,
+    pub robot: bool,
+    pub version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_encoded_twice() {
+        assert_eq!(repository_path("library/nginx").unwrap(), ("library".into(), "nginx".into()));
+        assert_eq!(repository_path("team/a/b").unwrap(), ("team".into(), "a%252Fb".into()));
+        assert!(repository_path("nginx").is_err());
+    }
+
+    #[test]
+    fn link_next() {
+        let h = "</api/v2.0/projects?page=1&page_size=10>; rel=\"prev\" , </api/v2.0/projects?page=3&page_size=10>; rel=\"next\"";
+        assert_eq!(next_link(h).as_deref(), Some("/api/v2.0/projects?page=3&page_size=10"));
+        assert_eq!(next_link("</x?page=1>; rel=\"prev\""), None);
+    }
+}
