@@ -94,7 +94,7 @@ fn wrong_kind(profile: &str, kind: &str, want: &str) -> ApiError {
 }
 
 /// A backend error as an [`ApiError`]; Harbor's 412 gets its own `registry` kind.
-fn api_error(e: berth_registry::Error) -> ApiError {
+pub(crate) fn api_error(e: berth_registry::Error) -> ApiError {
     let precondition = e.status == Some(412);
     let mut a: ApiError = e.into();
     if precondition {

@@ -206,6 +206,20 @@ impl Berth {
         log: &(dyn Fn(&str) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<berth_workflows::GcReport, ApiError> {
+        match self.store().profile(profile).await?.kind {
+            berth_store::ProfileKind::Harbor => {
+                let params = berth_harbor::GcParameters { dry_run: true, ..Default::default() };
+                return self.harbor_gc(profile, &params, log, cancel).await;
+            }
+            berth_store::ProfileKind::Nexus => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    "Nexus has no GC dry run",
+                    "the GC page shows what Berth predicts; `berth gc NAME --yes` runs the Nexus tasks",
+                ))
+            }
+            _ => {}
+        }
         let (row, cmds) = self.gc_target(profile).await?;
         let client = self.client(profile).await?;
         let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
@@ -220,6 +234,35 @@ impl Berth {
         log: &(dyn Fn(&str) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<berth_workflows::GcReport, ApiError> {
+        let kind = self.store().profile(profile).await?.kind;
+        if kind != berth_store::ProfileKind::Registry {
+            let row = self.store().profile(profile).await?;
+            let result = if kind == berth_store::ProfileKind::Harbor {
+                self.harbor_gc(profile, &berth_harbor::GcParameters::default(), log, cancel).await
+            } else {
+                self.nexus_gc(profile, log, cancel).await
+            };
+            let (res, msg) = match &result {
+                Ok(r) => {
+                    (if r.verified == Some(true) { "ok" } else { "failed" }, format!("freed {} bytes", r.freed_bytes))
+                }
+                Err(e) => ("failed", e.message.clone()),
+            };
+            self.store()
+                .add_audit(&berth_store::NewAudit {
+                    profile_id: row.id,
+                    profile_name: profile,
+                    operation: &format!("gc-{}", row.id),
+                    action: "gc",
+                    repository: None,
+                    target: kind.as_str(),
+                    digest: None,
+                    result: res,
+                    message: Some(&msg),
+                })
+                .await?;
+            return result;
+        }
         let (row, cmds) = self.gc_target(profile).await?;
         let client = self.client(profile).await?;
         let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };

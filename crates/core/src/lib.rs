@@ -3,6 +3,7 @@
 //! or an [`ApiError`] with a message and a hint.
 
 mod about;
+mod backend_gc;
 mod backends;
 mod certs;
 mod deletes;

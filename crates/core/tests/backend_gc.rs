@@ -1,0 +1,101 @@
+//! GC of Harbor and Nexus profiles through their APIs (issue 10), against the emulators with real
+//! registries behind: run, log, freed bytes, the check afterwards, history and audit.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use berth_core::{AddProfileRequest, Berth, CancellationToken, Secret};
+use berth_secrets::MemoryStore;
+use berth_testkit::{Harbor, ImageSpec, Nexus};
+
+async fn berth(dir: &Path) -> Berth {
+    Berth::open_with_secrets(dir, Arc::new(MemoryStore::new())).await.unwrap()
+}
+
+fn profile(name: &str, url: &str, kind: &str, user: &str, password: &str) -> AddProfileRequest {
+    AddProfileRequest {
+        name: name.into(),
+        url: url.into(),
+        kind: Some(kind.into()),
+        username: Some(user.into()),
+        password: Some(Secret::new(password)),
+        ..AddProfileRequest::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn harbor_gc_runs_through_its_api_frees_space_and_is_verified() {
+    for window in [0, 2] {
+        let h = Harbor::builder()
+            .admin("admin", "Harbor12345")
+            .project("team", false)
+            .gc_time_window_hours(window)
+            .start()
+            .await;
+        let s = h.seeder();
+        let old = s.push_image("team/app", "v1", &ImageSpec::small("old")).await;
+        s.push_image("team/app", "v2", &ImageSpec::small("new")).await;
+        let dir = tempfile::tempdir().unwrap();
+        let b = berth(dir.path()).await;
+        b.add_profile(profile("harbor", &h.url(), "harbor", "admin", "Harbor12345")).await.unwrap();
+        b.sync("harbor", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
+        b.harbor_delete_artifact("harbor", "team/app", &old.digest).await.unwrap();
+
+        let dry = b.gc_dry_run("harbor", &|_| {}, &CancellationToken::new()).await.unwrap();
+        assert!(dry.dry_run && dry.freed_bytes == 0 && dry.verified.is_none(), "{dry:?}");
+        let before = h.registry().blobs_on_disk().len();
+        let lines = Mutex::new(Vec::<String>::new());
+        let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+        let run = b.gc_run("harbor", &log, &CancellationToken::new()).await.unwrap();
+        assert_eq!(run.verified, Some(true), "{:?}", run.problems);
+        assert!(lines.lock().unwrap().iter().any(|l| l.contains("Harbor GC job")), "the log streams");
+        if window == 0 {
+            assert!(run.freed_bytes > 0, "{run:?}");
+            assert!(h.registry().blobs_on_disk().len() < before);
+        } else {
+            // Inside Harbor's 2-hour window nothing is freed, and the report says why.
+            assert_eq!(run.freed_bytes, 0, "{run:?}");
+            assert!(run.notes.iter().any(|n| n.contains("2 hours")), "{:?}", run.notes);
+        }
+        let tags = b.tags("harbor", "team/app", berth_core::SortBy::Name, None).await.unwrap();
+        assert_eq!(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["v2"]);
+        let history = b.gc_history("harbor", true).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert!(history[0].log.contains("success to run gc"), "{}", history[0].log);
+        let audit = b.audit("harbor", 10).await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "gc" && a.result == "ok"), "{audit:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nexus_gc_runs_the_docker_gc_then_compact_tasks_and_reports_the_blob_store_shrinking() {
+    let n = Nexus::builder().user("admin", "admin123").docker_hosted("docker-a", true).start().await;
+    n.seeder("docker-a").push_image("team/app", "old", &ImageSpec::small("old")).await;
+    let new = n.seeder("docker-a").push_image("team/app", "new", &ImageSpec::small("new")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    b.add_profile(profile("nx", &n.url(), "nexus", "admin", "admin123")).await.unwrap();
+    b.sync("nx", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
+    b.nexus_delete_tag("nx-docker-a", "team/app", "old").await.unwrap();
+
+    let e = b.gc_dry_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(e.message.contains("no GC dry run"), "{e:?}");
+    let lines = Mutex::new(Vec::<String>::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let run = b.gc_run("nx", &log, &CancellationToken::new()).await.unwrap();
+    assert_eq!(run.verified, Some(true), "{:?}", run.problems);
+    assert!(run.freed_bytes > 0, "{run:?}");
+    let l = lines.lock().unwrap().join("\n");
+    assert!(l.contains("blob stores after"), "{l}");
+    assert!(l.contains("OK"), "{l}");
+    assert_eq!(
+        n.registry_tags("docker-a", "team/app").into_iter().map(|(t, d)| (t, d)).collect::<Vec<_>>(),
+        [("new".to_string(), new.digest.clone())]
+    );
+    assert_eq!(b.gc_history("nx", false).await.unwrap()[0].freed_bytes, run.freed_bytes);
+
+    // Read-only Nexus: refused with the reason, nothing run.
+    n.set_writable(false);
+    let e = b.gc_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(e.message.contains("read-only"), "{e:?}");
+}
