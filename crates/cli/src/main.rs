@@ -8,6 +8,7 @@ use berth_core::{ApiError, Berth, CancellationToken, SortBy, TagView};
 use clap::{Parser, Subcommand};
 use profile::{CertCmd, ProfileCmd};
 
+mod delete;
 mod profile;
 
 #[derive(Parser)]
@@ -77,6 +78,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete tags or images safely: shows the plan (untags, image deletes, siblings, children,
+    /// referrers, reclaimable bytes); deletes only with --yes.
+    Delete(delete::DeleteArgs),
+    /// Apply a retention policy (keep the newest N, delete older than D days); a plan unless --yes.
+    Retention(delete::RetentionArgs),
+    /// List what deletes put in the trash (restorable until garbage collection).
+    Trash(delete::TrashArgs),
+    /// Put a trash entry back: its manifests and tags.
+    Restore(delete::RestoreArgs),
+    /// The audit log of destructive actions on a profile.
+    Audit(delete::AuditArgs),
+    /// Garbage collection: Berth's prediction and the registry's dry run; with --yes, run it and verify.
+    Gc(delete::GcArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -223,6 +237,12 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                 }
             }
         }
+        Command::Delete(a) => delete::delete(&berth, a).await?,
+        Command::Retention(a) => delete::retention(&berth, a).await?,
+        Command::Trash(a) => delete::trash(&berth, a).await?,
+        Command::Restore(a) => delete::restore(&berth, a).await?,
+        Command::Audit(a) => delete::audit(&berth, a).await?,
+        Command::Gc(a) => delete::gc(&berth, a).await?,
     }
     Ok(())
 }

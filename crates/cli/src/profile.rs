@@ -44,6 +44,17 @@ pub enum ProfileCmd {
         /// Turn certificate verification back on.
         #[arg(long, conflicts_with = "insecure_skip_verify")]
         verify_tls: bool,
+        /// How to run GC where the registry lives, run by the shell here; e.g.
+        /// 'ssh admin@reg docker exec registry registry garbage-collect /etc/docker/registry/config.yml'
+        /// (never with --delete-untagged on 2.x). An empty string clears it.
+        #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
+        gc_command: Option<String>,
+        /// Run before GC, e.g. switch the registry to read-only mode. An empty string clears it.
+        #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
+        gc_before: Option<String>,
+        /// Run after GC (also when it failed), e.g. leave read-only mode and restart. An empty string clears it.
+        #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
+        gc_after: Option<String>,
     },
     /// Copy a profile (settings, certificates, keyring secrets) under a new name.
     Duplicate { name: String, new_name: String },
@@ -265,7 +276,19 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
             }
             warn(&p);
         }
-        ProfileCmd::Edit { name, url, opts, no_password, clear_ca, no_client_cert, clear_pins, verify_tls } => {
+        ProfileCmd::Edit {
+            name,
+            url,
+            opts,
+            no_password,
+            clear_ca,
+            no_client_cert,
+            clear_pins,
+            verify_tls,
+            gc_command,
+            gc_before,
+            gc_after,
+        } => {
             let (password, key_passphrase) = read_secrets(opts.password_stdin, opts.key_passphrase_stdin)?;
             let insecure = match (opts.insecure_skip_verify, verify_tls) {
                 (true, _) => Some(true),
@@ -288,6 +311,9 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 insecure_skip_verify: insecure,
                 pinned_sha256: (!opts.pins.is_empty()).then_some(opts.pins),
                 clear_pins: clear_pins.then_some(true),
+                gc_command,
+                gc_before,
+                gc_after,
             };
             let p = berth.edit_profile(&name, req).await?;
             println!("updated profile {} → {}", p.name, p.url);

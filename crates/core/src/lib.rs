@@ -3,6 +3,7 @@
 //! or an [`ApiError`] with a message and a hint.
 
 mod certs;
+mod deletes;
 mod docker_config;
 mod error;
 mod inspect;
@@ -23,7 +24,12 @@ use berth_store::Store;
 pub use berth_secrets::{
     Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
 };
+pub use berth_workflows::{
+    ActionResult, AuditView, DeleteMode, DeletePlan, DeleteProgress, DeleteReport, GcPrediction, GcReport, GcRunView,
+    PlanOptions, RegistryGcCounts, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
+};
 pub use certs::{show_certificate_file, CertificateDetail};
+pub use deletes::GcLogLine;
 pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
 pub use error::{ApiError, ErrorCode};
 pub use inspect::{

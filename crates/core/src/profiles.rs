@@ -141,6 +141,12 @@ pub struct EditProfileRequest {
     pub insecure_skip_verify: Option<bool>,
     pub pinned_sha256: Option<Vec<String>>,
     pub clear_pins: Option<bool>,
+    /// How to run `registry garbage-collect` where the registry lives (a shell command line; empty clears).
+    pub gc_command: Option<String>,
+    /// Run before GC (e.g. put the registry in read-only mode); empty clears.
+    pub gc_before: Option<String>,
+    /// Run after GC, also when it failed (e.g. leave read-only mode and restart); empty clears.
+    pub gc_after: Option<String>,
 }
 
 /// A profile as a JSON file: everything but secrets (no password, no client key).
@@ -748,7 +754,21 @@ pub(crate) async fn update(berth: &Berth, name: &str, changes: Changes) -> Resul
 }
 
 pub(crate) async fn edit(berth: &Berth, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
-    let changes = changes_from_edit(&req)?;
+    let mut changes = changes_from_edit(&req)?;
+    if req.gc_command.is_some() || req.gc_before.is_some() || req.gc_after.is_some() {
+        let mut gc = berth.store().profile(name).await?.settings.gc;
+        for (value, slot) in
+            [(&req.gc_command, &mut gc.command), (&req.gc_before, &mut gc.before), (&req.gc_after, &mut gc.after)]
+        {
+            if let Some(v) = value {
+                *slot = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            }
+        }
+        if let Some(c) = &gc.command {
+            berth_workflows::gc::dry_run_command(c)?;
+        }
+        changes.gc = Some(gc);
+    }
     update(berth, name, changes).await
 }
 

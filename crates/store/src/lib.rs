@@ -7,12 +7,17 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 mod catalog;
+mod deletes;
 mod profiles;
 mod sync;
 
 pub use catalog::{ChildRecord, ManifestRecord, RepositorySummary, SyncCounts, SyncRunRow, TagRecord, TagRow, TagSort};
+pub use deletes::{
+    AuditRow, GcOutcome, GcRunRow, GraphManifest, GraphTag, NewAudit, NewTrashEntry, ProfileGraph, TrashManifest,
+    TrashRow,
+};
 pub use profiles::{AuthMode, CaRecord, GcSettings, NewProfile, ProfileKind, ProfileRow, ProfileSettings};
-pub use sync::{sync_profile, SyncError, SyncOptions, SyncProgress, SyncSummary};
+pub use sync::{refresh_repositories, sync_profile, SyncError, SyncOptions, SyncProgress, SyncSummary};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

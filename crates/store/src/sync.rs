@@ -88,6 +88,34 @@ struct Shared {
 }
 
 impl Shared {
+    async fn new(
+        store: &Store,
+        client: &RegistryClient,
+        opts: &SyncOptions,
+        cancel: &CancellationToken,
+    ) -> Result<Arc<Self>, StoreError> {
+        let known = store.known_manifests().await?;
+        let cells: HashMap<String, Arc<OnceCell<()>>> =
+            known.into_iter().map(|d| (d, Arc::new(OnceCell::new_with(Some(()))))).collect();
+        Ok(Arc::new(Shared {
+            store: store.clone(),
+            client: client.clone(),
+            permits: Semaphore::new(opts.concurrency.max(1)),
+            writes: tokio::sync::Mutex::new(()),
+            cells: Mutex::new(cells),
+            tags_done: AtomicU64::new(0),
+            tags_total: AtomicU64::new(0),
+            repos_done: AtomicU64::new(0),
+            repos_total: AtomicU64::new(0),
+            fetched: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            samples: Mutex::new(Vec::new()),
+            start_requests: client.requests(),
+            fatal: Mutex::new(None),
+            abort: cancel.child_token(),
+        }))
+    }
+
     fn progress(&self) -> SyncProgress {
         SyncProgress {
             repositories_done: self.repos_done.load(Ordering::Relaxed),
@@ -320,26 +348,7 @@ pub async fn sync_profile(
 ) -> Result<SyncSummary, SyncError> {
     let started = Instant::now();
     let run = store.start_sync_run(profile_id).await?;
-    let known = store.known_manifests().await?;
-    let cells: HashMap<String, Arc<OnceCell<()>>> =
-        known.into_iter().map(|d| (d, Arc::new(OnceCell::new_with(Some(()))))).collect();
-    let shared = Arc::new(Shared {
-        store: store.clone(),
-        client: client.clone(),
-        permits: Semaphore::new(opts.concurrency.max(1)),
-        writes: tokio::sync::Mutex::new(()),
-        cells: Mutex::new(cells),
-        tags_done: AtomicU64::new(0),
-        tags_total: AtomicU64::new(0),
-        repos_done: AtomicU64::new(0),
-        repos_total: AtomicU64::new(0),
-        fetched: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        samples: Mutex::new(Vec::new()),
-        start_requests: client.requests(),
-        fatal: Mutex::new(None),
-        abort: cancel.child_token(),
-    });
+    let shared = Shared::new(store, client, opts, cancel).await?;
     let finish = |status: &'static str, message: Option<String>, removed: u64| {
         let shared = shared.clone();
         async move {
@@ -420,6 +429,42 @@ pub async fn sync_profile(
     let summary = finish("ok", None, removed).await?;
     progress(&shared.progress());
     Ok(summary)
+}
+
+/// Refreshes some repositories of a profile in the cache, right now: their tags are listed and resolved
+/// again (what is cached is not fetched again). A repository the server no longer has loses its tags.
+/// Safe deletes plan and re-check from this. Errors are returned, not counted.
+pub async fn refresh_repositories(
+    store: &Store,
+    profile_id: i64,
+    client: &RegistryClient,
+    repos: &[String],
+    cancel: &CancellationToken,
+) -> Result<(), SyncError> {
+    let shared = Shared::new(store, client, &SyncOptions::default(), cancel).await?;
+    for repo in repos {
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled(SyncSummary {
+                status: "cancelled".into(),
+                repositories: 0,
+                tags: 0,
+                manifests_fetched: 0,
+                requests: 0,
+                errors: 0,
+                seconds: 0.0,
+                repositories_removed: 0,
+                error_samples: vec![],
+            }));
+        }
+        match shared.sync_repository(profile_id, repo.clone()).await {
+            Ok(()) => {}
+            Err(e) if e.kind == berth_registry::ErrorKind::NotFound => {
+                store.replace_repository_tags(profile_id, repo, &[]).await?;
+            }
+            Err(e) => return Err(SyncError::Registry(e)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -112,3 +112,29 @@ pub fn skopeo_copy(layout_dir: &Path, reference: &str, dest: &str, opts: &Skopeo
     cmd.env("REGISTRY_AUTH_FILE", cert_dir.path().join("auth.json"));
     cmd.output().expect("run skopeo")
 }
+
+/// Pulls `docker://SRC` (`host:port/repo:tag` or `…@sha256:…`) with skopeo into a temporary directory,
+/// every blob verified (`--all`: every platform of an index), TLS verification off. Returns the manifest
+/// bytes the registry serves for it (`skopeo inspect --raw`), or skopeo's error output.
+pub fn skopeo_pull(src: &str, all: bool) -> Result<Vec<u8>, String> {
+    let dir = tempfile::Builder::new().prefix("berth-skopeo-pull-").tempdir().expect("pull dir");
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["--insecure-policy", "copy", "--src-tls-verify=false"]);
+    if all {
+        cmd.arg("--all");
+    }
+    cmd.arg(format!("docker://{src}")).arg(format!("dir:{}", dir.path().display()));
+    let out = cmd.output().expect("run skopeo copy");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{src}"))
+        .output()
+        .expect("run skopeo inspect");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(out.stdout)
+}

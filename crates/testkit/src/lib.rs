@@ -16,6 +16,7 @@
 //! process. Every server has its own [`tempfile::TempDir`].
 
 mod certs;
+mod control;
 mod image;
 mod layout;
 mod nginx;
@@ -25,8 +26,9 @@ mod seed;
 mod token;
 
 pub use certs::TestCa;
+pub use control::RegistryControl;
 pub use image::{ImageSpec, Pushed};
-pub use layout::{skopeo_copy, write_oci_layout, LayoutEntry, SkopeoOpts};
+pub use layout::{skopeo_copy, skopeo_pull, write_oci_layout, LayoutEntry, SkopeoOpts};
 pub use nginx::{Nginx, NginxOptions};
 pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};
 pub use seed::{seed_repo_name, seed_tag_name, SeedSummary, Seeder};

@@ -19,4 +19,16 @@ ca_files?: Array<string>,
 /**
  * Forget the imported CAs (before adding `ca_files`).
  */
-clear_cas?: boolean, client_cert?: string, client_key?: string, clear_client_cert?: boolean, key_passphrase?: string, insecure_skip_verify?: boolean, pinned_sha256?: Array<string>, clear_pins?: boolean, };
+clear_cas?: boolean, client_cert?: string, client_key?: string, clear_client_cert?: boolean, key_passphrase?: string, insecure_skip_verify?: boolean, pinned_sha256?: Array<string>, clear_pins?: boolean, 
+/**
+ * How to run `registry garbage-collect` where the registry lives (a shell command line; empty clears).
+ */
+gc_command?: string, 
+/**
+ * Run before GC (e.g. put the registry in read-only mode); empty clears.
+ */
+gc_before?: string, 
+/**
+ * Run after GC, also when it failed (e.g. leave read-only mode and restart); empty clears.
+ */
+gc_after?: string, };

@@ -1,0 +1,553 @@
+//! Planning against the registry's current state, and executing a plan with re-checks, retries, the
+//! trash and the audit log.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use berth_registry::{DeleteCapability, Digest, ErrorKind, Reference};
+use berth_store::{NewAudit, NewTrashEntry, ProfileGraph, TrashManifest};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use crate::plan::{compute_plan, DeletePlan, PlanOptions, Selection};
+use crate::{operation_id, Target, WorkflowError};
+
+/// Refreshes the selected repositories, probes delete support in each, and computes the plan.
+pub async fn plan_delete(
+    t: Target<'_>,
+    selections: &[Selection],
+    opts: PlanOptions,
+    cancel: &CancellationToken,
+) -> Result<DeletePlan, WorkflowError> {
+    if selections.is_empty() {
+        return Err(WorkflowError::invalid("nothing selected", "name at least one REPOSITORY:TAG"));
+    }
+    let repos: BTreeSet<String> = selections.iter().map(|s| s.repository.clone()).collect();
+    let repos: Vec<String> = repos.into_iter().collect();
+    for r in &repos {
+        berth_registry::validate_repo(r)?;
+    }
+    berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, cancel).await?;
+    let blocked = probe(t, &repos).await?;
+    let graph = t.store.profile_graph(t.profile_id).await?;
+    let mut plan = compute_plan(t.profile, &graph, selections, opts, &blocked);
+    if !t.store.has_synced(t.profile_id).await? {
+        plan.notes.push(
+            "the profile was never fully synced: other repositories may share these blobs, so the reclaimable \
+             bytes are an upper bound (sync the profile for an exact figure)"
+                .into(),
+        );
+    }
+    Ok(plan)
+}
+
+/// Repositories where deletes cannot work, with the reason and the fix.
+pub(crate) async fn probe(t: Target<'_>, repos: &[String]) -> Result<HashMap<String, (String, String)>, WorkflowError> {
+    let mut blocked = HashMap::new();
+    for r in repos {
+        let cap = t.client.probe_delete(r).await?;
+        if cap != DeleteCapability::Enabled {
+            let reason = match cap {
+                DeleteCapability::Disabled => "deletes are disabled on this registry",
+                DeleteCapability::ReadOnly => "the registry is read-only",
+                DeleteCapability::NoPermission => "this account may not delete here",
+                DeleteCapability::Enabled => unreachable!(),
+            };
+            blocked.insert(r.clone(), (format!("{reason}: nothing will be changed in {r}"), cap.explain().to_string()));
+        }
+    }
+    Ok(blocked)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DeleteProgress {
+    pub operation: String,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+    /// What is being done now (`untag repo:tag`, `delete repo@digest`).
+    pub current: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActionResult {
+    /// `untag`, `delete`, `delete_child` or `delete_referrer`.
+    pub action: String,
+    pub repository: String,
+    /// The tag, or the digest.
+    pub target: String,
+    pub digest: Option<String>,
+    /// `ok`, `skipped` or `failed`.
+    pub result: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DeleteReport {
+    pub operation: String,
+    pub results: Vec<ActionResult>,
+    #[ts(type = "number")]
+    pub untagged: u64,
+    #[ts(type = "number")]
+    pub deleted: u64,
+    #[ts(type = "number")]
+    pub skipped: u64,
+    #[ts(type = "number")]
+    pub failed: u64,
+    pub cancelled: bool,
+    /// Trash entries recorded (restore them with their id).
+    #[ts(type = "number[]")]
+    pub trash_ids: Vec<i64>,
+    /// Bytes GC can free now, as planned, for what was actually deleted.
+    #[ts(type = "number")]
+    pub reclaimable_bytes: u64,
+}
+
+struct Run<'a, 'p> {
+    t: Target<'a>,
+    plan: &'p DeletePlan,
+    operation: String,
+    report: DeleteReport,
+    total: u64,
+    progress: &'p (dyn Fn(&DeleteProgress) + Send + Sync),
+    /// Reclaimable blobs of the plan not yet attributed to a trash entry.
+    unclaimed: HashMap<String, u64>,
+}
+
+impl Run<'_, '_> {
+    async fn record(&mut self, r: ActionResult) {
+        match r.result.as_str() {
+            "ok" if r.action == "untag" => self.report.untagged += 1,
+            "ok" => self.report.deleted += 1,
+            "skipped" => self.report.skipped += 1,
+            _ => self.report.failed += 1,
+        }
+        let audit = NewAudit {
+            profile_id: self.t.profile_id,
+            profile_name: self.t.profile,
+            operation: &self.operation,
+            action: &r.action,
+            repository: Some(&r.repository),
+            target: &r.target,
+            digest: r.digest.as_deref(),
+            result: &r.result,
+            message: r.message.as_deref(),
+        };
+        if let Err(e) = self.t.store.add_audit(&audit).await {
+            tracing::error!("audit log write failed: {e}");
+        }
+        self.report.results.push(r);
+        (self.progress)(&DeleteProgress {
+            operation: self.operation.clone(),
+            done: self.report.results.len() as u64,
+            total: self.total,
+            current: String::new(),
+        });
+    }
+
+    fn announce(&self, current: String) {
+        (self.progress)(&DeleteProgress {
+            operation: self.operation.clone(),
+            done: self.report.results.len() as u64,
+            total: self.total,
+            current,
+        });
+    }
+
+    /// Claims the plan's reclaimable blobs that `manifests` reach (each blob for one entry only).
+    fn claim(&mut self, graph: &ProfileGraph, manifests: &[String]) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for m in manifests {
+            let Some(gm) = graph.manifests.get(m) else { continue };
+            let mut reach: Vec<(String, u64)> = vec![(m.clone(), gm.size)];
+            reach.extend(gm.blobs.iter().cloned());
+            for (d, _) in reach {
+                if let Some(size) = self.unclaimed.remove(&d) {
+                    out.push((d, size));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn result(
+    action: &str,
+    repo: &str,
+    target: &str,
+    digest: Option<&str>,
+    res: &str,
+    msg: Option<String>,
+) -> ActionResult {
+    ActionResult {
+        action: action.into(),
+        repository: repo.into(),
+        target: target.into(),
+        digest: digest.map(Into::into),
+        result: res.into(),
+        message: msg,
+    }
+}
+
+/// Retries a registry call on server errors (5xx); 429 and 503 are already retried by the client.
+async fn retry<T, F, Fut>(mut f: F) -> Result<T, berth_registry::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, berth_registry::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Err(e) if e.kind == ErrorKind::Server && attempt < 3 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(300 * (1 << attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// repo → tag → digest, now.
+fn tag_map(g: &ProfileGraph) -> HashMap<(String, String), String> {
+    g.tags.iter().map(|t| ((t.repository.clone(), t.name.clone()), t.digest.clone())).collect()
+}
+
+/// Executes a plan. Refreshes the affected repositories first and re-checks each action against what
+/// the registry holds now; then records trash entries and audit rows. Cancel stops before the next action.
+pub async fn execute_plan(
+    t: Target<'_>,
+    plan: &DeletePlan,
+    cancel: &CancellationToken,
+    progress: &(dyn Fn(&DeleteProgress) + Send + Sync),
+) -> Result<DeleteReport, WorkflowError> {
+    if plan.profile != t.profile {
+        return Err(WorkflowError::invalid(
+            format!("this plan is for profile {}, not {}", plan.profile, t.profile),
+            "compute the plan again for this profile",
+        ));
+    }
+    let operation = operation_id("delete");
+    let mut run = Run {
+        t,
+        plan,
+        operation: operation.clone(),
+        report: DeleteReport {
+            operation,
+            results: vec![],
+            untagged: 0,
+            deleted: 0,
+            skipped: 0,
+            failed: 0,
+            cancelled: false,
+            trash_ids: vec![],
+            reclaimable_bytes: 0,
+        },
+        total: plan.action_count() as u64,
+        progress,
+        unclaimed: plan.reclaimable_blobs.iter().map(|b| (b.digest.clone(), b.size)).collect(),
+    };
+    if plan.is_empty() {
+        return Ok(run.report);
+    }
+    let mut repos: BTreeSet<String> = BTreeSet::new();
+    repos.extend(plan.untag.iter().map(|u| u.repository.clone()));
+    repos.extend(plan.delete.iter().map(|u| u.repository.clone()));
+    repos.extend(plan.referrers.iter().map(|u| u.repository.clone()));
+    let repos: Vec<String> = repos.into_iter().collect();
+    run.announce("checking the registry's current state".into());
+    berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, cancel).await?;
+    let graph = t.store.profile_graph(t.profile_id).await?;
+    let now = tag_map(&graph);
+    // Deletes cannot work in a repository that turned read-only since the plan: refuse there.
+    let blocked = probe(t, &repos).await?;
+    // Tags this plan removes, per repository, so child checks know what survives.
+    let mut removed: HashSet<(String, String)> = HashSet::new();
+    removed.extend(plan.untag.iter().map(|u| (u.repository.clone(), u.tag.clone())));
+    for d in &plan.delete {
+        removed.extend(d.tags.iter().map(|tag| (d.repository.clone(), tag.clone())));
+    }
+    removed.extend(plan.referrers.iter().filter_map(|r| r.tag.clone().map(|tag| (r.repository.clone(), tag))));
+
+    for u in &plan.untag {
+        if cancel.is_cancelled() {
+            break;
+        }
+        if let Some((reason, _)) = blocked.get(&u.repository) {
+            run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(reason.clone()))).await;
+            continue;
+        }
+        match now.get(&(u.repository.clone(), u.tag.clone())) {
+            Some(d) if *d == u.digest => {}
+            Some(d) => {
+                let msg = format!("the tag moved since the plan (now {d}): not touched");
+                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+                continue;
+            }
+            None => {
+                let msg = "the tag is gone already".to_string();
+                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+                continue;
+            }
+        }
+        run.announce(format!("untag {}:{}", u.repository, u.tag));
+        let raw = t.store.manifests_raw(std::slice::from_ref(&u.digest)).await?;
+        match retry(|| t.client.untag(&u.repository, &u.tag)).await {
+            Ok(method) => {
+                if let Some((mt, raw)) = raw.get(&u.digest) {
+                    let id = t
+                        .store
+                        .add_trash_entry(&NewTrashEntry {
+                            profile_id: t.profile_id,
+                            operation: run.operation.clone(),
+                            repository: u.repository.clone(),
+                            digest: u.digest.clone(),
+                            media_type: mt.clone(),
+                            kind: "untag".into(),
+                            tags: vec![u.tag.clone()],
+                            reclaimable: 0,
+                            manifests: vec![TrashManifest {
+                                digest: u.digest.clone(),
+                                media_type: mt.clone(),
+                                raw: raw.clone(),
+                            }],
+                            blobs: vec![],
+                        })
+                        .await?;
+                    run.report.trash_ids.push(id);
+                }
+                let msg = format!(
+                    "untagged ({})",
+                    serde_json::to_value(method).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                );
+                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "ok", Some(msg))).await;
+            }
+            Err(e) => {
+                let fatal = e.is_fatal();
+                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "failed", Some(error_text(&e))))
+                    .await;
+                if fatal {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    // Image deletes, then referrers; each followed by the children planned with it.
+    let mut roots: Vec<(&str, String, String, Vec<String>, String)> = Vec::new(); // (action, repo, digest, tags, media)
+    for d in &plan.delete {
+        roots.push(("delete", d.repository.clone(), d.digest.clone(), d.tags.clone(), d.media_type.clone()));
+    }
+    for r in &plan.referrers {
+        roots.push((
+            "delete_referrer",
+            r.repository.clone(),
+            r.digest.clone(),
+            r.tag.clone().into_iter().collect(),
+            String::new(),
+        ));
+    }
+    for (action, repo, digest, planned_tags, _) in roots {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let target = planned_tags.first().cloned().unwrap_or_else(|| digest.clone());
+        if let Some((reason, _)) = blocked.get(&repo) {
+            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(reason.clone()))).await;
+            continue;
+        }
+        // Every tag on this digest now must be one the plan chose; every chosen tag must still be here.
+        let tags_now: BTreeSet<&str> =
+            graph.tags.iter().filter(|g| g.repository == repo && g.digest == digest).map(|g| g.name.as_str()).collect();
+        let extra: Vec<&str> = tags_now.iter().filter(|tag| !planned_tags.iter().any(|p| p == *tag)).copied().collect();
+        if !extra.is_empty() {
+            let msg = format!(
+                "{} now point(s) at this image and {} not chosen: nothing deleted",
+                extra.join(", "),
+                if extra.len() == 1 { "was" } else { "were" }
+            );
+            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
+            continue;
+        }
+        let moved: Vec<String> = planned_tags
+            .iter()
+            .filter_map(|p| {
+                now.get(&(repo.clone(), p.clone())).filter(|d| **d != digest).map(|d| format!("{p} (now {d})"))
+            })
+            .collect();
+        if !moved.is_empty() {
+            let msg = format!("moved since the plan: {}; nothing deleted", moved.join(", "));
+            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
+            continue;
+        }
+        if action == "delete_referrer"
+            && planned_tags.is_empty()
+            && graph.tags.iter().any(|g| g.repository == repo && g.digest == digest)
+        {
+            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some("it is tagged now".into()))).await;
+            continue;
+        }
+        // Last look right before the delete: the refresh above is seconds old.
+        let mut raced = None;
+        for p in &planned_tags {
+            if let Ok(Some(h)) = t.client.head_manifest(&repo, &Reference::Tag(p.clone())).await {
+                if h.digest.as_str() != digest {
+                    raced = Some(format!("{p} was pushed to just now (now {}): nothing deleted", h.digest));
+                }
+            }
+        }
+        if let Some(msg) = raced {
+            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
+            continue;
+        }
+        let Some(parsed) = Digest::parse(&digest) else {
+            run.record(result(action, &repo, &target, Some(&digest), "failed", Some("not a digest".into()))).await;
+            continue;
+        };
+        let mut keep_bytes = t.store.manifests_raw(std::slice::from_ref(&digest)).await?;
+        run.announce(format!("delete {repo}@{digest}"));
+        match retry(|| t.client.delete_manifest(&repo, &parsed)).await {
+            Ok(found) => {
+                let msg = (!found).then(|| "already gone".to_string());
+                run.record(result(action, &repo, &target, Some(&digest), "ok", msg)).await;
+            }
+            Err(e) => {
+                let fatal = e.is_fatal();
+                run.record(result(action, &repo, &target, Some(&digest), "failed", Some(error_text(&e)))).await;
+                if fatal {
+                    return Err(e.into());
+                }
+                continue;
+            }
+        }
+        // Children planned under this root (recursively), checked against what survives now.
+        let mut deleted_manifests = vec![];
+        let surviving_roots: Vec<&str> = graph
+            .tags
+            .iter()
+            .filter(|g| g.repository == repo && !removed.contains(&(g.repository.clone(), g.name.clone())))
+            .map(|g| g.digest.as_str())
+            .collect();
+        let live = closure(&graph, &surviving_roots);
+        let mut parents = vec![digest.clone()];
+        while let Some(parent) = parents.pop() {
+            for c in plan.children.iter().filter(|c| c.repository == repo && c.parent == parent) {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                if live.contains(c.digest.as_str()) {
+                    let msg = "a tag or index that survives uses it now: kept".to_string();
+                    run.record(result("delete_child", &repo, &c.digest, Some(&c.digest), "skipped", Some(msg))).await;
+                    continue;
+                }
+                let Some(cd) = Digest::parse(&c.digest) else { continue };
+                keep_bytes.extend(t.store.manifests_raw(std::slice::from_ref(&c.digest)).await?);
+                run.announce(format!("delete {repo}@{} (child)", c.digest));
+                match retry(|| t.client.delete_manifest(&repo, &cd)).await {
+                    Ok(_) => {
+                        run.record(result("delete_child", &repo, &c.digest, Some(&c.digest), "ok", c.platform.clone()))
+                            .await;
+                        deleted_manifests.push(c.digest.clone());
+                        parents.push(c.digest.clone());
+                    }
+                    Err(e) => {
+                        let fatal = e.is_fatal();
+                        run.record(result(
+                            "delete_child",
+                            &repo,
+                            &c.digest,
+                            Some(&c.digest),
+                            "failed",
+                            Some(error_text(&e)),
+                        ))
+                        .await;
+                        if fatal {
+                            return Err(e.into());
+                        }
+                    }
+                }
+            }
+        }
+        // The trash entry: children first (restore order), then the root.
+        deleted_manifests.reverse();
+        deleted_manifests.push(digest.clone());
+        let manifests: Vec<TrashManifest> = deleted_manifests
+            .iter()
+            .filter_map(|d| {
+                keep_bytes.get(d).map(|(mt, raw)| TrashManifest {
+                    digest: d.clone(),
+                    media_type: mt.clone(),
+                    raw: raw.clone(),
+                })
+            })
+            .collect();
+        let blobs = run.claim(&graph, &deleted_manifests);
+        let reclaimable: u64 = blobs.iter().map(|(_, s)| s).sum();
+        run.report.reclaimable_bytes += reclaimable;
+        if let Some(root) = manifests.last() {
+            let id = t
+                .store
+                .add_trash_entry(&NewTrashEntry {
+                    profile_id: t.profile_id,
+                    operation: run.operation.clone(),
+                    repository: repo.clone(),
+                    digest: digest.clone(),
+                    media_type: root.media_type.clone(),
+                    kind: "delete".into(),
+                    tags: tags_now.iter().map(|s| s.to_string()).collect(),
+                    reclaimable,
+                    manifests,
+                    blobs,
+                })
+                .await?;
+            run.report.trash_ids.push(id);
+        }
+    }
+    if cancel.is_cancelled() {
+        run.report.cancelled = true;
+        let audit = NewAudit {
+            profile_id: t.profile_id,
+            profile_name: t.profile,
+            operation: &run.operation,
+            action: "cancel",
+            repository: None,
+            target: "delete",
+            digest: None,
+            result: "skipped",
+            message: Some("cancelled: later actions did not run"),
+        };
+        t.store.add_audit(&audit).await?;
+    }
+    // The cache follows what happened.
+    let fresh = CancellationToken::new();
+    if let Err(e) = berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, &fresh).await {
+        tracing::warn!("refreshing the cache after the delete failed: {e}");
+    }
+    let _ = run.plan;
+    Ok(run.report)
+}
+
+fn closure<'a>(g: &'a ProfileGraph, roots: &[&'a str]) -> HashSet<&'a str> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<&str> = roots.to_vec();
+    while let Some(d) = stack.pop() {
+        if seen.insert(d) {
+            if let Some(m) = g.manifests.get(d) {
+                stack.extend(m.children.iter().map(|(c, _)| c.as_str()));
+            }
+        }
+    }
+    seen
+}
+
+fn error_text(e: &berth_registry::Error) -> String {
+    if e.hint.is_empty() {
+        e.message.clone()
+    } else {
+        format!("{} ({})", e.message, e.hint)
+    }
+}

@@ -1,0 +1,487 @@
+//! The delete plan: from selected tags (or a retention policy) to exactly what will go, computed from
+//! the catalog cache before anything is deleted. Pure: no network here (see `crate::delete` for how the
+//! cache is refreshed first and how the plan is re-checked while it runs).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use berth_registry::{media, Digest};
+use berth_store::ProfileGraph;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// One selected tag or image: `reference` is a tag, or a digest (the image with all its tags).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Selection {
+    pub repository: String,
+    pub reference: String,
+}
+
+impl Selection {
+    /// `repo:tag` or `repo@sha256:…`.
+    pub fn parse(s: &str) -> Option<Selection> {
+        if let Some((repo, digest)) = s.split_once('@') {
+            return Some(Selection { repository: repo.into(), reference: digest.into() }).filter(|_| !repo.is_empty());
+        }
+        // The tag is after the last ':' that follows the last '/' (a registry port never appears here).
+        let slash = s.rfind('/').map_or(0, |i| i + 1);
+        let colon = s[slash..].rfind(':')? + slash;
+        let (repo, tag) = (&s[..colon], &s[colon + 1..]);
+        (!repo.is_empty() && !tag.is_empty()).then(|| Selection { repository: repo.into(), reference: tag.into() })
+    }
+}
+
+/// What a selected tag means for its image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum DeleteMode {
+    /// Untag when other tags keep the image; delete the image when no tag would be left.
+    #[default]
+    Auto,
+    /// Only ever remove tags; images stay (untagged ones until GC with --delete-untagged, which 2.x must not run).
+    UntagOnly,
+    /// Delete each selected tag's image, with every other tag that shares it (listed as siblings).
+    Image,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PlanOptions {
+    pub mode: DeleteMode,
+    /// Delete the signatures, attestations and SBOMs of deleted images too (default).
+    pub referrers: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { mode: DeleteMode::Auto, referrers: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PlannedTag {
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PlannedImage {
+    pub repository: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Every tag that goes with it: the selected ones and the siblings.
+    pub tags: Vec<String>,
+    /// Total size of the image (config, layers; for an index, of all its platforms).
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PlannedChild {
+    pub repository: String,
+    pub digest: String,
+    pub parent: String,
+    /// `os/arch[/variant]` when the index says.
+    pub platform: Option<String>,
+    /// For a kept child: why it stays.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PlannedReferrer {
+    pub repository: String,
+    pub digest: String,
+    pub subject: String,
+    /// The tag that holds it (`sha256-<hex>` fallback index, cosign `sha256-<hex>.sig`), if any.
+    pub tag: Option<String>,
+    /// `sig`, `att`, `sbom`, an artifact type, or `index` for the fallback index.
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Refusal {
+    pub repository: String,
+    pub reference: String,
+    pub reason: String,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct BlobRef {
+    pub digest: String,
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+/// Everything a delete would do, shown and confirmed before anything happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DeletePlan {
+    pub profile: String,
+    pub options: PlanOptions,
+    /// Tags removed while their image stays (other tags keep it).
+    pub untag: Vec<PlannedTag>,
+    /// Images (manifests) deleted by digest, with all their tags.
+    pub delete: Vec<PlannedImage>,
+    /// Tags not selected that an image delete takes along.
+    pub siblings: Vec<PlannedTag>,
+    /// Index children deleted with their index (nothing else in the repository uses them).
+    pub children: Vec<PlannedChild>,
+    /// Index children kept because a surviving tag or index uses them.
+    pub kept_children: Vec<PlannedChild>,
+    /// Signatures, attestations and SBOMs of deleted images.
+    pub referrers: Vec<PlannedReferrer>,
+    /// Selected items that will not be touched, and why.
+    pub refused: Vec<Refusal>,
+    /// Bytes GC can free after this delete: blobs nothing surviving in any repository of the profile
+    /// references, each counted once.
+    #[ts(type = "number")]
+    pub reclaimable_bytes: u64,
+    pub reclaimable_blobs: Vec<BlobRef>,
+    /// Caveats of the estimate.
+    pub notes: Vec<String>,
+}
+
+impl DeletePlan {
+    /// Number of destructive actions (for "type to confirm" on large plans).
+    pub fn action_count(&self) -> usize {
+        self.untag.len() + self.delete.len() + self.children.len() + self.referrers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.action_count() == 0
+    }
+}
+
+/// `sha256-<hex>` / `sha256-<hex>.<suffix>` tags name the digest they belong to.
+pub(crate) fn referrer_tag_subject(tag: &str) -> Option<(String, Option<String>)> {
+    let (base, suffix) = match tag.split_once('.') {
+        Some((b, s)) => (b, Some(s.to_string())),
+        None => (tag, None),
+    };
+    let (alg, hex) = base.split_once('-')?;
+    let d = Digest::parse(&format!("{alg}:{hex}"))?;
+    Some((d.to_string(), suffix))
+}
+
+/// Closure of manifests (digest → children, recursively) from `roots`.
+fn manifest_closure<'a>(g: &'a ProfileGraph, roots: impl IntoIterator<Item = &'a str>) -> HashSet<&'a str> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = roots.into_iter().collect();
+    while let Some(d) = stack.pop() {
+        if !seen.insert(d) {
+            continue;
+        }
+        if let Some(m) = g.manifests.get(d) {
+            stack.extend(m.children.iter().map(|(c, _)| c.as_str()));
+        }
+    }
+    seen
+}
+
+/// Blobs (manifests themselves included) of a set of manifests, with sizes.
+fn blob_closure<'a>(g: &'a ProfileGraph, manifests: &HashSet<&'a str>) -> HashMap<&'a str, u64> {
+    let mut out = HashMap::new();
+    for d in manifests {
+        if let Some(m) = g.manifests.get(*d) {
+            out.insert(*d, m.size);
+            for (b, s) in &m.blobs {
+                out.insert(b.as_str(), *s);
+            }
+        }
+    }
+    out
+}
+
+/// Computes the plan from the profile's graph. `blocked`: repositories where deletes cannot work
+/// (delete disabled, read-only, no permission), with the reason and the fix.
+pub fn compute_plan(
+    profile: &str,
+    g: &ProfileGraph,
+    selections: &[Selection],
+    opts: PlanOptions,
+    blocked: &HashMap<String, (String, String)>,
+) -> DeletePlan {
+    let mut plan = DeletePlan {
+        profile: profile.to_string(),
+        options: opts,
+        untag: vec![],
+        delete: vec![],
+        siblings: vec![],
+        children: vec![],
+        kept_children: vec![],
+        referrers: vec![],
+        refused: vec![],
+        reclaimable_bytes: 0,
+        reclaimable_blobs: vec![],
+        notes: vec![],
+    };
+    // repo → tag → digest
+    let mut tags: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    for t in &g.tags {
+        tags.entry(t.repository.as_str()).or_default().insert(t.name.as_str(), t.digest.as_str());
+    }
+    // (repo, digest) → selected tags; and digests selected as whole images
+    let mut selected: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    let mut whole: HashSet<(&str, &str)> = HashSet::new();
+    for s in selections {
+        let refuse = |reason: String, hint: &str| Refusal {
+            repository: s.repository.clone(),
+            reference: s.reference.clone(),
+            reason,
+            hint: hint.to_string(),
+        };
+        if let Some((reason, hint)) = blocked.get(&s.repository) {
+            plan.refused.push(refuse(reason.clone(), hint));
+            continue;
+        }
+        let Some(repo_tags) = tags.get_key_value(s.repository.as_str()) else {
+            plan.refused.push(refuse(
+                format!("no repository {} in the cache", s.repository),
+                "check the name, or sync the profile: the plan is computed from the cache",
+            ));
+            continue;
+        };
+        let (repo, repo_tags) = (*repo_tags.0, repo_tags.1);
+        if s.reference.contains(':') {
+            let matching: Vec<(&str, &str)> =
+                repo_tags.iter().filter(|(_, d)| **d == s.reference).map(|(t, d)| (*t, *d)).collect();
+            if matching.is_empty() {
+                plan.refused.push(refuse(
+                    format!("no tag of {repo} points at {}", s.reference),
+                    "only tagged images can be deleted from here: sync, then select it again",
+                ));
+                continue;
+            }
+            for (t, d) in matching {
+                selected.entry((repo, d)).or_default().insert(t);
+                whole.insert((repo, d));
+            }
+        } else if let Some((t, d)) = repo_tags.get_key_value(s.reference.as_str()) {
+            selected.entry((repo, *d)).or_default().insert(*t);
+        } else {
+            plan.refused.push(refuse(
+                format!("{repo}:{} is not in the cache", s.reference),
+                "it may be gone already: sync the profile and select it again",
+            ));
+        }
+    }
+
+    // Decide per image: untag or delete.
+    let mut removed_tags: HashSet<(&str, &str)> = HashSet::new();
+    let mut deleted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new(); // repo → deleted manifest digests
+    for ((repo, digest), sel) in &selected {
+        let all: BTreeSet<&str> = tags[repo].iter().filter(|(_, d)| *d == digest).map(|(t, _)| *t).collect();
+        let others: Vec<&str> = all.difference(sel).copied().collect();
+        let delete_image = match opts.mode {
+            DeleteMode::UntagOnly => false,
+            DeleteMode::Image => true,
+            DeleteMode::Auto => others.is_empty() || whole.contains(&(*repo, *digest)),
+        };
+        if delete_image {
+            let m = g.manifests.get(*digest);
+            plan.delete.push(PlannedImage {
+                repository: repo.to_string(),
+                digest: digest.to_string(),
+                media_type: m.map(|m| m.media_type.clone()).unwrap_or_default(),
+                tags: all.iter().map(|t| t.to_string()).collect(),
+                size: blob_closure(g, &manifest_closure(g, [*digest])).values().sum(),
+            });
+            for t in &others {
+                plan.siblings.push(PlannedTag {
+                    repository: repo.to_string(),
+                    tag: t.to_string(),
+                    digest: digest.to_string(),
+                });
+            }
+            for t in &all {
+                removed_tags.insert((repo, t));
+            }
+            deleted.entry(repo).or_default().insert(digest);
+        } else {
+            for t in sel {
+                plan.untag.push(PlannedTag {
+                    repository: repo.to_string(),
+                    tag: t.to_string(),
+                    digest: digest.to_string(),
+                });
+                removed_tags.insert((repo, t));
+            }
+        }
+    }
+
+    // Referrers of deleted images: tags `sha256-<hex>[.suffix]` in the same repository, and referrers the
+    // cache knows by subject.
+    if opts.referrers {
+        for (repo, repo_tags) in &tags {
+            let Some(dels) = deleted.get(repo).cloned() else { continue };
+            for (t, d) in repo_tags {
+                let Some((subject, suffix)) = referrer_tag_subject(t) else { continue };
+                if !dels.contains(subject.as_str()) || removed_tags.contains(&(*repo, *t)) {
+                    continue;
+                }
+                // Another surviving, non-referrer tag on the same digest keeps it.
+                let shared = repo_tags.iter().any(|(t2, d2)| {
+                    d2 == d && t2 != t && !removed_tags.contains(&(*repo, *t2)) && referrer_tag_subject(t2).is_none()
+                });
+                if shared {
+                    continue;
+                }
+                plan.referrers.push(PlannedReferrer {
+                    repository: repo.to_string(),
+                    digest: d.to_string(),
+                    subject: subject.clone(),
+                    tag: Some(t.to_string()),
+                    kind: suffix.unwrap_or_else(|| "index".into()),
+                });
+                removed_tags.insert((repo, t));
+                deleted.entry(repo).or_default().insert(d);
+            }
+            for subject in &dels {
+                for r in g.referrers.get(*subject).into_iter().flatten() {
+                    let listed = plan.referrers.iter().any(|p| p.repository == *repo && p.digest == *r);
+                    let tagged = repo_tags.values().any(|d| d == r);
+                    if !listed && !tagged {
+                        let kind = g
+                            .manifests
+                            .get(r)
+                            .and_then(|m| m.artifact_type.clone())
+                            .unwrap_or_else(|| "referrer".into());
+                        plan.referrers.push(PlannedReferrer {
+                            repository: repo.to_string(),
+                            digest: r.clone(),
+                            subject: subject.to_string(),
+                            tag: None,
+                            kind,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // Index children: deleted with their index unless a surviving tag or index in the repository uses them.
+    let mut child_deleted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (repo, dels) in &deleted {
+        let surviving_roots = tags[repo].iter().filter(|(t, _)| !removed_tags.contains(&(*repo, **t))).map(|(_, d)| *d);
+        let live_in_repo = manifest_closure(g, surviving_roots);
+        let mut stack: Vec<&str> = dels.iter().copied().collect();
+        let mut seen: HashSet<&str> = HashSet::new();
+        while let Some(parent) = stack.pop() {
+            if !seen.insert(parent) {
+                continue;
+            }
+            let Some(m) = g.manifests.get(parent) else { continue };
+            if !media::is_index(&m.media_type) {
+                continue;
+            }
+            let raw_children = children_with_platform(g, parent);
+            for (child, platform) in raw_children {
+                if dels.contains(child) || child_deleted.get(repo).is_some_and(|c| c.contains(child)) {
+                    continue;
+                }
+                let mut pc = PlannedChild {
+                    repository: repo.to_string(),
+                    digest: child.to_string(),
+                    parent: parent.to_string(),
+                    platform,
+                    reason: None,
+                };
+                if live_in_repo.contains(child) {
+                    let by_tag: Vec<&str> = tags[repo]
+                        .iter()
+                        .filter(|(t, d)| **d == child && !removed_tags.contains(&(*repo, **t)))
+                        .map(|(t, _)| *t)
+                        .collect();
+                    pc.reason = Some(if by_tag.is_empty() {
+                        "another index in this repository uses it".to_string()
+                    } else {
+                        format!("tagged {}", by_tag.join(", "))
+                    });
+                    if !plan.kept_children.iter().any(|k| k.repository == pc.repository && k.digest == pc.digest) {
+                        plan.kept_children.push(pc);
+                    }
+                } else {
+                    child_deleted.entry(repo).or_default().insert(child);
+                    plan.children.push(pc);
+                    stack.push(child);
+                }
+            }
+        }
+    }
+
+    // Reclaimable bytes: what the deleted manifests reach minus what every surviving tag of every
+    // repository reaches (blobs are stored once per registry).
+    let live_roots = g
+        .tags
+        .iter()
+        .filter(|t| !removed_tags.contains(&(t.repository.as_str(), t.name.as_str())))
+        .map(|t| t.digest.as_str());
+    let live = blob_closure(g, &manifest_closure(g, live_roots));
+    let mut gone_manifests: HashSet<&str> = HashSet::new();
+    for (repo, dels) in &deleted {
+        gone_manifests.extend(dels.iter().copied());
+        if let Some(c) = child_deleted.get(repo) {
+            gone_manifests.extend(c.iter().copied());
+        }
+    }
+    // A manifest deleted in one repository may stay in another one (a revision there).
+    let gone = blob_closure(g, &gone_manifests);
+    let mut reclaim: Vec<BlobRef> = gone
+        .into_iter()
+        .filter(|(d, _)| !live.contains_key(d))
+        .map(|(d, s)| BlobRef { digest: d.to_string(), size: s })
+        .collect();
+    reclaim.sort_by(|a, b| a.digest.cmp(&b.digest));
+    plan.reclaimable_bytes = reclaim.iter().map(|b| b.size).sum();
+    plan.reclaimable_blobs = reclaim;
+    if !plan.untag.is_empty() {
+        plan.notes.push(
+            "untagging frees no space: the image stays in the registry, untagged, until it is deleted by digest".into(),
+        );
+    }
+    if !plan.delete.is_empty() {
+        plan.notes.push(
+            "space returns only after garbage collection; until then the trash can restore what was deleted".into(),
+        );
+        plan.notes.push(
+            "the estimate counts what the cache knows: untagged manifests kept by the registry can hold blobs too"
+                .into(),
+        );
+    }
+    plan
+}
+
+/// Every manifest and blob digest the profile's tags reach (what GC keeps).
+pub(crate) fn live_blobs(g: &ProfileGraph) -> HashSet<&str> {
+    let roots = g.tags.iter().map(|t| t.digest.as_str());
+    blob_closure(g, &manifest_closure(g, roots)).into_keys().collect()
+}
+
+fn children_with_platform<'a>(g: &'a ProfileGraph, parent: &str) -> Vec<(&'a str, Option<String>)> {
+    g.manifests.get(parent).map_or_else(Vec::new, |m| m.children.iter().map(|(c, p)| (c.as_str(), p.clone())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_selections() {
+        assert_eq!(Selection::parse("a/b:v1"), Some(Selection { repository: "a/b".into(), reference: "v1".into() }));
+        assert_eq!(
+            Selection::parse("a@sha256:abc"),
+            Some(Selection { repository: "a".into(), reference: "sha256:abc".into() })
+        );
+        assert_eq!(Selection::parse("nocolon"), None);
+        assert_eq!(Selection::parse(":v1"), None);
+    }
+}
