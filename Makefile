@@ -5,7 +5,7 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/target/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: bench fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package clean
+.PHONY: bench fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
 
 help:
 	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
@@ -63,7 +63,7 @@ test-rust: ui tauri-driver
 	$(CARGO) build --workspace --all-targets
 	TAURI_DRIVER=$(TAURI_DRIVER) scripts/headless.sh $(CARGO) test --workspace --all-targets
 
-test: deps-test node-modules fmt-check test-ui test-rust bindings-check
+test: deps-test node-modules fmt-check test-ui test-rust bindings-check test-package
 	@echo "make test: all passed"
 
 # The sync benchmark (issue 4): release build, seeds a real registry, prints figures against targets.
@@ -81,8 +81,20 @@ fuzz:
 	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
 	done
 
-package: deps ui
-	npx tauri build --bundles deb
+# The .deb (issue 9): one release cargo run for the app and the CLI (the bundler's own, with `-p` for
+# both, so nothing is compiled twice), then the Tauri bundler packs both (/usr/bin/berth-desktop and
+# /usr/bin/berth, see tauri.conf.json bundle.linux.deb). beforeBuildCommand builds the UI.
+package: deps node-modules
+	npx tauri build --bundles deb -- -p berth-desktop -p berth-cli
+
+# Installs the .deb with apt, checks it, opens the installed window under Xvfb, removes the package.
+test-package: package
+	scripts/test-package.sh
+
+# The Linux icons, every size from the one SVG: `npx tauri icon icons/berth.svg` makes 32, 64, 128 and
+# 512 (icon.png), this the other hicolor sizes.
+icons:
+	npx tauri icon icons/berth.svg --png 16,24,48,256
 
 clean:
 	$(CARGO) clean

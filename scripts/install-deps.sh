@@ -11,7 +11,8 @@ SUDO=""
 build_pkgs=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libdbus-1-dev)
 test_pkgs=(docker-registry skopeo nginx-light apache2-utils xvfb xauth webkit2gtk-driver
-  dbus dbus-x11 gnome-keyring libsecret-tools openssl desktop-file-utils)
+  dbus dbus-x11 gnome-keyring libsecret-tools openssl desktop-file-utils
+  xdotool x11-utils imagemagick)
 
 bench_pkgs=(wrk)
 

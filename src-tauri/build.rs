@@ -22,6 +22,18 @@ const COMMANDS: &[&str] = &[
     "storage",
     "sync_profile",
     "cancel_sync",
+    "about",
+    "plan_delete",
+    "execute_delete",
+    "cancel_delete",
+    "plan_retention",
+    "list_trash",
+    "restore_trash",
+    "audit_log",
+    "gc_pending",
+    "gc_history",
+    "run_gc",
+    "cancel_gc",
 ];
 
 fn main() {

@@ -81,7 +81,11 @@ pub async fn plan_retention(
 }
 
 #[tauri::command]
-pub async fn list_trash(berth: State<'_, Berth>, profile: String, all: Option<bool>) -> Result<Vec<TrashView>, ApiError> {
+pub async fn list_trash(
+    berth: State<'_, Berth>,
+    profile: String,
+    all: Option<bool>,
+) -> Result<Vec<TrashView>, ApiError> {
     berth.trash(&profile, all.unwrap_or(false)).await
 }
 
@@ -91,7 +95,11 @@ pub async fn restore_trash(berth: State<'_, Berth>, profile: String, id: i64) ->
 }
 
 #[tauri::command]
-pub async fn audit_log(berth: State<'_, Berth>, profile: String, limit: Option<u32>) -> Result<Vec<AuditView>, ApiError> {
+pub async fn audit_log(
+    berth: State<'_, Berth>,
+    profile: String,
+    limit: Option<u32>,
+) -> Result<Vec<AuditView>, ApiError> {
     berth.audit(&profile, limit.unwrap_or(500)).await
 }
 

@@ -1,9 +1,10 @@
 //! The desktop shell: Tauri commands that adapt berth-core to the window. No logic lives here.
 
 mod commands;
+mod deletes;
 
-use berth_core::Berth;
-use tauri::Manager;
+use berth_core::{AboutView, ApiError, Berth, ShellVersions};
+use tauri::{Manager, State};
 
 /// Registers state and commands; production passes `tauri::Builder::default()`, tests a mock builder.
 /// Plugins: window-state (size and place remembered), notification (a long sync ended), dialog (the
@@ -21,6 +22,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 .map_err(|e| format!("{}. {}", e.message, e.hint))?;
             app.manage(berth);
             app.manage(commands::Jobs::default());
+            app.manage(deletes::DeleteJobs::default());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -42,13 +44,49 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::storage,
             commands::sync_profile,
             commands::cancel_sync,
+            about,
+            deletes::plan_delete,
+            deletes::execute_delete,
+            deletes::cancel_delete,
+            deletes::plan_retention,
+            deletes::list_trash,
+            deletes::restore_trash,
+            deletes::audit_log,
+            deletes::gc_pending,
+            deletes::gc_history,
+            deletes::run_gc,
+            deletes::cancel_gc,
         ])
 }
 
+fn focus_main<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    tracing::info!("second launch: focusing the running window");
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// Versions (app, Tauri, WebKitGTK) and paths (data, database, logs) for the About dialog.
+#[tauri::command]
+fn about(berth: State<'_, Berth>) -> Result<AboutView, ApiError> {
+    berth.about(ShellVersions { tauri: Some(tauri::VERSION.into()), webview: tauri::webview_version().ok() })
+}
+
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    app(tauri::Builder::default()).run(tauri::generate_context!()).expect("error while running the Berth window");
+    // Daily-rotated file in ~/.local/state/berth/logs (or $BERTH_LOG_DIR), warnings on stderr too.
+    let config = berth_core::logging::LogConfig::from_env("berth-desktop", Some("warn"));
+    let _log = config.as_ref().map(berth_core::logging::init);
+    tracing::info!(version = berth_core::VERSION, "Berth window starting");
+    // One window per data directory: a second launch focuses it and exits. Registered first, so that
+    // the second process leaves before it opens a window or the database.
+    let instance = berth_core::default_data_dir().map(|d| berth_core::instance_id(&d));
+    let single = tauri_plugin_single_instance::Builder::new()
+        .dbus_id(instance.unwrap_or_else(|_| berth_core::APP_ID.into()))
+        .callback(|app, _argv, _cwd| focus_main(app))
+        .build();
+    app(tauri::Builder::default().plugin(single))
+        .run(tauri::generate_context!())
+        .expect("error while running the Berth window");
 }

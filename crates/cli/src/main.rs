@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use berth_core::{ApiError, Berth, CancellationToken, SortBy, TagView};
+use berth_core::{AboutView, ApiError, Berth, CancellationToken, ShellVersions, SortBy, TagView};
 use clap::{Parser, Subcommand};
 use profile::{CertCmd, ProfileCmd};
 
@@ -91,6 +91,11 @@ enum Command {
     Audit(delete::AuditArgs),
     /// Garbage collection: Berth's prediction and the registry's dry run; with --yes, run it and verify.
     Gc(delete::GcArgs),
+    /// Show the version and where Berth keeps its data, database and logs.
+    About {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -112,6 +117,9 @@ impl From<Sort> for SortBy {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A daily-rotated file in ~/.local/state/berth/logs (or $BERTH_LOG_DIR); stderr only with $BERTH_LOG.
+    let _log = berth_core::logging::LogConfig::from_env("berth-cli", None).as_ref().map(berth_core::logging::init);
+    tracing::info!(version = berth_core::VERSION, "berth {}", std::env::args().nth(1).unwrap_or_default());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -148,10 +156,24 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
         Some(d) => d,
         None => berth_core::default_data_dir()?,
     };
+    // Paths only: works even when the database cannot be opened.
+    if let Command::About { json } = command {
+        let about = AboutView::new(&data_dir, &berth_core::logging::default_log_dir()?, ShellVersions::default());
+        if json {
+            print_json(&about);
+        } else {
+            println!("{} {}", about.name, about.version);
+            println!("data:      {}", about.data_dir);
+            println!("database:  {}", about.database_file);
+            println!("logs:      {}", about.log_dir);
+            println!("keyring:   service {}", about.keyring_service);
+        }
+        return Ok(());
+    }
     let berth = Berth::open(&data_dir).await?;
     match command {
         Command::Profile(cmd) => profile::run_profile(&berth, cmd).await?,
-        Command::Cert(_) => unreachable!("handled above"),
+        Command::Cert(_) | Command::About { .. } => unreachable!("handled above"),
         Command::Inspect { name, image, json } => {
             let (repo, reference) = split_image(&image)?;
             let detail = berth.inspect(&name, repo, reference).await?;

@@ -2,11 +2,14 @@
 //! about Tauri or a terminal. Each operation returns view types (exported to TypeScript with ts-rs)
 //! or an [`ApiError`] with a message and a hint.
 
+mod about;
 mod certs;
 mod deletes;
 mod docker_config;
 mod error;
 mod inspect;
+mod instance;
+pub mod logging;
 mod overview;
 mod profiles;
 mod snippets;
@@ -21,6 +24,7 @@ use berth_registry::RegistryClient;
 use berth_secrets::{KeyringStore, SecretStore};
 use berth_store::Store;
 
+pub use about::{AboutView, ShellVersions, VERSION};
 pub use berth_secrets::{
     Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
 };
@@ -35,6 +39,7 @@ pub use error::{ApiError, ErrorCode};
 pub use inspect::{
     CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
 };
+pub use instance::instance_id;
 pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
     trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
@@ -81,6 +86,11 @@ impl Berth {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Versions and paths for the About dialog and `berth about`.
+    pub fn about(&self, shell: ShellVersions) -> Result<AboutView, ApiError> {
+        Ok(AboutView::new(&self.data_dir, &logging::default_log_dir()?, shell))
     }
 
     pub fn store(&self) -> &Store {

@@ -150,6 +150,10 @@ async fn multi_arch_platforms_search_and_a_hostile_label_rendered_inert() {
     push_dated(&seeder, "apps/web", &[("2.0", "2024-02-01T00:00:00Z"), ("2.1", "2024-03-01T00:00:00Z")]).await;
 
     let app = AppSession::start().await;
+    // Anything the strict CSP blocks (inline script, eval, remote content) is recorded here.
+    app.js("window.__csp = []; document.addEventListener('securitypolicyviolation', \
+         e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI)); return true;")
+        .await;
     app.add_profile("lab", &registry.url(), false).await;
     app.wait_js("document.querySelector('[data-testid=profile-dialog]') === null", "dialog closes", 30).await;
     app.click("[data-testid=sync-start]", 10).await;
@@ -202,5 +206,23 @@ async fn multi_arch_platforms_search_and_a_hostile_label_rendered_inert() {
     );
     assert_eq!(app.client.alert_text().await, None, "no alert() ran");
     app.screenshot("window-hostile-label.png").await;
+
+    // Storage: dedup-aware sizes and the Chart.js chart, drawn under the strict CSP.
+    app.click("[data-testid=view-storage]", 5).await;
+    app.wait_text("[data-testid=registry-size]", "KB", 20).await;
+    app.wait_js(
+        "(() => { const c = document.querySelector('[data-testid=storage-view] canvas'); if (!c || !c.width) return false; \
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true; return false; })()",
+        "the storage chart has drawn something",
+        20,
+    )
+    .await;
+    let rows = app.texts("[data-testid=storage-table] tbody tr").await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    app.screenshot("window-storage.png").await;
+
+    let csp = app.js("return window.__csp;").await;
+    assert_eq!(csp, serde_json::json!([]), "no CSP violation");
     app.close().await;
 }

@@ -4,6 +4,21 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
+import type { AboutView } from "../bindings/AboutView";
+import type { AuditView } from "../bindings/AuditView";
+import type { DeletePlan } from "../bindings/DeletePlan";
+import type { DeleteProgress } from "../bindings/DeleteProgress";
+import type { DeleteReport } from "../bindings/DeleteReport";
+import type { GcLogLine } from "../bindings/GcLogLine";
+import type { GcPrediction } from "../bindings/GcPrediction";
+import type { GcReport } from "../bindings/GcReport";
+import type { GcRunView } from "../bindings/GcRunView";
+import type { PlanOptions } from "../bindings/PlanOptions";
+import type { RestoreReport } from "../bindings/RestoreReport";
+import type { RetentionPlan } from "../bindings/RetentionPlan";
+import type { RetentionPolicy } from "../bindings/RetentionPolicy";
+import type { Selection } from "../bindings/Selection";
+import type { TrashView } from "../bindings/TrashView";
 import type { AddProfileRequest } from "../bindings/AddProfileRequest";
 import type { ApiError } from "../bindings/ApiError";
 import type { CertificateDetail } from "../bindings/CertificateDetail";
@@ -86,6 +101,10 @@ export function listRepositories(profile: string): Promise<RepositoryView[]> {
   return call<RepositoryView[]>("list_repositories", { profile });
 }
 
+export function about(): Promise<AboutView> {
+  return call<AboutView>("about");
+}
+
 export function profileStatuses(): Promise<ProfileStatusView[]> {
   return call<ProfileStatusView[]>("profile_statuses");
 }
@@ -162,7 +181,80 @@ export async function copyText(text: string): Promise<void> {
   }
 }
 
+/** What deleting these tags would do; deletes nothing (the registry is asked what it holds now). */
+export function planDelete(profile: string, selections: Selection[], options: PlanOptions): Promise<DeletePlan> {
+  return call<DeletePlan>("plan_delete", { profile, selections, options });
+}
+
+/** Executes a confirmed plan (each action re-checked first); progress comes as `delete-progress` events. */
+export function executeDelete(profile: string, plan: DeletePlan): Promise<DeleteReport> {
+  return call<DeleteReport>("execute_delete", { profile, plan });
+}
+
+export function cancelDelete(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_delete", { profile });
+}
+
+export function onDeleteProgress(handler: (p: DeleteProgress) => void): Promise<UnlistenFn> {
+  return listen<DeleteProgress>("delete-progress", (event) => handler(event.payload));
+}
+
+/** A retention policy's dry run: the plan and the tags kept, with why. */
+export function planRetention(profile: string, policy: RetentionPolicy): Promise<RetentionPlan> {
+  return call<RetentionPlan>("plan_retention", { profile, policy });
+}
+
+export function listTrash(profile: string, all: boolean): Promise<TrashView[]> {
+  return call<TrashView[]>("list_trash", { profile, all });
+}
+
+export function restoreTrash(profile: string, id: number): Promise<RestoreReport> {
+  return call<RestoreReport>("restore_trash", { profile, id });
+}
+
+export function auditLog(profile: string, limit: number): Promise<AuditView[]> {
+  return call<AuditView[]>("audit_log", { profile, limit });
+}
+
+/** Bytes GC would free now, from the cache (offline). */
+export function gcPending(profile: string): Promise<GcPrediction> {
+  return call<GcPrediction>("gc_pending", { profile });
+}
+
+export function gcHistory(profile: string): Promise<GcRunView[]> {
+  return call<GcRunView[]>("gc_history", { profile });
+}
+
+/** `dryRun`: the registry's dry run beside Berth's prediction; else GC and the check after it. */
+export function runGc(profile: string, dryRun: boolean): Promise<GcReport> {
+  return call<GcReport>("run_gc", { profile, dryRun });
+}
+
+export function cancelGc(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_gc", { profile });
+}
+
+/** The GC log as it is written (`gc-log` events). */
+export function onGcLog(handler: (l: GcLogLine) => void): Promise<UnlistenFn> {
+  return listen<GcLogLine>("gc-log", (event) => handler(event.payload));
+}
+
 export type {
+  AboutView,
+  AuditView,
+  DeletePlan,
+  DeleteProgress,
+  DeleteReport,
+  GcLogLine,
+  GcPrediction,
+  GcReport,
+  GcRunView,
+  PlanOptions,
+  RestoreReport,
+  RetentionPlan,
+  RetentionPolicy,
+  Selection,
+  TrashView,
   AddProfileRequest,
   ApiError,
   CertificateDetail,
