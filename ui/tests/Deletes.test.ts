@@ -128,6 +128,7 @@ describe("delete dialog", () => {
     await emit("delete-progress", { operation: "op-1", done: 0, total: 1, current: "untag app:latest" });
     const progress = await screen.findByTestId("delete-progress");
     await waitFor(() => expect(progress).toHaveTextContent("untag app:latest"));
+    expect(screen.getByTestId("mode-image")).toBeDisabled();
     await user.click(screen.getByTestId("delete-cancel"));
     expect(callsOf(calls, "cancel_delete")[0]?.args).toEqual({ profile: "lab" });
     release!();
