@@ -63,8 +63,12 @@ async fn untag_a_shared_tag_from_the_table_then_restore_it_from_the_trash() {
     open_repository(&app, "app").await;
     wait_tag_names(&app, &["latest", "v1", "v2"]).await;
 
-    // Select `latest` (it shares v1's digest) and open Delete.
-    app.click("[data-testid=tag-row]", 5).await;
+    // Select `latest` (it shares v1's digest) with Ctrl+click (selects without opening the detail) and
+    // open Delete.
+    app.wait_css("[data-testid=tag-row]", 5).await;
+    app.js("document.querySelector('[data-testid=tag-row]').dispatchEvent(new MouseEvent('click', \
+            { bubbles: true, ctrlKey: true })); return true;")
+        .await;
     app.wait_text("[data-testid=selection-bar]", "1 selected", 10).await;
     app.click("[data-testid=delete-open]", 5).await;
 
