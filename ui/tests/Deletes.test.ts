@@ -548,5 +548,5 @@ describe("window wiring", () => {
     expect(await screen.findByTestId("gc-no-command")).toBeInTheDocument();
     await user.click(screen.getByTestId("retention-open"));
     expect(await screen.findByTestId("retention-dialog")).toBeInTheDocument();
-  });
+  }, 30_000);
 });
