@@ -12,6 +12,8 @@ export default mergeConfig(
       include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
       setupFiles: ["./tests/setup.ts"],
       restoreMocks: true,
+      // Generous: CI machines have 2 cores and run Rust builds beside the UI tests.
+      testTimeout: 20_000,
     },
   }),
 );

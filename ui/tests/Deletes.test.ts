@@ -447,11 +447,19 @@ describe("GC view", () => {
     expect(screen.getAllByTestId("gc-history-log")[0]).toHaveTextContent("old run log");
   });
 
-  it("is honest about Harbor and Nexus: their GC runs through their APIs", () => {
+  it("runs Harbor's GC through its API (dry run too) and Nexus's tasks (no dry run), without a command", () => {
     mockBackend({});
-    render(GcView, { profile: profile("hb", "https://harbor.lab", "harbor"), onedit: vi.fn() });
+    const { unmount } = render(GcView, { profile: profile("hb", "https://harbor.lab", "harbor"), onedit: vi.fn() });
     expect(screen.getByTestId("gc-api-note")).toHaveTextContent("through its API");
-    expect(screen.queryByTestId("gc-run")).toBeNull();
+    expect(screen.getByTestId("gc-api-note")).toHaveTextContent("2 hours");
+    expect(screen.getByTestId("gc-run")).toBeEnabled();
+    expect(screen.getByTestId("gc-dry-run")).toBeEnabled();
+    expect(screen.queryByTestId("gc-set-command")).toBeNull();
+    unmount();
+    render(GcView, { profile: profile("nx", "https://nexus.lab", "nexus"), onedit: vi.fn() });
+    expect(screen.getByTestId("gc-api-note")).toHaveTextContent("Compact blob store");
+    expect(screen.getByTestId("gc-run")).toBeEnabled();
+    expect(screen.queryByTestId("gc-dry-run")).toBeNull();
   });
 });
 
