@@ -2,12 +2,43 @@
 //! and the audit log (the logic lives in berth-workflows; this binds it to profiles and keyring).
 
 use berth_workflows::{
-    AuditView, DeletePlan, DeleteProgress, DeleteReport, PlanOptions, RestoreReport, RetentionPlan, RetentionPolicy,
-    Selection, Target, TrashView, WorkflowError,
+    AuditView, BoxFuture, DeletePlan, DeleteProgress, DeleteReport, PlanOptions, RestoreReport, RetentionPlan,
+    RetentionPolicy, Selection, TagRemover, Target, TrashView, WorkflowError,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{ApiError, Berth, ErrorCode};
+
+/// Harbor: `DELETE …/artifacts/{ref}/tags/{tag}` removes the tag and keeps the artifact.
+struct HarborTags(berth_harbor::HarborClient);
+
+impl TagRemover for HarborTags {
+    fn remove_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFuture<'a, Result<String, berth_registry::Error>> {
+        Box::pin(async move { self.0.delete_tag(repo, tag).await.map(|()| "harbor tag API".to_string()) })
+    }
+}
+
+/// Nexus: a docker component is one image tag; deleting it removes the tag (a `/v2` delete leaves it on 3.89+).
+struct NexusTags {
+    client: berth_nexus::NexusClient,
+    repository: String,
+}
+
+impl TagRemover for NexusTags {
+    fn remove_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFuture<'a, Result<String, berth_registry::Error>> {
+        Box::pin(async move {
+            self.client.status_writable().await?;
+            match self.client.find_component(&self.repository, repo, tag).await? {
+                Some(c) => self.client.delete_component(&c.id).await.map(|()| "nexus components API".to_string()),
+                None => Err(berth_registry::Error::new(
+                    berth_registry::ErrorKind::NotFound,
+                    format!("{repo}:{tag} is not in Nexus repository {}", self.repository),
+                    "sync the profile: someone may have deleted it already",
+                )),
+            }
+        })
+    }
+}
 
 /// A retention policy saved for a profile.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -56,7 +87,7 @@ impl Berth {
         cancel: &CancellationToken,
     ) -> Result<DeletePlan, ApiError> {
         let (id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client, untagger: None };
         Ok(berth_workflows::plan_delete(t, selections, options, cancel).await?)
     }
 
@@ -69,7 +100,18 @@ impl Berth {
         progress: &(dyn Fn(&DeleteProgress) + Send + Sync),
     ) -> Result<DeleteReport, ApiError> {
         let (id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
+        // Harbor and Nexus remove a tag through their own APIs (no dummy manifest pushed into them).
+        let backend: Option<Box<dyn TagRemover>> = match self.store().profile(profile).await?.kind {
+            berth_store::ProfileKind::Harbor => {
+                Some(Box::new(HarborTags(crate::backends::harbor_client(self, profile).await?)))
+            }
+            berth_store::ProfileKind::Nexus => match crate::backends::nexus_client(self, profile).await? {
+                (client, Some(repository)) => Some(Box::new(NexusTags { client, repository })),
+                (_, None) => None,
+            },
+            _ => None,
+        };
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client, untagger: backend.as_deref() };
         Ok(berth_workflows::execute_plan(t, plan, cancel, progress).await?)
     }
 
@@ -81,7 +123,7 @@ impl Berth {
         cancel: &CancellationToken,
     ) -> Result<RetentionPlan, ApiError> {
         let (id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client, untagger: None };
         Ok(berth_workflows::plan_retention(t, policy, cancel).await?)
     }
 
@@ -140,7 +182,7 @@ impl Berth {
         let policies: Vec<RetentionPolicy> =
             self.retention_policies(profile).await?.into_iter().map(|p| p.policy).collect();
         let (profile_id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id, profile, client: &client, untagger: None };
         Ok(berth_workflows::plan_retention_many(t, &policies, cancel).await?)
     }
 
@@ -153,7 +195,7 @@ impl Berth {
     /// Puts a trash entry back (manifests, then tags), while its blobs exist.
     pub async fn restore(&self, profile: &str, id: i64) -> Result<RestoreReport, ApiError> {
         let (profile_id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id, profile, client: &client, untagger: None };
         Ok(berth_workflows::restore(t, id).await?)
     }
 
@@ -195,7 +237,7 @@ impl Berth {
         cancel: &CancellationToken,
     ) -> Result<berth_workflows::GcPrediction, ApiError> {
         let (id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id: id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id: id, profile, client: &client, untagger: None };
         Ok(berth_workflows::gc::predict(t, cancel).await?)
     }
 
@@ -222,7 +264,7 @@ impl Berth {
         }
         let (row, cmds) = self.gc_target(profile).await?;
         let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client, untagger: None };
         Ok(berth_workflows::gc::dry_run(t, &cmds, log, cancel).await?)
     }
 
@@ -265,7 +307,7 @@ impl Berth {
         }
         let (row, cmds) = self.gc_target(profile).await?;
         let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client, untagger: None };
         let operation = format!("gc-{}", row.id);
         let result = berth_workflows::gc::run(t, &cmds, log, cancel).await;
         let (res, msg) = match &result {
@@ -300,7 +342,7 @@ impl Berth {
         remote: Option<&str>,
     ) -> Result<(Vec<String>, Vec<String>), ApiError> {
         let (profile_id, client) = self.profile_client(profile).await?;
-        let t = Target { store: self.store(), profile_id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id, profile, client: &client, untagger: None };
         let repos = berth_workflows::gc::empty_repositories(t).await?;
         let cmds = berth_workflows::gc::empty_repository_commands(storage_root, &repos, remote)?;
         Ok((repos, cmds))
@@ -317,7 +359,7 @@ impl Berth {
     ) -> Result<Vec<String>, ApiError> {
         let (row, cmds) = self.gc_target(profile).await?;
         let client = self.client(profile).await?;
-        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client };
+        let t = Target { store: self.store(), profile_id: row.id, profile, client: &client, untagger: None };
         let removed = berth_workflows::gc::remove_empty_repositories(t, &cmds, storage_root, remote, log, cancel).await;
         let (result, message) = match &removed {
             Ok(r) => ("ok", format!("removed {}", r.join(", "))),

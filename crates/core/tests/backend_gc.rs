@@ -1,5 +1,6 @@
-//! GC of Harbor and Nexus profiles through their APIs (issue 10), against the emulators with real
-//! registries behind: run, log, freed bytes, the check afterwards, history and audit.
+//! Safe deletes and GC of Harbor and Nexus profiles through their APIs, against the emulators with real
+//! registries behind: untag through the backend's own API (no dummy manifest pushed into it); GC run,
+//! log, freed bytes, the check afterwards, history and audit.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -98,4 +99,40 @@ async fn nexus_gc_runs_the_docker_gc_then_compact_tasks_and_reports_the_blob_sto
     n.set_writable(false);
     let e = b.gc_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap_err();
     assert!(e.message.contains("read-only"), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn untag_on_harbor_and_nexus_goes_through_their_apis() {
+    use berth_core::{DeleteMode, PlanOptions, Selection};
+    let h = Harbor::builder().admin("admin", "Harbor12345").project("team", false).start().await;
+    let s = h.seeder();
+    let app = s.push_image("team/app", "v1", &ImageSpec::small("app")).await;
+    s.tag("team/app", &app.digest, "latest").await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    b.add_profile(profile("harbor", &h.url(), "harbor", "admin", "Harbor12345")).await.unwrap();
+    b.sync("harbor", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
+    let manifests_before = h.registry_manifests("team/app").len();
+    let sel = [Selection { repository: "team/app".into(), reference: "latest".into() }];
+    let opts = PlanOptions { mode: DeleteMode::Auto, referrers: true };
+    let plan = b.plan_delete("harbor", &sel, opts, &CancellationToken::new()).await.unwrap();
+    assert_eq!(plan.untag.len(), 1, "{plan:?}");
+    let report = b.execute_delete("harbor", &plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert_eq!(report.untagged, 1, "{report:?}");
+    assert!(report.results[0].message.as_deref().unwrap_or("").contains("harbor tag API"), "{report:?}");
+    assert_eq!(h.registry_tags("team/app").keys().collect::<Vec<_>>(), ["v1"]);
+    assert_eq!(h.registry_manifests("team/app").len(), manifests_before, "no dummy manifest pushed into Harbor");
+
+    let n = Nexus::builder().user("admin", "admin123").docker_hosted("docker-a", true).start().await;
+    let img = n.seeder("docker-a").push_image("team/app", "1.0", &ImageSpec::small("a")).await;
+    n.seeder("docker-a").tag("team/app", &img.digest, "stable").await;
+    b.add_profile(profile("nx", &n.url(), "nexus", "admin", "admin123")).await.unwrap();
+    b.sync("nx", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
+    let sel = [Selection { repository: "team/app".into(), reference: "stable".into() }];
+    let plan = b.plan_delete("nx-docker-a", &sel, opts, &CancellationToken::new()).await.unwrap();
+    assert_eq!(plan.untag.len(), 1, "{plan:?}");
+    let report = b.execute_delete("nx-docker-a", &plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert_eq!(report.untagged, 1, "{report:?}");
+    assert!(report.results[0].message.as_deref().unwrap_or("").contains("nexus components API"), "{report:?}");
+    assert_eq!(n.registry_tags("docker-a", "team/app").keys().collect::<Vec<_>>(), ["1.0"]);
 }

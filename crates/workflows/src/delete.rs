@@ -296,7 +296,13 @@ pub async fn execute_plan(
         }
         run.announce(format!("untag {}:{}", u.repository, u.tag));
         let raw = t.store.manifests_raw(std::slice::from_ref(&u.digest)).await?;
-        match retry(|| t.client.untag(&u.repository, &u.tag)).await {
+        let untagged = match t.untagger {
+            Some(backend) => retry(|| backend.remove_tag(&u.repository, &u.tag)).await,
+            None => retry(|| t.client.untag(&u.repository, &u.tag))
+                .await
+                .map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+        };
+        match untagged {
             Ok(method) => {
                 if let Some((mt, raw)) = raw.get(&u.digest) {
                     let id = t
@@ -320,10 +326,7 @@ pub async fn execute_plan(
                         .await?;
                     run.report.trash_ids.push(id);
                 }
-                let msg = format!(
-                    "untagged ({})",
-                    serde_json::to_value(method).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-                );
+                let msg = format!("untagged ({method})");
                 run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "ok", Some(msg))).await;
             }
             Err(e) => {

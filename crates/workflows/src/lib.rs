@@ -40,6 +40,16 @@ pub struct Target<'a> {
     pub profile_id: i64,
     pub profile: &'a str,
     pub client: &'a RegistryClient,
+    /// Removes a tag through the backend's own API (Harbor, Nexus) instead of the `/v2` methods.
+    pub untagger: Option<&'a dyn TagRemover>,
+}
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A backend's own way to remove one tag and nothing else (Harbor's tag API, Nexus's components API).
+pub trait TagRemover: Send + Sync {
+    /// Removes `repo:tag`; returns how (for the audit log).
+    fn remove_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFuture<'a, Result<String, berth_registry::Error>>;
 }
 
 /// An id shared by every audit row and trash entry of one run.

@@ -39,7 +39,7 @@ impl Env {
     }
 
     fn t(&self) -> Target<'_> {
-        Target { store: &self.store, profile_id: self.pid, profile: "lab", client: &self.client }
+        Target { store: &self.store, profile_id: self.pid, profile: "lab", client: &self.client, untagger: None }
     }
 
     async fn sync(&self) {

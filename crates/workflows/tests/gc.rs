@@ -55,7 +55,7 @@ async fn gc_frees_exactly_the_predicted_blobs_and_keeps_everything_else() {
         .unwrap()
         .id;
     let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
-    let t = Target { store: &store, profile_id: pid, profile: "lab", client: &client };
+    let t = Target { store: &store, profile_id: pid, profile: "lab", client: &client, untagger: None };
     let cancel = CancellationToken::new();
     sync_profile(&store, pid, &client, &SyncOptions::default(), &cancel, &|_| {}).await.unwrap();
 
@@ -131,7 +131,7 @@ async fn a_failing_before_command_collects_nothing_and_the_after_command_always_
         .unwrap()
         .id;
     let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
-    let t = Target { store: &store, profile_id: pid, profile: "lab", client: &client };
+    let t = Target { store: &store, profile_id: pid, profile: "lab", client: &client, untagger: None };
     let marker = dir.path().join("after-ran");
     let cmds = GcCommands {
         command: format!("docker-registry garbage-collect {config}"),
