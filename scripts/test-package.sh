@@ -30,7 +30,7 @@ if [ "${1:-}" = --window ]; then
   win=""
   for _ in $(seq 1 120); do
     kill -0 "$pid" 2>/dev/null || { cat "$artifacts/package-app.log" >&2; fail "the installed app exited at start"; }
-    win=$(xdotool search --onlyvisible --name '^Berth$' 2>/dev/null | head -n1 || true)
+    win=$(xdotool search --onlyvisible --name '^Berth$' 2>/dev/null | sed -n 1p || true)
     [ -n "$win" ] && break
     sleep 0.5
   done
@@ -85,7 +85,7 @@ step "$deb: package $pkg"
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "package version $(dpkg-deb -f "$deb" Version), Cargo.toml says $version"
 depends=$(dpkg-deb -f "$deb" Depends)
 step "Depends: $depends"
-declared() { tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/[ (].*//' | grep -qx "$1"; }
+declared() { tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/[ (].*//' | grep -x "$1" >/dev/null; }
 for p in libwebkit2gtk-4.1-0 libgtk-3-0; do declared "$p" || fail "Depends lacks $p"; done
 
 contents=$(mktemp -d)
@@ -100,12 +100,12 @@ done
 # Every shared library either binary links must come from a declared package.
 for bin in usr/bin/berth usr/bin/berth-desktop; do
   for lib in $(objdump -p "$contents/$bin" | awk '/NEEDED/ {print $2}'); do
-    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found {print $NF; found = 1}')
     [ -n "$path" ] || fail "$bin links $lib, which is not installed here"
     # dpkg knows a file by the path its package ships (/lib or /usr/lib, merged /usr or not).
     real=$(readlink -f "$path") owner=""
     for candidate in "$real" "${real#/usr}" "$path" "/usr$path"; do
-      owner=$(dpkg -S "$candidate" 2>/dev/null | head -n1 | cut -d: -f1) && [ -n "$owner" ] && break
+      owner=$(dpkg -S "$candidate" 2>/dev/null | sed -n '1s/:.*//p') && [ -n "$owner" ] && break
     done
     [ -n "$owner" ] || fail "no package owns $path ($lib, linked by $bin)"
     declared "$owner" || fail "$bin links $lib from $owner, which Depends does not declare"
@@ -113,12 +113,12 @@ for bin in usr/bin/berth usr/bin/berth-desktop; do
 done
 
 ## --- install ------------------------------------------------------------------------------------
-if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep "install ok installed" >/dev/null; then
   fail "$pkg is already installed here; remove it first (apt-get remove $pkg)"
 fi
 cleanup() {
   rm -rf "$contents"
-  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep "install ok installed" >/dev/null; then
     $SUDO apt-get remove -y -qq "$pkg" >/dev/null 2>&1 || true
   fi
 }
