@@ -484,10 +484,21 @@ impl Store {
                 pattern,
             )
         };
-        let sql = format!(
-            "SELECT {TAG_COLUMNS}, COUNT(*) OVER () AS total FROM {source} WHERE {filter} ORDER BY {}, r.name LIMIT ?3",
-            order_by(sort)
-        );
+        // Sort, count and cut on the bare rows first; the per-row columns (platforms) only for the page.
+        let sql = if sort == TagSort::Platforms {
+            format!(
+                "SELECT {TAG_COLUMNS}, COUNT(*) OVER () AS total FROM {source} WHERE {filter} ORDER BY {}, r.name LIMIT ?3",
+                order_by(sort)
+            )
+        } else {
+            format!(
+                "WITH hits AS (SELECT t.rowid AS rid, COUNT(*) OVER () AS total FROM {source} WHERE {filter} \
+                 ORDER BY {order}, r.name LIMIT ?3) \
+                 SELECT {TAG_COLUMNS}, hits.total FROM hits JOIN tags t ON t.rowid = hits.rid \
+                 JOIN repositories r ON r.id = t.repository_id ORDER BY {order}, r.name",
+                order = order_by(sort)
+            )
+        };
         let rows = sqlx::query(&sql).bind(profile_id).bind(&arg).bind(limit as i64).fetch_all(self.pool()).await?;
         let total = match rows.first() {
             Some(r) => r.get::<i64, _>("total") as u64,
