@@ -110,7 +110,6 @@ pub struct DeleteReport {
 
 struct Run<'a, 'p> {
     t: Target<'a>,
-    plan: &'p DeletePlan,
     operation: String,
     report: DeleteReport,
     total: u64,
@@ -234,7 +233,6 @@ pub async fn execute_plan(
     let operation = operation_id("delete");
     let mut run = Run {
         t,
-        plan,
         operation: operation.clone(),
         report: DeleteReport {
             operation,
@@ -530,7 +528,6 @@ pub async fn execute_plan(
     if let Err(e) = berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, &fresh).await {
         tracing::warn!("refreshing the cache after the delete failed: {e}");
     }
-    let _ = run.plan;
     Ok(run.report)
 }
 
