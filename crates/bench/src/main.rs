@@ -16,14 +16,18 @@ use berth_testkit::{seed_repo_name, seed_tag_name, ImageSpec, Registry, Seeder};
 
 struct Args {
     search_only: bool,
+    /// Seed, then (a) and (d) only, with the registry's CPU time: for profiling the sync.
+    sync_only: bool,
     repos: usize,
     tags: usize,
     concurrency: usize,
     skopeo_sample: usize,
+    /// Keep the seeded storage here and reuse it on the next run (same --repos/--tags).
+    seed_cache: Option<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { search_only: false, repos: 300, tags: 20, concurrency: 16, skopeo_sample: 200 };
+    let mut a = Args { search_only: false, sync_only: false, repos: 300, tags: 20, concurrency: 16, skopeo_sample: 200, seed_cache: None };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < v.len() {
@@ -38,6 +42,12 @@ fn args() -> Args {
                 i += 1;
                 continue;
             }
+            ("--seed-cache", _) if i + 1 < v.len() => a.seed_cache = Some(PathBuf::from(&v[i + 1])),
+            ("--sync-only", _) => {
+                a.sync_only = true;
+                i += 1;
+                continue;
+            }
             ("--bench", _) => {
                 i += 1;
                 continue;
@@ -47,6 +57,32 @@ fn args() -> Args {
         i += 2;
     }
     a
+}
+
+/// `cp -a FROM/. TO`.
+fn copy_tree(from: &Path, to: &Path) {
+    let ok = Command::new("cp").arg("-a").arg(from.join(".")).arg(to).status().expect("cp").success();
+    assert!(ok, "copying {} to {} failed", from.display(), to.display());
+}
+
+/// 300 repositories × 20 tags; shared digests: `latest` = the newest tag in every 4th repository;
+/// multi-arch indexes in 20.
+async fn seed(reg: &Registry, repos: usize, tags: usize) {
+    let seeder = Seeder::new(&reg.url());
+    seeder.seed_many(repos, tags, "bench/app", 16).await;
+    for r in (0..repos).step_by(4) {
+        let repo = seed_repo_name("bench/app", r);
+        let (bytes, mt) = seeder.get_manifest(&repo, &seed_tag_name(tags - 1)).await;
+        seeder.put_manifest(&repo, "latest", &mt, &bytes).await;
+    }
+    for r in 0..20.min(repos) {
+        let repo = seed_repo_name("bench/app", r);
+        let plats = [
+            ImageSpec::platform("linux", "amd64", None, &format!("idx{r}")),
+            ImageSpec::platform("linux", "arm64", Some("v8"), &format!("idx{r}")),
+        ];
+        seeder.push_index(&repo, "multi", &plats).await;
+    }
 }
 
 fn berth_binary() -> PathBuf {
@@ -85,6 +121,29 @@ fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
     (elapsed, usage.ru_maxrss as u64, out)
 }
 
+/// User + system CPU seconds a process has used so far (from /proc).
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// Prints the registry's CPU time for a measured step when dropped.
+struct ReportRegistryCpu {
+    pid: u32,
+    before: f64,
+}
+
+impl Drop for ReportRegistryCpu {
+    fn drop(&mut self) {
+        eprintln!("    registry CPU {:.2} s", process_cpu_seconds(self.pid) - self.before);
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
@@ -101,23 +160,19 @@ async fn main() {
     }
     let berth = berth_binary();
     eprintln!("seeding {} repositories × {} tags …", a.repos, a.tags);
-    let reg = Registry::start().await;
-    let seeder = Seeder::new(&reg.url());
+    let mut reg = Registry::start().await;
     let t = Instant::now();
-    seeder.seed_many(a.repos, a.tags, "bench/app", 16).await;
-    // Shared digests: `latest` = the newest tag in every 4th repository; multi-arch indexes in 20.
-    for r in (0..a.repos).step_by(4) {
-        let repo = seed_repo_name("bench/app", r);
-        let (bytes, mt) = seeder.get_manifest(&repo, &seed_tag_name(a.tags - 1)).await;
-        seeder.put_manifest(&repo, "latest", &mt, &bytes).await;
-    }
-    for r in 0..20.min(a.repos) {
-        let repo = seed_repo_name("bench/app", r);
-        let plats = [
-            ImageSpec::platform("linux", "amd64", None, &format!("idx{r}")),
-            ImageSpec::platform("linux", "arm64", Some("v8"), &format!("idx{r}")),
-        ];
-        seeder.push_index(&repo, "multi", &plats).await;
+    let cached = a.seed_cache.as_ref().map(|d| d.join(format!("{}x{}", a.repos, a.tags)));
+    if let Some(dir) = cached.as_ref().filter(|d| d.join("docker").is_dir()) {
+        reg.stop();
+        copy_tree(dir, reg.storage_dir());
+        reg.restart(false).await;
+    } else {
+        seed(&reg, a.repos, a.tags).await;
+        if let Some(dir) = &cached {
+            std::fs::create_dir_all(dir).expect("seed cache dir");
+            copy_tree(reg.storage_dir(), dir);
+        }
     }
     eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
 
@@ -130,9 +185,22 @@ async fn main() {
         .output()
         .expect("profile add");
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let registry_pid = reg.pid().expect("registry running");
     let sync = |label: &str| {
         eprintln!("{label} …");
-        let (wall, rss_kib, out) = run_measured(Command::new(&berth).arg("--data-dir").arg(data.path()).args([
+        let cpu_before = process_cpu_seconds(registry_pid);
+        let _report = ReportRegistryCpu { pid: registry_pid, before: cpu_before };
+        // BENCH_PERF=FILE: profile the sync with `perf record -g` (figures then include perf's overhead).
+        let mut cmd = match std::env::var("BENCH_PERF") {
+            Ok(out) => {
+                let mut c = Command::new("perf");
+                c.args(["record", "-g", "-o", &format!("{out}.{}", label.split(' ').next().unwrap_or("x"))]);
+                c.arg("--").arg(&berth);
+                c
+            }
+            Err(_) => Command::new(&berth),
+        };
+        let (wall, rss_kib, out) = run_measured(cmd.arg("--data-dir").arg(data.path()).args([
             "sync",
             "bench",
             "--json",
@@ -145,24 +213,32 @@ async fn main() {
     let (full_wall, full_rss, full) = sync("(a) full sync");
     let full_requests = full["requests"].as_f64().unwrap_or(0.0);
     let full_rate = full_requests / full_wall.as_secs_f64();
+    if a.sync_only {
+        let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
+        for (name, paths) in [("lists", &lists), ("manifests", &manifests), ("blobs", &blobs)] {
+            let _cpu = ReportRegistryCpu { pid: registry_pid, before: process_cpu_seconds(registry_pid) };
+            let rate = wrk_rate(data.path(), name, paths, a.concurrency, &reg.url());
+            eprintln!("(b) wrk {name} ({} paths): {rate:.0} req/s", paths.len());
+        }
+        let (re_wall, _, re) = sync("(d) resync");
+        println!(
+            "(a) {:.2} s {} requests {:.0} req/s; (d) {:.2} s {} requests; (d)/(a) = {:.3}",
+            full_wall.as_secs_f64(),
+            full_requests,
+            full_rate,
+            re_wall.as_secs_f64(),
+            re["requests"],
+            re_wall.as_secs_f64() / full_wall.as_secs_f64()
+        );
+        return;
+    }
 
-    // (b) the registry's capacity for the same kind of requests (manifests by tag, full Accept list)
-    // at the same concurrency, with wrk.
-    let script = write_wrk_script(data.path(), a.repos, a.tags);
+    // (b) the registry's capacity for the same requests (tag lists, manifests by tag, config blobs, in
+    // Berth's order) at the same concurrency, with wrk.
     eprintln!("(b) wrk …");
-    let wrk = Command::new("wrk")
-        .args(["-t2", &format!("-c{}", a.concurrency), "-d10s", "-s"])
-        .arg(&script)
-        .arg(reg.url())
-        .output()
-        .expect("wrk (scripts/install-deps.sh bench installs it)");
-    let wrk_out = String::from_utf8_lossy(&wrk.stdout).to_string();
-    let wrk_rate = wrk_out
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("wrk output: {wrk_out}"));
-
+    let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
+    let mix: Vec<String> = lists.iter().chain(&manifests).chain(&blobs).cloned().collect();
+    let wrk_rate = wrk_rate(data.path(), "mix", &mix, a.concurrency, &reg.url());
     // (c) sequential skopeo inspect --raw + --config on a sample, extrapolated to every tag.
     eprintln!("(c) skopeo on {} tags …", a.skopeo_sample);
     let t = Instant::now();
@@ -237,24 +313,72 @@ async fn main() {
     );
 }
 
-/// A wrk script that GETs every seeded tag's manifest in turn, with the Accept list Berth sends. (GET:
-/// wrk waits for a body after HEAD and stalls; the registry does the same lookup work for both.)
-fn write_wrk_script(dir: &Path, repos: usize, tags: usize) -> PathBuf {
-    let mut paths = Vec::new();
-    for r in 0..repos {
-        for t in 0..tags {
-            paths.push(format!("\"/v2/{}/manifests/{}\"", seed_repo_name("bench/app", r), seed_tag_name(t)));
+/// The requests a full sync sends, read back from the synced cache, in Berth's order: per repository its
+/// tag list, a manifest GET per tag, then a GET per config blob (index children by digest, and theirs).
+/// Returns (tag lists, manifests, blobs) paths.
+async fn sync_requests(data: &Path, profile: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    use berth_registry::Manifest;
+    let store = Store::open(data).await.expect("store");
+    let p = store.profile(profile).await.expect("profile");
+    let (mut lists, mut manifests, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = std::collections::HashSet::new();
+    for repo in store.repository_summaries(p.id).await.expect("repositories") {
+        lists.push(format!("/v2/{}/tags/list", repo.name));
+        let mut todo = Vec::new();
+        for t in store.repository_tags(p.id, &repo.name, TagSort::Name).await.expect("tags") {
+            manifests.push(format!("/v2/{}/manifests/{}", repo.name, t.name));
+            todo.push(t.digest);
+        }
+        while let Some(d) = todo.pop() {
+            if !seen.insert(d.clone()) {
+                continue;
+            }
+            let Some(raw) = store.manifest_raw(&d).await.expect("manifest") else { continue };
+            match Manifest::parse(None, &raw) {
+                Ok((_, Manifest::Image(i))) => blobs.push(format!("/v2/{}/blobs/{}", repo.name, i.config.digest)),
+                Ok((_, Manifest::Index(i))) => {
+                    for c in i.manifests {
+                        manifests.push(format!("/v2/{}/manifests/{}", repo.name, c.digest));
+                        todo.push(c.digest.to_string());
+                    }
+                }
+                _ => {}
+            }
         }
     }
+    store.close().await;
+    (lists, manifests, blobs)
+}
+
+/// A wrk script that GETs `paths` in turn, with the Accept list Berth sends. (GET, not HEAD: wrk waits for
+/// a body after HEAD and stalls.)
+fn write_wrk_script(dir: &Path, name: &str, paths: &[String]) -> PathBuf {
+    let quoted: Vec<String> = paths.iter().map(|p| format!("\"{p}\"")).collect();
     let script = format!(
         "local paths = {{{}}}\nlocal i = 0\nwrk.method = \"GET\"\nwrk.headers[\"Accept\"] = \"{}\"\n\
          request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n",
-        paths.join(","),
+        quoted.join(","),
         berth_registry_accept()
     );
-    let p = dir.join("heads.lua");
+    let p = dir.join(format!("{name}.lua"));
     std::fs::write(&p, script).expect("write wrk script");
     p
+}
+
+/// Requests per second wrk gets from the registry for `paths` at `concurrency`, over 10 s.
+fn wrk_rate(dir: &Path, name: &str, paths: &[String], concurrency: usize, url: &str) -> f64 {
+    let script = write_wrk_script(dir, name, paths);
+    let wrk = Command::new("wrk")
+        .args(["-t2", &format!("-c{concurrency}"), "-d10s", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("wrk (scripts/install-deps.sh bench installs it)");
+    let out = String::from_utf8_lossy(&wrk.stdout).to_string();
+    out.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("wrk output: {out}"))
 }
 
 fn berth_registry_accept() -> &'static str {
