@@ -27,7 +27,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { search_only: false, sync_only: false, repos: 300, tags: 20, concurrency: 16, skopeo_sample: 200, seed_cache: None };
+    let mut a = Args {
+        search_only: false,
+        sync_only: false,
+        repos: 300,
+        tags: 20,
+        concurrency: 16,
+        skopeo_sample: 200,
+        seed_cache: None,
+    };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < v.len() {

@@ -140,58 +140,36 @@ impl Store {
     /// Caches a manifest with its blobs, children and referrer edge. Idempotent.
     pub async fn insert_manifest(&self, m: &ManifestRecord) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO manifests (digest, media_type, raw, size, created, os, architecture, variant, \
-             config_digest, artifact_type, subject, total_size, fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        )
-        .bind(&m.digest)
-        .bind(&m.media_type)
-        .bind(&m.raw)
-        .bind(m.raw.len() as i64)
-        .bind(&m.created)
-        .bind(&m.os)
-        .bind(&m.architecture)
-        .bind(&m.variant)
-        .bind(&m.config_digest)
-        .bind(&m.artifact_type)
-        .bind(&m.subject)
-        .bind(m.total_size as i64)
-        .bind(now_rfc3339())
-        .execute(&mut *tx)
-        .await?;
-        for c in &m.children {
+        insert_manifests(&mut tx, &[m]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes what one repository's sync learned in one transaction: the manifests not cached yet (index
+    /// children before their index; an index's creation time and size are computed from its children
+    /// here), referrer edges (subject, referrer, artifact type), then the repository's tag set, replaced
+    /// as [`Store::replace_repository_tags`] does. A few statements per repository, whatever its size.
+    pub async fn write_repository(
+        &self,
+        profile_id: i64,
+        repo: &str,
+        manifests: &[&ManifestRecord],
+        referrers: &[(String, String, Option<String>)],
+        tags: &[TagRecord],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        insert_manifests(&mut tx, manifests).await?;
+        if !referrers.is_empty() {
+            let rows: Vec<_> = referrers.iter().map(|(s, r, a)| serde_json::json!([s, r, a])).collect();
             sqlx::query(
-                "INSERT OR IGNORE INTO manifest_children (parent, child, os, architecture, variant) VALUES (?,?,?,?,?)",
+                "INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) \
+                 SELECT value->>0, value->>1, value->>2 FROM json_each(?)",
             )
-            .bind(&m.digest)
-            .bind(&c.digest)
-            .bind(&c.os)
-            .bind(&c.architecture)
-            .bind(&c.variant)
+            .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut *tx)
             .await?;
         }
-        for (d, size, mt) in &m.blobs {
-            sqlx::query("INSERT OR IGNORE INTO blobs (digest, size, media_type) VALUES (?,?,?)")
-                .bind(d)
-                .bind(*size as i64)
-                .bind(mt)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT OR IGNORE INTO manifest_blobs (manifest, blob) VALUES (?,?)")
-                .bind(&m.digest)
-                .bind(d)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(s) = &m.subject {
-            sqlx::query("INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) VALUES (?,?,?)")
-                .bind(s)
-                .bind(&m.digest)
-                .bind(&m.artifact_type)
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_tags(&mut tx, profile_id, repo, tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -199,24 +177,8 @@ impl Store {
     /// For an index about to be cached: the creation time of its first child that has one, and the bytes
     /// of the children's manifests, configs and layers, each distinct blob counted once.
     pub async fn children_summary(&self, children: &[String]) -> Result<(Option<String>, u64), StoreError> {
-        if children.is_empty() {
-            return Ok((None, 0));
-        }
-        let list = serde_json::to_string(children).expect("strings serialize");
-        let created: Option<String> = sqlx::query_scalar(
-            "SELECT m.created FROM json_each(?1) j JOIN manifests m ON m.digest = j.value              WHERE m.created IS NOT NULL ORDER BY j.key LIMIT 1",
-        )
-        .bind(&list)
-        .fetch_optional(self.pool())
-        .await?
-        .flatten();
-        let size: i64 = sqlx::query_scalar(
-            "WITH RECURSIVE reach(d) AS (SELECT value FROM json_each(?1)                UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d)              SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0)                   + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN                       (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach))), 0)",
-        )
-        .bind(&list)
-        .fetch_one(self.pool())
-        .await?;
-        Ok((created, size as u64))
+        let mut conn = self.pool().acquire().await?;
+        children_summary_on(&mut conn, children).await
     }
 
     /// Tag names of a repository already in the cache (to choose HEAD for them, GET for new ones).
@@ -263,46 +225,8 @@ impl Store {
         repo: &str,
         tags: &[TagRecord],
     ) -> Result<(), StoreError> {
-        let now = now_rfc3339_nanos();
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO repositories (profile_id, name, first_seen, last_seen) VALUES (?,?,?,?) \
-             ON CONFLICT(profile_id, name) DO UPDATE SET last_seen = excluded.last_seen",
-        )
-        .bind(profile_id)
-        .bind(repo)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        let repo_id: i64 = sqlx::query_scalar("SELECT id FROM repositories WHERE profile_id = ? AND name = ?")
-            .bind(profile_id)
-            .bind(repo)
-            .fetch_one(&mut *tx)
-            .await?;
-        for t in tags {
-            sqlx::query(
-                "INSERT INTO tags (repository_id, name, digest, media_type, created, size, first_seen, last_seen) \
-                 SELECT ?1, ?2, ?3, ?4, m.created, COALESCE(m.total_size, 0), ?5, ?5 \
-                 FROM (SELECT 1) LEFT JOIN manifests m ON m.digest = ?3 \
-                 ON CONFLICT(repository_id, name) DO UPDATE SET \
-                   first_seen = CASE WHEN tags.digest = excluded.digest THEN tags.first_seen ELSE excluded.first_seen END, \
-                   digest = excluded.digest, media_type = excluded.media_type, created = excluded.created, \
-                   size = excluded.size, last_seen = excluded.last_seen",
-            )
-            .bind(repo_id)
-            .bind(&t.name)
-            .bind(&t.digest)
-            .bind(&t.media_type)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM tags WHERE repository_id = ? AND last_seen <> ?")
-            .bind(repo_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+        write_tags(&mut tx, profile_id, repo, tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -526,6 +450,165 @@ impl Store {
             .fetch_all(self.pool())
             .await?)
     }
+}
+
+/// For an index: the creation time of its first child that has one, and the bytes of the children's
+/// manifests, configs and layers, each distinct blob counted once.
+async fn children_summary_on(
+    conn: &mut sqlx::SqliteConnection,
+    children: &[String],
+) -> Result<(Option<String>, u64), StoreError> {
+    if children.is_empty() {
+        return Ok((None, 0));
+    }
+    let list = serde_json::to_string(children).expect("strings serialize");
+    let created: Option<String> = sqlx::query_scalar(
+        "SELECT m.created FROM json_each(?1) j JOIN manifests m ON m.digest = j.value              WHERE m.created IS NOT NULL ORDER BY j.key LIMIT 1",
+    )
+    .bind(&list)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    let size: i64 = sqlx::query_scalar(
+        "WITH RECURSIVE reach(d) AS (SELECT value FROM json_each(?1)                UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d)              SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0)                   + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN                       (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach))), 0)",
+    )
+    .bind(&list)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((created, size as u64))
+}
+
+/// Inserts manifests (already cached ones are left as they are: rows keyed by digest never change) with
+/// their children, blobs and subject edges. Images go in batches; an index, after its children, with its
+/// creation time and size computed from them.
+async fn insert_manifests(conn: &mut sqlx::SqliteConnection, records: &[&ManifestRecord]) -> Result<(), StoreError> {
+    let mut batch: Vec<&ManifestRecord> = Vec::new();
+    for &m in records {
+        if m.children.is_empty() {
+            batch.push(m);
+            if batch.len() == 500 {
+                insert_manifest_rows(conn, &batch).await?;
+                batch.clear();
+            }
+            continue;
+        }
+        insert_manifest_rows(conn, &batch).await?;
+        batch.clear();
+        let children: Vec<String> = m.children.iter().map(|c| c.digest.clone()).collect();
+        let (created, size) = children_summary_on(conn, &children).await?;
+        let index =
+            ManifestRecord { created: m.created.clone().or(created), total_size: m.total_size.max(size), ..m.clone() };
+        insert_manifest_rows(conn, &[&index]).await?;
+    }
+    insert_manifest_rows(conn, &batch).await
+}
+
+async fn insert_manifest_rows(
+    conn: &mut sqlx::SqliteConnection,
+    records: &[&ManifestRecord],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let fetched_at = now_rfc3339();
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT OR IGNORE INTO manifests (digest, media_type, raw, size, created, os, architecture, variant, \
+         config_digest, artifact_type, subject, total_size, fetched_at) ",
+    );
+    qb.push_values(records, |mut b, m| {
+        b.push_bind(&m.digest)
+            .push_bind(&m.media_type)
+            .push_bind(&m.raw)
+            .push_bind(m.raw.len() as i64)
+            .push_bind(&m.created)
+            .push_bind(&m.os)
+            .push_bind(&m.architecture)
+            .push_bind(&m.variant)
+            .push_bind(&m.config_digest)
+            .push_bind(&m.artifact_type)
+            .push_bind(&m.subject)
+            .push_bind(m.total_size as i64)
+            .push_bind(&fetched_at);
+    });
+    qb.build().execute(&mut *conn).await?;
+    // The edges as JSON rows: one statement per table, whatever the number of manifests.
+    let (mut children, mut blobs, mut edges, mut subjects) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for m in records {
+        for c in &m.children {
+            children.push(serde_json::json!([m.digest, c.digest, c.os, c.architecture, c.variant]));
+        }
+        for (d, size, mt) in &m.blobs {
+            blobs.push(serde_json::json!([d, size, mt]));
+            edges.push(serde_json::json!([m.digest, d]));
+        }
+        if let Some(s) = &m.subject {
+            subjects.push(serde_json::json!([s, m.digest, m.artifact_type]));
+        }
+    }
+    let statements = [
+        (
+            children,
+            "INSERT OR IGNORE INTO manifest_children (parent, child, os, architecture, variant) \
+             SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?)",
+        ),
+        (blobs, "INSERT OR IGNORE INTO blobs (digest, size, media_type) SELECT value->>0, value->>1, value->>2 FROM json_each(?)"),
+        (edges, "INSERT OR IGNORE INTO manifest_blobs (manifest, blob) SELECT value->>0, value->>1 FROM json_each(?)"),
+        (
+            subjects,
+            "INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) \
+             SELECT value->>0, value->>1, value->>2 FROM json_each(?)",
+        ),
+    ];
+    for (rows, sql) in statements {
+        if !rows.is_empty() {
+            sqlx::query(sql).bind(serde_json::Value::Array(rows).to_string()).execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces a repository's tag set: new tags appear, moved tags update (a new `first_seen`), tags gone
+/// from the server disappear. `created` and `size` come from the cached manifests. One upsert for all.
+async fn write_tags(
+    conn: &mut sqlx::SqliteConnection,
+    profile_id: i64,
+    repo: &str,
+    tags: &[TagRecord],
+) -> Result<(), StoreError> {
+    let now = now_rfc3339_nanos();
+    let repo_id: i64 = sqlx::query_scalar(
+        "INSERT INTO repositories (profile_id, name, first_seen, last_seen) VALUES (?,?,?,?) \
+         ON CONFLICT(profile_id, name) DO UPDATE SET last_seen = excluded.last_seen RETURNING id",
+    )
+    .bind(profile_id)
+    .bind(repo)
+    .bind(&now)
+    .bind(&now)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !tags.is_empty() {
+        let rows: Vec<_> = tags.iter().map(|t| serde_json::json!([t.name, t.digest, t.media_type])).collect();
+        sqlx::query(
+            "INSERT INTO tags (repository_id, name, digest, media_type, created, size, first_seen, last_seen) \
+             SELECT ?1, j.value->>0, j.value->>1, j.value->>2, m.created, COALESCE(m.total_size, 0), ?2, ?2 \
+             FROM json_each(?3) j LEFT JOIN manifests m ON m.digest = j.value->>1 WHERE true \
+             ON CONFLICT(repository_id, name) DO UPDATE SET \
+               first_seen = CASE WHEN tags.digest = excluded.digest THEN tags.first_seen ELSE excluded.first_seen END, \
+               digest = excluded.digest, media_type = excluded.media_type, created = excluded.created, \
+               size = excluded.size, last_seen = excluded.last_seen",
+        )
+        .bind(repo_id)
+        .bind(&now)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM tags WHERE repository_id = ? AND last_seen <> ?")
+        .bind(repo_id)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// A timestamp unique enough to mark the rows one sync touched.

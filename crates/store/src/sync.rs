@@ -3,7 +3,7 @@
 //! concurrency, progress events, cancel at any moment; a failed or cancelled sync leaves the store
 //! consistent and the next one resumes (what is cached is not fetched again).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -73,8 +73,9 @@ struct Shared {
     permits: Semaphore,
     /// SQLite has one writer: writes queue here instead of sleeping in SQLite's busy handler.
     writes: tokio::sync::Mutex<()>,
-    /// One cell per digest: concurrent repositories sharing a digest wait for the same fetch.
-    cells: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
+    /// Which digests are cached, and this sync's fetches not written yet.
+    digests: Mutex<Digests>,
+    concurrency: usize,
     tags_done: AtomicU64,
     tags_total: AtomicU64,
     repos_done: AtomicU64,
@@ -95,15 +96,14 @@ impl Shared {
         opts: &SyncOptions,
         cancel: &CancellationToken,
     ) -> Result<Arc<Self>, StoreError> {
-        let known = store.known_manifests().await?;
-        let cells: HashMap<String, Arc<OnceCell<()>>> =
-            known.into_iter().map(|d| (d, Arc::new(OnceCell::new_with(Some(()))))).collect();
+        let stored = store.known_manifests().await?;
         Ok(Arc::new(Shared {
             store: store.clone(),
             client: client.clone(),
             permits: Semaphore::new(opts.concurrency.max(1)),
             writes: tokio::sync::Mutex::new(()),
-            cells: Mutex::new(cells),
+            digests: Mutex::new(Digests { stored, pending: HashMap::new() }),
+            concurrency: opts.concurrency.max(1),
             tags_done: AtomicU64::new(0),
             tags_total: AtomicU64::new(0),
             repos_done: AtomicU64::new(0),
@@ -145,29 +145,45 @@ impl Shared {
         }
     }
 
-    /// Ensures `digest` (fetched from `repo`) and, for an index, its children are cached.
-    /// `prefetched`: the manifest when the caller already has it (a GET by tag), saving a request.
-    async fn ensure_manifest(
-        self: &Arc<Self>,
-        repo: &str,
-        digest: &Digest,
+    /// The manifests `digest` (as found in `repo`) needs cached that are not yet: itself and, for an index,
+    /// its children (children first). Empty when it is cached. `prefetched`: the manifest when the caller
+    /// already has it (a GET by tag), saving a request.
+    fn collect<'a>(
+        self: &'a Arc<Self>,
+        repo: &'a str,
+        digest: &'a Digest,
         prefetched: Option<FetchedManifest>,
-    ) -> Result<(), berth_registry::Error> {
-        let cell = {
-            let mut cells = self.cells.lock().expect("cells lock");
-            cells.entry(digest.to_string()).or_default().clone()
-        };
-        cell.get_or_try_init(|| async { Box::pin(self.fetch_manifest(repo, digest, prefetched)).await })
-            .await
-            .map(|_| ())
+    ) -> BoxFuture<'a, Result<Vec<Arc<ManifestRecord>>, berth_registry::Error>> {
+        Box::pin(async move {
+            let cell = {
+                let mut d = self.digests.lock().expect("digests lock");
+                if d.stored.contains(digest.as_str()) {
+                    return Ok(Vec::new());
+                }
+                d.pending.entry(digest.to_string()).or_default().clone()
+            };
+            let record = cell.get_or_try_init(|| self.fetch_manifest(repo, digest, prefetched)).await?.clone();
+            let Some(record) = record else {
+                return Ok(Vec::new()); // gone between the HEAD and the GET (someone deleted it)
+            };
+            let children: Vec<Digest> = record.children.iter().filter_map(|c| Digest::parse(&c.digest)).collect();
+            let mut out: Vec<Arc<ManifestRecord>> = Vec::new();
+            for mut kids in futures::future::try_join_all(children.iter().map(|c| self.collect(repo, c, None))).await? {
+                out.append(&mut kids);
+            }
+            out.push(record);
+            Ok(out)
+        })
     }
 
+    /// GETs a manifest (unless prefetched) and, for an image, its config: the record to cache. An index's
+    /// creation time and size are computed from its children when it is written.
     async fn fetch_manifest(
         self: &Arc<Self>,
         repo: &str,
         digest: &Digest,
         prefetched: Option<FetchedManifest>,
-    ) -> Result<(), berth_registry::Error> {
+    ) -> Result<Option<Arc<ManifestRecord>>, berth_registry::Error> {
         let fetched = match prefetched {
             Some(m) => Some(m),
             None => {
@@ -176,8 +192,7 @@ impl Shared {
             }
         };
         let Some(m) = fetched else {
-            // Gone between the HEAD and the GET (someone deleted it): nothing to cache.
-            return Ok(());
+            return Ok(None);
         };
         let mut rec = ManifestRecord {
             digest: m.digest.to_string(),
@@ -207,36 +222,25 @@ impl Shared {
                 }
             }
             Manifest::Index(index) => {
-                let children =
-                    index.manifests.iter().filter(|d| media::is_manifest(&d.media_type) || d.media_type.is_empty());
-                let mut kids = Vec::new();
-                for child in children {
-                    Box::pin(self.ensure_manifest(repo, &child.digest, None)).await?;
-                    kids.push(ChildRecord {
+                rec.children = index
+                    .manifests
+                    .iter()
+                    .filter(|d| media::is_manifest(&d.media_type) || d.media_type.is_empty())
+                    .map(|child| ChildRecord {
                         digest: child.digest.to_string(),
                         os: child.platform.as_ref().map(|p| p.os.clone()),
                         architecture: child.platform.as_ref().map(|p| p.architecture.clone()),
                         variant: child.platform.as_ref().and_then(|p| p.variant.clone()),
-                    });
-                }
-                let digests: Vec<String> = kids.iter().map(|k| k.digest.clone()).collect();
-                let (created, closure) =
-                    self.store.children_summary(&digests).await.map_err(store_as_registry_error)?;
-                rec.created = created;
-                rec.total_size = closure;
-                rec.children = kids;
+                    })
+                    .collect();
             }
             Manifest::Schema1(_) => {}
         }
-        {
-            let _w = self.writes.lock().await;
-            self.store.insert_manifest(&rec).await.map_err(store_as_registry_error)?;
-        }
         self.fetched.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        Ok(Some(Arc::new(rec)))
     }
 
-    /// Syncs one repository: its tags, their digests, then one transaction.
+    /// Syncs one repository: its tags, their digests, the manifests not cached yet, then one transaction.
     async fn sync_repository(self: &Arc<Self>, profile_id: i64, repo: String) -> Result<(), berth_registry::Error> {
         let tags = {
             let _p = self.permits.acquire().await.expect("semaphore open");
@@ -275,48 +279,72 @@ impl Shared {
             .collect::<Vec<_>>()
             .await;
         let mut records = Vec::with_capacity(resolved.len());
-        let mut fetched = Vec::new();
+        let mut wanted: HashMap<Digest, Option<FetchedManifest>> = HashMap::new();
         for (tag, res) in resolved {
             match res? {
                 Some((digest, media_type, body)) => {
                     records.push(TagRecord { name: tag, digest: digest.to_string(), media_type });
-                    fetched.push((digest, body));
+                    let slot = wanted.entry(digest).or_default();
+                    if slot.is_none() {
+                        *slot = body;
+                    }
                 }
                 None => continue, // deleted since the tag list: not there any more
             }
         }
-        for (digest, body) in fetched {
-            if !self.is_known(digest.as_str()) {
-                self.ensure_manifest(&repo, &digest, body).await?;
-            }
+        // The manifests not cached yet, fetched side by side (each digest once, even across repositories).
+        let mut manifests: Vec<Arc<ManifestRecord>> = Vec::new();
+        let mut fetches = futures::stream::iter(wanted)
+            .map(|(digest, body)| {
+                let this = self.clone();
+                let repo = repo.clone();
+                async move { this.collect(&repo, &digest, body).await }
+            })
+            .buffer_unordered(self.concurrency);
+        while let Some(found) = fetches.next().await {
+            manifests.extend(found?);
         }
+        drop(fetches);
         // Referrers found by tag: the OCI fallback index `sha256-<hex>` and cosign `sha256-<hex>.sig|.att|.sbom`.
+        let mut referrers = Vec::new();
         for r in &records {
-            if let Some((subject, suffix)) = referrer_tag(&r.name) {
-                if suffix.is_none() && media::is_index(&r.media_type) {
-                    if let Ok(Some(raw)) = self.store.manifest_raw(&r.digest).await {
-                        if let Ok((_, Manifest::Index(i))) = Manifest::parse(Some(&r.media_type), &raw) {
-                            for d in i.manifests {
-                                let _ = self
-                                    .store
-                                    .add_referrer(&subject, d.digest.as_str(), d.artifact_type.as_deref())
-                                    .await;
-                            }
-                        }
+            let Some((subject, suffix)) = referrer_tag(&r.name) else { continue };
+            if suffix.is_none() && media::is_index(&r.media_type) {
+                let raw = match manifests.iter().find(|m| m.digest == r.digest) {
+                    Some(m) => Some(m.raw.clone()),
+                    None => self.store.manifest_raw(&r.digest).await.ok().flatten(),
+                };
+                if let Some(Ok((_, Manifest::Index(i)))) = raw.map(|raw| Manifest::parse(Some(&r.media_type), &raw)) {
+                    for d in i.manifests {
+                        referrers.push((subject.clone(), d.digest.to_string(), d.artifact_type));
                     }
-                } else if let Some(kind) = suffix {
-                    let _ = self.store.add_referrer(&subject, &r.digest, Some(kind)).await;
                 }
+            } else if let Some(kind) = suffix {
+                referrers.push((subject, r.digest.clone(), Some(kind.to_string())));
             }
         }
-        let _w = self.writes.lock().await;
-        self.store.replace_repository_tags(profile_id, &repo, &records).await.map_err(store_as_registry_error)?;
+        let refs: Vec<&ManifestRecord> = manifests.iter().map(|m| m.as_ref()).collect();
+        {
+            let _w = self.writes.lock().await;
+            self.store
+                .write_repository(profile_id, &repo, &refs, &referrers, &records)
+                .await
+                .map_err(store_as_registry_error)?;
+        }
+        let mut d = self.digests.lock().expect("digests lock");
+        for m in &manifests {
+            d.pending.remove(&m.digest);
+            d.stored.insert(m.digest.clone());
+        }
         Ok(())
     }
+}
 
-    fn is_known(&self, digest: &str) -> bool {
-        self.cells.lock().expect("cells lock").get(digest).is_some_and(|c| c.initialized())
-    }
+/// Digests cached in the store, and the fetches of this sync not written yet: one cell per digest, so
+/// concurrent repositories sharing a digest wait for the same fetch.
+struct Digests {
+    stored: HashSet<String>,
+    pending: HashMap<String, Arc<OnceCell<Option<Arc<ManifestRecord>>>>>,
 }
 
 /// `sha256-<hex>` → (subject digest, None); `sha256-<hex>.sig` → (subject, Some("sig")).
