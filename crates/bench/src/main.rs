@@ -198,15 +198,17 @@ async fn main() {
         eprintln!("{label} …");
         let cpu_before = process_cpu_seconds(registry_pid);
         let _report = ReportRegistryCpu { pid: registry_pid, before: cpu_before };
-        // BENCH_PERF=FILE: profile the sync with `perf record -g` (figures then include perf's overhead).
-        let mut cmd = match std::env::var("BENCH_PERF") {
-            Ok(out) => {
-                let mut c = Command::new("perf");
-                c.args(["record", "-g", "-o", &format!("{out}.{}", label.split(' ').next().unwrap_or("x"))]);
-                c.arg("--").arg(&berth);
+        // BENCH_WRAP="perf record -g -o /tmp/perf.data --": run the sync under a profiler or tracer (the
+        // figures then include its overhead).
+        let wrap: Vec<String> =
+            std::env::var("BENCH_WRAP").unwrap_or_default().split_whitespace().map(str::to_string).collect();
+        let mut cmd = match wrap.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&berth);
                 c
             }
-            Err(_) => Command::new(&berth),
+            None => Command::new(&berth),
         };
         let (wall, rss_kib, out) = run_measured(cmd.arg("--data-dir").arg(data.path()).args([
             "sync",

@@ -127,7 +127,9 @@ fn main() -> ExitCode {
     // A daily-rotated file in ~/.local/state/berth/logs (or $BERTH_LOG_DIR); stderr only with $BERTH_LOG.
     let _log = berth_core::logging::LogConfig::from_env("berth-cli", None).as_ref().map(berth_core::logging::init);
     tracing::info!(version = berth_core::VERSION, "berth {}", std::env::args().nth(1).unwrap_or_default());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    // One thread: the CLI's work is requests in flight and the store's own worker threads; a second
+    // runtime thread only adds wake-ups between threads.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -464,7 +464,9 @@ pub async fn sync_profile_from(
                 shared.repos_done.fetch_add(1, Ordering::Relaxed);
             }
         })
-        .buffer_unordered(opts.concurrency.max(1));
+        // More repositories than requests in flight: while some write to the cache or wait on the store,
+        // the others keep every request slot busy (the semaphore bounds the requests).
+        .buffer_unordered(opts.concurrency.max(1) * 4);
     loop {
         tokio::select! {
             next = work.next() => match next {
