@@ -197,7 +197,6 @@ async fn main() {
     let sync = |label: &str| {
         eprintln!("{label} …");
         let cpu_before = process_cpu_seconds(registry_pid);
-        let _report = ReportRegistryCpu { pid: registry_pid, before: cpu_before };
         // BENCH_WRAP="perf record -g -o /tmp/perf.data --": run the sync under a profiler or tracer (the
         // figures then include its overhead).
         let wrap: Vec<String> =
@@ -218,19 +217,21 @@ async fn main() {
             &a.concurrency.to_string(),
         ]));
         let v: serde_json::Value = serde_json::from_str(&out).expect("sync JSON");
-        (wall, rss_kib, v)
+        let registry_cpu = process_cpu_seconds(registry_pid) - cpu_before;
+        eprintln!("    registry CPU {registry_cpu:.2} s");
+        (wall, rss_kib, v, registry_cpu)
     };
-    let (full_wall, full_rss, full) = sync("(a) full sync");
+    let (full_wall, full_rss, full, full_registry_cpu) = sync("(a) full sync");
     let full_requests = full["requests"].as_f64().unwrap_or(0.0);
     let full_rate = full_requests / full_wall.as_secs_f64();
     if a.sync_only {
         let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
         for (name, paths) in [("lists", &lists), ("manifests", &manifests), ("blobs", &blobs)] {
             let _cpu = ReportRegistryCpu { pid: registry_pid, before: process_cpu_seconds(registry_pid) };
-            let rate = wrk_rate(data.path(), name, paths, a.concurrency, &reg.url());
+            let rate = measure_wrk(data.path(), name, paths, a.concurrency, &reg.url());
             eprintln!("(b) wrk {name} ({} paths): {rate:.0} req/s", paths.len());
         }
-        let (re_wall, _, re) = sync("(d) resync");
+        let (re_wall, _, re, _) = sync("(d) resync");
         println!(
             "(a) {:.2} s {} requests {:.0} req/s; (d) {:.2} s {} requests; (d)/(a) = {:.3}",
             full_wall.as_secs_f64(),
@@ -248,7 +249,9 @@ async fn main() {
     eprintln!("(b) wrk …");
     let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
     let mix: Vec<String> = lists.iter().chain(&manifests).chain(&blobs).cloned().collect();
-    let wrk_rate = wrk_rate(data.path(), "mix", &mix, a.concurrency, &reg.url());
+    let wrk_rate = measure_wrk(data.path(), "mix", &mix, a.concurrency, &reg.url());
+    // For (d), whose requests are manifests by tag (HEAD; wrk sends GET, the same lookup on the registry).
+    let wrk_manifests = measure_wrk(data.path(), "manifests", &manifests, a.concurrency, &reg.url());
     // (c) sequential skopeo inspect --raw + --config on a sample, extrapolated to every tag.
     eprintln!("(c) skopeo on {} tags …", a.skopeo_sample);
     let t = Instant::now();
@@ -275,7 +278,7 @@ async fn main() {
     let skopeo_total = t.elapsed().as_secs_f64() / n as f64 * total_tags;
 
     // (d) resync, nothing changed.
-    let (re_wall, re_rss, re) = sync("(d) resync");
+    let (re_wall, re_rss, re, re_registry_cpu) = sync("(d) resync");
 
     // (e) search and sort over 100,000 cached tags.
     eprintln!("(e) search over 100,000 cached tags …");
@@ -312,6 +315,14 @@ async fn main() {
         ok(p95 <= 20.0)
     );
     println!("(f) peak RSS of sync    {peak_mb:8.1} MB  (target <= 200 MB) {}", ok(peak_mb <= 200.0));
+    // What bounds (a) and (d) on this machine: the registry's own CPU for the requests they need.
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    println!(
+        "registry CPU: {full_registry_cpu:.1} s during (a) (floor {:.1} s on {cores} cores), {re_registry_cpu:.1} s \
+         during (d); (d) ran at {:.0} req/s, wrk gets {wrk_manifests:.0} req/s of manifests",
+        full_registry_cpu / cores,
+        re["requests"].as_f64().unwrap_or(0.0) / re_wall.as_secs_f64()
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -319,6 +330,8 @@ async fn main() {
             "wrk_req_per_s": wrk_rate, "ratio_a_b": ratio_b, "skopeo_s": skopeo_total, "ratio_c_a": ratio_c,
             "resync_s": re_wall.as_secs_f64(), "ratio_d_a": ratio_d, "search_p50_ms": p50, "search_p95_ms": p95,
             "peak_rss_mb": peak_mb, "manifests_fetched": full["manifests_fetched"],
+            "registry_cpu_full_s": full_registry_cpu, "registry_cpu_resync_s": re_registry_cpu,
+            "wrk_manifests_req_per_s": wrk_manifests,
         })
     );
 }
@@ -376,7 +389,7 @@ fn write_wrk_script(dir: &Path, name: &str, paths: &[String]) -> PathBuf {
 }
 
 /// Requests per second wrk gets from the registry for `paths` at `concurrency`, over 10 s.
-fn wrk_rate(dir: &Path, name: &str, paths: &[String], concurrency: usize, url: &str) -> f64 {
+fn measure_wrk(dir: &Path, name: &str, paths: &[String], concurrency: usize, url: &str) -> f64 {
     let script = write_wrk_script(dir, name, paths);
     let wrk = Command::new("wrk")
         .args(["-t2", &format!("-c{concurrency}"), "-d10s", "-s"])
