@@ -216,7 +216,8 @@ impl SearchPlan {
         format!("?{}", self.args.len())
     }
 
-    fn arguments(&self, limit: Option<i64>) -> Result<SqliteArguments<'static>, StoreError> {
+    /// The arguments, then the page size.
+    fn arguments(&self, limit: i64) -> Result<SqliteArguments<'static>, StoreError> {
         let mut out = SqliteArguments::default();
         for a in &self.args {
             match a {
@@ -225,9 +226,7 @@ impl SearchPlan {
             }
             .map_err(sqlx::Error::Encode)?;
         }
-        if let Some(l) = limit {
-            out.add(l).map_err(sqlx::Error::Encode)?;
-        }
+        out.add(limit).map_err(sqlx::Error::Encode)?;
         Ok(out)
     }
 }
@@ -628,8 +627,7 @@ impl Store {
              JOIN repositories r ON r.id = t.repository_id ORDER BY {}, r.name",
             order_by(sort)
         );
-        let rows =
-            sqlx::query_with(&sql, plan.arguments(Some(i64::from(limit.max(1))))?).fetch_all(self.pool()).await?;
+        let rows = sqlx::query_with(&sql, plan.arguments(i64::from(limit.max(1)))?).fetch_all(self.pool()).await?;
         let total = rows.first().map_or(0, |r| r.get::<i64, _>("total") as u64);
         Ok((total, rows.iter().take(limit as usize).map(tag_row).collect()))
     }
