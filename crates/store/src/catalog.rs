@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use sqlx::Row;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, Row};
 
 use crate::{now_rfc3339, Store, StoreError};
 
@@ -100,12 +101,22 @@ pub struct SyncCounts {
     pub errors: u64,
 }
 
-const TAG_COLUMNS: &str = "r.name AS repository, t.name, t.digest, t.media_type, t.created, t.size, t.first_seen, \
-     COALESCE((SELECT group_concat(c.os || '/' || COALESCE(c.architecture, '?') || COALESCE('/' || c.variant, ''), ', ' \
-                   ORDER BY c.os, c.architecture, c.variant) \
-                 FROM manifest_children c WHERE c.parent = t.digest AND c.os IS NOT NULL AND c.os != 'unknown'), \
-              (SELECT m.os || '/' || COALESCE(m.architecture, '?') || COALESCE('/' || m.variant, '') \
-                 FROM manifests m WHERE m.digest = t.digest AND m.os IS NOT NULL AND m.os != 'unknown'), '') AS platforms";
+/// `os/arch[/variant]` of a tag's image, or of each platform of its index; empty when unknown.
+macro_rules! platforms_expr {
+    () => {
+        "COALESCE((SELECT group_concat(c.os || '/' || COALESCE(c.architecture, '?') || COALESCE('/' || c.variant, ''), ', ' \
+                       ORDER BY c.os, c.architecture, c.variant) \
+                     FROM manifest_children c WHERE c.parent = t.digest AND c.os IS NOT NULL AND c.os != 'unknown'), \
+                  (SELECT m.os || '/' || COALESCE(m.architecture, '?') || COALESCE('/' || m.variant, '') \
+                     FROM manifests m WHERE m.digest = t.digest AND m.os IS NOT NULL AND m.os != 'unknown'), '')"
+    };
+}
+
+const TAG_COLUMNS: &str = concat!(
+    "r.name AS repository, t.name, t.digest, t.media_type, t.created, t.size, t.first_seen, ",
+    platforms_expr!(),
+    " AS platforms"
+);
 
 fn order_by(sort: TagSort) -> &'static str {
     match sort {
@@ -115,6 +126,115 @@ fn order_by(sort: TagSort) -> &'static str {
         TagSort::Digest => "t.digest, t.name",
         TagSort::Platforms => "platforms, t.name",
     }
+}
+
+/// `order_by` over the bare columns of a search page (`name`, `created`, … `rname`).
+fn order_by_bare(sort: TagSort) -> &'static str {
+    match sort {
+        TagSort::Name => "name",
+        TagSort::Created => "created IS NULL, created DESC, name",
+        TagSort::Size => "size DESC, name",
+        TagSort::Digest => "digest, name",
+        TagSort::Platforms => "platforms, name",
+    }
+}
+
+/// How `search_tags` finds a needle: disjoint parts (FROM, WHERE) whose union is the hits, and the
+/// arguments they share (`?1` is the profile).
+struct SearchPlan {
+    parts: Vec<(&'static str, String)>,
+    args: Vec<SearchArg>,
+}
+
+enum SearchArg {
+    Int(i64),
+    Text(String),
+}
+
+const REPO_TAGS: &str = "repositories r JOIN tags t ON t.repository_id = r.id";
+const INDEXED_TAGS: &str =
+    "tags_search JOIN tags t ON t.rowid = tags_search.rowid JOIN repositories r ON r.id = t.repository_id";
+
+impl SearchPlan {
+    /// None when nothing can match (a needle with two colons: names hold none, hex digests neither).
+    fn new(profile_id: i64, needle: &str) -> Option<Self> {
+        let needle = needle.to_lowercase();
+        // A pasted digest: search its hex (the index holds digests without their algorithm).
+        let needle = ["sha256:", "sha512:"]
+            .iter()
+            .find_map(|p| needle.strip_prefix(p))
+            .filter(|h| !h.is_empty())
+            .unwrap_or(&needle);
+        let mut plan = SearchPlan { parts: Vec::new(), args: vec![SearchArg::Int(profile_id)] };
+        if let Some((repo_end, tag_start)) = needle.split_once(':') {
+            // Repository and tag names hold no colon: the needle spans "repository:tag" at its colon.
+            if tag_start.contains(':') {
+                return None;
+            }
+            let mut filter = "r.profile_id = ?1".to_string();
+            if !repo_end.is_empty() {
+                let len = plan.arg(SearchArg::Int(repo_end.chars().count() as i64));
+                let end = plan.arg(SearchArg::Text(repo_end.to_string()));
+                filter += &format!(" AND length(r.name) >= {len} AND substr(lower(r.name), -{len}) = {end}");
+            }
+            if !tag_start.is_empty() {
+                let len = plan.arg(SearchArg::Int(tag_start.chars().count() as i64));
+                let start = plan.arg(SearchArg::Text(tag_start.to_string()));
+                filter += &format!(" AND substr(lower(t.name), 1, {len}) = {start}");
+            }
+            if repo_end.is_empty() && tag_start.chars().count() >= 3 {
+                let phrase = plan.arg(SearchArg::Text(format!("name : {}", fts_phrase(tag_start))));
+                plan.parts.push((INDEXED_TAGS, format!("tags_search MATCH {phrase} AND {filter}")));
+            } else {
+                plan.parts.push((REPO_TAGS, filter));
+            }
+            return Some(plan);
+        }
+        let n = plan.arg(SearchArg::Text(needle.to_string()));
+        plan.parts.push((REPO_TAGS, format!("r.profile_id = ?1 AND instr(lower(r.name), {n}) > 0")));
+        if needle.chars().count() >= 3 {
+            let phrase = plan.arg(SearchArg::Text(fts_phrase(needle)));
+            plan.parts.push((
+                INDEXED_TAGS,
+                format!("tags_search MATCH {phrase} AND r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0"),
+            ));
+        } else {
+            plan.parts.push((
+                REPO_TAGS,
+                format!(
+                    "r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0 AND (instr(lower(t.name), {n}) > 0 \
+                     OR instr(lower(substr(t.digest, instr(t.digest, ':') + 1)), {n}) > 0)"
+                ),
+            ));
+        }
+        Some(plan)
+    }
+
+    /// Adds an argument; returns its placeholder.
+    fn arg(&mut self, a: SearchArg) -> String {
+        self.args.push(a);
+        format!("?{}", self.args.len())
+    }
+
+    /// The arguments, then the page size.
+    fn arguments(&self, limit: i64) -> Result<SqliteArguments<'static>, StoreError> {
+        let mut out = SqliteArguments::default();
+        for a in &self.args {
+            match a {
+                SearchArg::Int(i) => out.add(*i),
+                SearchArg::Text(s) => out.add(s.clone()),
+            }
+            .map_err(sqlx::Error::Encode)?;
+        }
+        out.add(limit).map_err(sqlx::Error::Encode)?;
+        Ok(out)
+    }
+}
+
+/// An FTS5 phrase: the text as one quoted string ("" escapes a quote); the trigram tokenizer makes it
+/// a case-insensitive substring match.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 fn tag_row(r: &sqlx::sqlite::SqliteRow) -> TagRow {
@@ -377,8 +497,14 @@ impl Store {
     }
 
     /// Searches every tag of a profile: `needle` is a case-insensitive substring of "repository:tag" or
-    /// of the digest. Returns the total number of hits and the first `limit`, sorted. Needles of three
-    /// characters or more use the trigram index; shorter ones scan.
+    /// of the digest (a pasted "sha256:…" searches the hex). Returns the exact number of hits and the
+    /// first `limit`, sorted.
+    ///
+    /// The hits are split into disjoint parts, each cheap on its own: the tags of the repositories whose
+    /// name holds the needle (found in the small repositories table, then counted and sorted from
+    /// `tags_repository_sort`), and the other tags whose name or digest holds it (trigram index for
+    /// needles of three characters or more, a scan for shorter ones). A needle with a colon spans the
+    /// two: a repository name ending with the part before it and a tag name starting with the part after.
     pub async fn search_tags(
         &self,
         profile_id: i64,
@@ -386,49 +512,48 @@ impl Store {
         sort: TagSort,
         limit: u32,
     ) -> Result<(u64, Vec<TagRow>), StoreError> {
-        // A pasted digest: search its hex (the index holds digests without their algorithm).
-        let needle = ["sha256:", "sha512:"]
+        let Some(plan) = SearchPlan::new(profile_id, needle) else {
+            return Ok((0, Vec::new()));
+        };
+        // One statement: each part a CTE of bare rows (the index-backed repository part inlined, the
+        // others computed once and reused by the count and the page), each part sorted and cut, the
+        // parts' pages merged and cut; the per-row columns (platforms) only for the final page, unless
+        // they are the sort key. At least one row is fetched: it carries the total.
+        let extra = match sort {
+            TagSort::Digest => ", t.digest AS digest",
+            TagSort::Platforms => concat!(", ", platforms_expr!(), " AS platforms"),
+            _ => "",
+        };
+        let ctes = plan
+            .parts
             .iter()
-            .find_map(|p| needle.strip_prefix(p))
-            .filter(|h| !h.is_empty())
-            .unwrap_or(needle);
-        let (source, filter, arg) = if needle.chars().count() >= 3 {
-            // An FTS5 phrase: the needle as one quoted string ("" escapes a quote).
-            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-            (
-                "tags_search JOIN tags t ON t.rowid = tags_search.rowid JOIN repositories r ON r.id = t.repository_id",
-                "r.profile_id = ?1 AND tags_search MATCH ?2",
-                phrase,
-            )
-        } else {
-            let pattern = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            (
-                "tags t JOIN repositories r ON r.id = t.repository_id",
-                "r.profile_id = ?1 AND (r.name || ':' || t.name LIKE ?2 ESCAPE '\\' OR t.digest LIKE ?2 ESCAPE '\\')",
-                pattern,
-            )
-        };
-        // Sort, count and cut on the bare rows first; the per-row columns (platforms) only for the page.
-        let sql = if sort == TagSort::Platforms {
-            format!(
-                "SELECT {TAG_COLUMNS}, COUNT(*) OVER () AS total FROM {source} WHERE {filter} ORDER BY {}, r.name LIMIT ?3",
-                order_by(sort)
-            )
-        } else {
-            format!(
-                "WITH hits AS (SELECT t.rowid AS rid, COUNT(*) OVER () AS total FROM {source} WHERE {filter} \
-                 ORDER BY {order}, r.name LIMIT ?3) \
-                 SELECT {TAG_COLUMNS}, hits.total FROM hits JOIN tags t ON t.rowid = hits.rid \
-                 JOIN repositories r ON r.id = t.repository_id ORDER BY {order}, r.name",
-                order = order_by(sort)
-            )
-        };
-        let rows = sqlx::query(&sql).bind(profile_id).bind(&arg).bind(limit as i64).fetch_all(self.pool()).await?;
-        let total = match rows.first() {
-            Some(r) => r.get::<i64, _>("total") as u64,
-            None => 0,
-        };
-        Ok((total, rows.iter().map(tag_row).collect()))
+            .enumerate()
+            .map(|(i, (from, filter))| {
+                let materialized = if *from == REPO_TAGS && i == 0 { "NOT MATERIALIZED" } else { "MATERIALIZED" };
+                format!(
+                    "p{i} AS {materialized} (SELECT t.rowid AS rid, t.name AS name, t.created AS created, \
+                     t.size AS size, r.name AS rname{extra} FROM {from} WHERE {filter})"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let limit_arg = format!("?{}", plan.args.len() + 1);
+        let bare = order_by_bare(sort);
+        let pages = (0..plan.parts.len())
+            .map(|i| format!("SELECT * FROM (SELECT * FROM p{i} ORDER BY {bare}, rname LIMIT {limit_arg})"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let total =
+            (0..plan.parts.len()).map(|i| format!("(SELECT COUNT(*) FROM p{i})")).collect::<Vec<_>>().join(" + ");
+        let sql = format!(
+            "WITH {ctes}, page AS (SELECT rid FROM ({pages}) ORDER BY {bare}, rname LIMIT {limit_arg}) \
+             SELECT {TAG_COLUMNS}, {total} AS total FROM page JOIN tags t ON t.rowid = page.rid \
+             JOIN repositories r ON r.id = t.repository_id ORDER BY {}, r.name",
+            order_by(sort)
+        );
+        let rows = sqlx::query_with(&sql, plan.arguments(i64::from(limit.max(1)))?).fetch_all(self.pool()).await?;
+        let total = rows.first().map_or(0, |r| r.get::<i64, _>("total") as u64);
+        Ok((total, rows.iter().take(limit as usize).map(tag_row).collect()))
     }
 
     /// The newest tag (by image creation time) of every repository of a profile.
