@@ -248,7 +248,7 @@ async fn main() {
     // Berth's order) at the same concurrency, with wrk.
     eprintln!("(b) wrk …");
     let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
-    let mix: Vec<String> = lists.iter().chain(&manifests).chain(&blobs).cloned().collect();
+    let mix = interleave(&[&lists, &manifests, &blobs]);
     let wrk_rate = measure_wrk(data.path(), "mix", &mix, a.concurrency, &reg.url());
     // For (d), whose requests are manifests by tag (HEAD; wrk sends GET, the same lookup on the registry).
     let wrk_manifests = measure_wrk(data.path(), "manifests", &manifests, a.concurrency, &reg.url());
@@ -371,6 +371,17 @@ async fn sync_requests(data: &Path, profile: &str) -> (Vec<String>, Vec<String>,
     }
     store.close().await;
     (lists, manifests, blobs)
+}
+
+/// The lists merged evenly (each at its own pace), so that any stretch of the result, such as the part
+/// wrk gets through in 10 s, has the kinds of request in the sync's proportions.
+fn interleave(lists: &[&Vec<String>]) -> Vec<String> {
+    let mut keyed: Vec<(f64, &String)> = lists
+        .iter()
+        .flat_map(|l| l.iter().enumerate().map(move |(i, p)| ((i as f64 + 0.5) / l.len() as f64, p)))
+        .collect();
+    keyed.sort_by(|a, b| a.0.partial_cmp(&b.0).expect("finite"));
+    keyed.into_iter().map(|(_, p)| p.clone()).collect()
 }
 
 /// A wrk script that GETs `paths` in turn, with the Accept list Berth sends. (GET, not HEAD: wrk waits for
