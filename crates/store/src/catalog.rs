@@ -294,13 +294,6 @@ impl Store {
         Ok(())
     }
 
-    /// For an index about to be cached: the creation time of its first child that has one, and the bytes
-    /// of the children's manifests, configs and layers, each distinct blob counted once.
-    pub async fn children_summary(&self, children: &[String]) -> Result<(Option<String>, u64), StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        children_summary_on(&mut conn, children).await
-    }
-
     /// Tag names of a repository already in the cache (to choose HEAD for them, GET for new ones).
     pub async fn cached_tag_names(&self, profile_id: i64, repo: &str) -> Result<HashSet<String>, StoreError> {
         let names: Vec<String> = sqlx::query_scalar(
@@ -319,22 +312,6 @@ impl Store {
             .bind(digest)
             .fetch_optional(self.pool())
             .await?)
-    }
-
-    /// Records that `referrer` refers to `subject` (found through a fallback or cosign tag).
-    pub async fn add_referrer(
-        &self,
-        subject: &str,
-        referrer: &str,
-        artifact_type: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) VALUES (?,?,?)")
-            .bind(subject)
-            .bind(referrer)
-            .bind(artifact_type)
-            .execute(self.pool())
-            .await?;
-        Ok(())
     }
 
     /// Replaces a repository's tag set in one transaction: new tags appear, moved tags update, tags gone
@@ -579,7 +556,7 @@ impl Store {
 
 /// For an index: the creation time of its first child that has one, and the bytes of the children's
 /// manifests, configs and layers, each distinct blob counted once.
-async fn children_summary_on(
+async fn children_summary(
     conn: &mut sqlx::SqliteConnection,
     children: &[String],
 ) -> Result<(Option<String>, u64), StoreError> {
@@ -620,7 +597,7 @@ async fn insert_manifests(conn: &mut sqlx::SqliteConnection, records: &[&Manifes
         insert_manifest_rows(conn, &batch).await?;
         batch.clear();
         let children: Vec<String> = m.children.iter().map(|c| c.digest.clone()).collect();
-        let (created, size) = children_summary_on(conn, &children).await?;
+        let (created, size) = children_summary(conn, &children).await?;
         let index =
             ManifestRecord { created: m.created.clone().or(created), total_size: m.total_size.max(size), ..m.clone() };
         insert_manifest_rows(conn, &[&index]).await?;
