@@ -140,18 +140,6 @@ fn process_cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / hz
 }
 
-/// Prints the registry's CPU time for a measured step when dropped.
-struct ReportRegistryCpu {
-    pid: u32,
-    before: f64,
-}
-
-impl Drop for ReportRegistryCpu {
-    fn drop(&mut self) {
-        eprintln!("    registry CPU {:.2} s", process_cpu_seconds(self.pid) - self.before);
-    }
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
@@ -227,9 +215,10 @@ async fn main() {
     if a.sync_only {
         let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
         for (name, paths) in [("lists", &lists), ("manifests", &manifests), ("blobs", &blobs)] {
-            let _cpu = ReportRegistryCpu { pid: registry_pid, before: process_cpu_seconds(registry_pid) };
+            let before = process_cpu_seconds(registry_pid);
             let rate = measure_wrk(data.path(), name, paths, a.concurrency, &reg.url());
-            eprintln!("(b) wrk {name} ({} paths): {rate:.0} req/s", paths.len());
+            let cpu = process_cpu_seconds(registry_pid) - before;
+            eprintln!("(b) wrk {name} ({} paths): {rate:.0} req/s, registry CPU {cpu:.2} s", paths.len());
         }
         let (re_wall, _, re, _) = sync("(d) resync");
         println!(
