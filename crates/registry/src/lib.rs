@@ -16,7 +16,9 @@ mod tls;
 
 pub use catalog::CATALOG_PAGE_MAX;
 pub use client::{parse_registry_url, Credentials, Ping, RegistryClient};
-pub use content::{valid_tag, validate_repo, FetchedManifest, ManifestHead, Reference, SMALL_BLOB_LIMIT};
+pub use content::{
+    valid_tag, validate_repo, FetchedManifest, ManifestCheck, ManifestHead, Reference, SMALL_BLOB_LIMIT,
+};
 pub use delete::{DeleteCapability, UntagMethod};
 pub use digest::Digest;
 pub use error::{parse_error_body, Error, ErrorKind};

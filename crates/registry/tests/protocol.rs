@@ -2,8 +2,8 @@
 //! content rules (Accept list, digests, untag, referrers, retag, mount).
 
 use berth_registry::{
-    fetch_certificate_chain, media, Credentials, DeleteCapability, Digest, ErrorKind, Manifest, Reference,
-    ReferrerSource, RegistryClient, TlsOptions, UntagMethod,
+    fetch_certificate_chain, media, Credentials, DeleteCapability, Digest, ErrorKind, Manifest, ManifestCheck,
+    Reference, ReferrerSource, RegistryClient, TlsOptions, UntagMethod,
 };
 use berth_testkit::{
     skopeo_copy, write_oci_layout, ImageSpec, LayoutEntry, Nginx, NginxOptions, Registry, Seeder, SkopeoOpts, TlsMode,
@@ -95,9 +95,42 @@ async fn nginx_tls_and_basic_auth_in_front() {
     assert!(!chain[0].is_ca);
     assert!(chain[0].names.iter().any(|n| n == "127.0.0.1"), "{:?}", chain[0].names);
     assert_eq!(chain[0].sha256.len(), 64);
+    // The conditional HEAD of a resync goes through the proxy both ways.
+    let prod = c.head_manifest("web/site", &tag("prod")).await.unwrap().unwrap();
+    assert_eq!(c.check_manifest("web/site", &tag("prod"), &prod.digest).await.unwrap(), Some(ManifestCheck::Unchanged));
     // Untag works through the proxy (uploads need Content-Length: nginx refuses chunked without the flag).
     c.untag("web/site", "prod").await.unwrap();
     assert!(c.tags("web/site").await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conditional_head_answers_unchanged_moved_and_gone() {
+    let reg = Registry::start().await;
+    let seeder = Seeder::new(&reg.url());
+    let one = seeder.push_image("team/app", "v1", &ImageSpec::small("one")).await;
+    let two = seeder.push_image("team/app", "v2", &ImageSpec::small("two")).await;
+    let c = anon(&reg.url());
+    let v1 = tag("v1");
+    // Still at the cached digest: 304, nothing else sent.
+    assert_eq!(c.check_manifest("team/app", &v1, &digest(&one.digest)).await.unwrap(), Some(ManifestCheck::Unchanged));
+    // Cached at another digest: the full answer, with the digest the tag points at now.
+    match c.check_manifest("team/app", &v1, &digest(&two.digest)).await.unwrap() {
+        Some(ManifestCheck::Head(h)) => {
+            assert_eq!(h.digest.as_str(), one.digest);
+            assert!(media::is_manifest(&h.media_type), "{}", h.media_type);
+            assert!(h.size > 0);
+        }
+        other => panic!("expected a full answer, got {other:?}"),
+    }
+    // The tag moves on the server: the old digest is no longer a match.
+    seeder.push_image("team/app", "v1", &ImageSpec::small("moved")).await;
+    match c.check_manifest("team/app", &v1, &digest(&one.digest)).await.unwrap() {
+        Some(ManifestCheck::Head(h)) => assert_ne!(h.digest.as_str(), one.digest),
+        other => panic!("a moved tag must not look unchanged: {other:?}"),
+    }
+    // Gone: None, as for a plain HEAD.
+    c.untag("team/app", "v2").await.unwrap();
+    assert_eq!(c.check_manifest("team/app", &tag("v2"), &digest(&two.digest)).await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! The catalog cache: repositories, tags, manifests, blobs and their edges, sync runs; and the
 //! queries the CLI and the window browse with, offline.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, Row};
@@ -294,16 +294,21 @@ impl Store {
         Ok(())
     }
 
-    /// Tag names of a repository already in the cache (to choose HEAD for them, GET for new ones).
-    pub async fn cached_tag_names(&self, profile_id: i64, repo: &str) -> Result<HashSet<String>, StoreError> {
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ? AND r.name = ?",
+    /// The tags of a repository already in the cache, by name: a resync asks the registry whether each
+    /// still points at its cached digest, and GETs new tags.
+    pub async fn cached_tags(&self, profile_id: i64, repo: &str) -> Result<HashMap<String, TagRecord>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT t.name, t.digest, t.media_type FROM tags t JOIN repositories r ON r.id = t.repository_id \
+             WHERE r.profile_id = ? AND r.name = ?",
         )
         .bind(profile_id)
         .bind(repo)
         .fetch_all(self.pool())
         .await?;
-        Ok(names.into_iter().collect())
+        Ok(rows
+            .into_iter()
+            .map(|(name, digest, media_type)| (name.clone(), TagRecord { name, digest, media_type }))
+            .collect())
     }
 
     /// The exact bytes of a cached manifest.

@@ -1,5 +1,6 @@
-//! The sync engine: catalog → tags of each repository → HEAD each tag → GET only digests not yet
-//! cached (manifest, config, index children), then one transaction per repository. Bounded
+//! The sync engine: catalog → tags of each repository → HEAD each cached tag (conditional: `304` when it
+//! has not moved), GET each new tag → GET only digests not yet cached (manifest, config, index
+//! children), then one transaction per repository. Bounded
 //! concurrency, progress events, cancel at any moment; a failed or cancelled sync leaves the store
 //! consistent and the next one resumes (what is cached is not fetched again).
 
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use berth_registry::{media, Digest, FetchedManifest, Manifest, Reference, RegistryClient};
+use berth_registry::{media, Digest, FetchedManifest, Manifest, ManifestCheck, Reference, RegistryClient};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use tokio::sync::{OnceCell, Semaphore};
@@ -247,28 +248,33 @@ impl Shared {
             self.client.tags(&repo).await?
         };
         self.tags_total.fetch_add(tags.len() as u64, Ordering::Relaxed);
-        // Tags already cached: HEAD (has it moved?). New tags: GET by tag, which gives the digest and the
-        // manifest in one request.
-        let cached = self.store.cached_tag_names(profile_id, &repo).await.map_err(store_as_registry_error)?;
+        // Tags already cached: a conditional HEAD (has it moved? `304` when not). New tags: GET by tag,
+        // which gives the digest and the manifest in one request.
+        let cached = Arc::new(self.store.cached_tags(profile_id, &repo).await.map_err(store_as_registry_error)?);
         let resolved = futures::stream::iter(tags.iter().cloned())
             .map(|t| {
                 let this = self.clone();
                 let repo = repo.clone();
-                let known_tag = cached.contains(&t);
+                let cached = cached.clone();
                 async move {
                     let reference = Reference::Tag(t.clone());
+                    let known = cached.get(&t).and_then(|c| Digest::parse(&c.digest).map(|d| (d, c)));
                     let res = {
                         let _p = this.permits.acquire().await.expect("semaphore open");
-                        if known_tag {
-                            this.client
-                                .head_manifest(&repo, &reference)
-                                .await
-                                .map(|h| h.map(|h| (h.digest, h.media_type, None)))
-                        } else {
-                            this.client
+                        match known {
+                            Some((digest, c)) => {
+                                this.client.check_manifest(&repo, &reference, &digest).await.map(|h| {
+                                    h.map(|h| match h {
+                                        ManifestCheck::Unchanged => (digest, c.media_type.clone(), None),
+                                        ManifestCheck::Head(h) => (h.digest, h.media_type, None),
+                                    })
+                                })
+                            }
+                            None => this
+                                .client
                                 .get_manifest(&repo, &reference)
                                 .await
-                                .map(|m| m.map(|m| (m.digest.clone(), m.media_type.clone(), Some(m))))
+                                .map(|m| m.map(|m| (m.digest.clone(), m.media_type.clone(), Some(m)))),
                         }
                     };
                     this.tags_done.fetch_add(1, Ordering::Relaxed);

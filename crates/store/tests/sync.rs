@@ -69,6 +69,10 @@ async fn sync_1200_repositories_then_resync_fetches_nothing() {
     // catalog pages + one tag list and one HEAD per tag: no GETs of manifests or configs.
     assert!(again.requests <= 2 + 1200 + 2400, "{} requests", again.requests);
     assert!(again.requests < s.requests);
+    // The HEADs are conditional: the registry answered every one `304 Not Modified` without reading the
+    // manifest (its log line per request carries the status).
+    let not_modified = reg.log().matches("http.response.status=304").count();
+    assert_eq!(not_modified, 2400, "one 304 per unchanged tag");
 }
 
 #[tokio::test(flavor = "multi_thread")]
