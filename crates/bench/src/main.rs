@@ -24,6 +24,8 @@ struct Args {
     skopeo_sample: usize,
     /// Keep the seeded storage here and reuse it on the next run (same --repos/--tags).
     seed_cache: Option<PathBuf>,
+    /// Start the registry with this `GOGC` (Go's default: 100).
+    registry_gogc: Option<u32>,
 }
 
 fn args() -> Args {
@@ -35,6 +37,7 @@ fn args() -> Args {
         concurrency: 16,
         skopeo_sample: 200,
         seed_cache: None,
+        registry_gogc: None,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -45,6 +48,7 @@ fn args() -> Args {
             ("--tags", Some(n)) => a.tags = n,
             ("--concurrency", Some(n)) => a.concurrency = n,
             ("--skopeo-sample", Some(n)) => a.skopeo_sample = n,
+            ("--registry-gogc", Some(n)) => a.registry_gogc = Some(n as u32),
             ("--search-only", _) => {
                 a.search_only = true;
                 i += 1;
@@ -156,7 +160,13 @@ async fn main() {
     }
     let berth = berth_binary();
     eprintln!("seeding {} repositories × {} tags …", a.repos, a.tags);
-    let mut reg = Registry::start().await;
+    let mut reg = match a.registry_gogc {
+        Some(g) => Registry::builder().gogc(g).start().await,
+        None => Registry::start().await,
+    };
+    if let Some(g) = a.registry_gogc {
+        eprintln!("registry started with GOGC={g}");
+    }
     let t = Instant::now();
     let cached = a.seed_cache.as_ref().map(|d| d.join(format!("{}x{}", a.repos, a.tags)));
     if let Some(dir) = cached.as_ref().filter(|d| d.join("docker").is_dir()) {
@@ -213,8 +223,9 @@ async fn main() {
     let full_requests = full["requests"].as_f64().unwrap_or(0.0);
     let full_rate = full_requests / full_wall.as_secs_f64();
     if a.sync_only {
-        let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
-        for (name, paths) in [("lists", &lists), ("manifests", &manifests), ("blobs", &blobs)] {
+        let (lists, manifests, blobs, checks) = sync_requests(data.path(), "bench").await;
+        let resync = interleave(&[&lists, &checks]);
+        for (name, paths) in [("lists", &lists), ("manifests", &manifests), ("blobs", &blobs), ("resync", &resync)] {
             let before = process_cpu_seconds(registry_pid);
             let rate = measure_wrk(data.path(), name, paths, a.concurrency, &reg.url());
             let cpu = process_cpu_seconds(registry_pid) - before;
@@ -236,11 +247,13 @@ async fn main() {
     // (b) the registry's capacity for the same requests (tag lists, manifests by tag, config blobs, in
     // Berth's order) at the same concurrency, with wrk.
     eprintln!("(b) wrk …");
-    let (lists, manifests, blobs) = sync_requests(data.path(), "bench").await;
+    let (lists, manifests, blobs, checks) = sync_requests(data.path(), "bench").await;
     let mix = interleave(&[&lists, &manifests, &blobs]);
     let wrk_rate = measure_wrk(data.path(), "mix", &mix, a.concurrency, &reg.url());
-    // For (d), whose requests are manifests by tag (HEAD; wrk sends GET, the same lookup on the registry).
-    let wrk_manifests = measure_wrk(data.path(), "manifests", &manifests, a.concurrency, &reg.url());
+    // For (d): what a resync sends (tag lists, and a conditional request per tag that the registry
+    // answers 304), at the same concurrency.
+    let resync = interleave(&[&lists, &checks]);
+    let wrk_resync = measure_wrk(data.path(), "resync", &resync, a.concurrency, &reg.url());
     // (c) sequential skopeo inspect --raw + --config on a sample, extrapolated to every tag.
     eprintln!("(c) skopeo on {} tags …", a.skopeo_sample);
     let t = Instant::now();
@@ -308,7 +321,7 @@ async fn main() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     println!(
         "registry CPU: {full_registry_cpu:.1} s during (a) (floor {:.1} s on {cores} cores), {re_registry_cpu:.1} s \
-         during (d); (d) ran at {:.0} req/s, wrk gets {wrk_manifests:.0} req/s of manifests",
+         during (d); (d) ran at {:.0} req/s, wrk gets {wrk_resync:.0} req/s for the same requests",
         full_registry_cpu / cores,
         re["requests"].as_f64().unwrap_or(0.0) / re_wall.as_secs_f64()
     );
@@ -320,25 +333,30 @@ async fn main() {
             "resync_s": re_wall.as_secs_f64(), "ratio_d_a": ratio_d, "search_p50_ms": p50, "search_p95_ms": p95,
             "peak_rss_mb": peak_mb, "manifests_fetched": full["manifests_fetched"],
             "registry_cpu_full_s": full_registry_cpu, "registry_cpu_resync_s": re_registry_cpu,
-            "wrk_manifests_req_per_s": wrk_manifests,
+            "wrk_resync_req_per_s": wrk_resync, "registry_gogc": a.registry_gogc,
         })
     );
 }
 
 /// The requests a full sync sends, read back from the synced cache, in Berth's order: per repository its
 /// tag list, a manifest GET per tag, then a GET per config blob (index children by digest, and theirs).
-/// Returns (tag lists, manifests, blobs) paths.
-async fn sync_requests(data: &Path, profile: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+/// Returns (tag lists, manifests, blobs, and a resync's conditional manifest requests by tag).
+async fn sync_requests(
+    data: &Path,
+    profile: &str,
+) -> (Vec<WrkRequest>, Vec<WrkRequest>, Vec<WrkRequest>, Vec<WrkRequest>) {
     use berth_registry::Manifest;
     let store = Store::open(data).await.expect("store");
     let p = store.profile(profile).await.expect("profile");
-    let (mut lists, mut manifests, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut lists, mut manifests, mut blobs, mut checks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut seen = std::collections::HashSet::new();
     for repo in store.repository_summaries(p.id).await.expect("repositories") {
-        lists.push(format!("/v2/{}/tags/list", repo.name));
+        lists.push(WrkRequest::get(format!("/v2/{}/tags/list", repo.name)));
         let mut todo = Vec::new();
         for t in store.repository_tags(p.id, &repo.name, TagSort::Name).await.expect("tags") {
-            manifests.push(format!("/v2/{}/manifests/{}", repo.name, t.name));
+            let path = format!("/v2/{}/manifests/{}", repo.name, t.name);
+            manifests.push(WrkRequest::get(path.clone()));
+            checks.push(WrkRequest { path, if_none_match: Some(t.digest.clone()) });
             todo.push(t.digest);
         }
         while let Some(d) = todo.pop() {
@@ -347,10 +365,12 @@ async fn sync_requests(data: &Path, profile: &str) -> (Vec<String>, Vec<String>,
             }
             let Some(raw) = store.manifest_raw(&d).await.expect("manifest") else { continue };
             match Manifest::parse(None, &raw) {
-                Ok((_, Manifest::Image(i))) => blobs.push(format!("/v2/{}/blobs/{}", repo.name, i.config.digest)),
+                Ok((_, Manifest::Image(i))) => {
+                    blobs.push(WrkRequest::get(format!("/v2/{}/blobs/{}", repo.name, i.config.digest)))
+                }
                 Ok((_, Manifest::Index(i))) => {
                     for c in i.manifests {
-                        manifests.push(format!("/v2/{}/manifests/{}", repo.name, c.digest));
+                        manifests.push(WrkRequest::get(format!("/v2/{}/manifests/{}", repo.name, c.digest)));
                         todo.push(c.digest.to_string());
                     }
                 }
@@ -359,13 +379,26 @@ async fn sync_requests(data: &Path, profile: &str) -> (Vec<String>, Vec<String>,
         }
     }
     store.close().await;
-    (lists, manifests, blobs)
+    (lists, manifests, blobs, checks)
+}
+
+/// A GET for wrk, conditional (`If-None-Match`) when it has a digest.
+#[derive(Clone)]
+struct WrkRequest {
+    path: String,
+    if_none_match: Option<String>,
+}
+
+impl WrkRequest {
+    fn get(path: String) -> WrkRequest {
+        WrkRequest { path, if_none_match: None }
+    }
 }
 
 /// The lists merged evenly (each at its own pace), so that any stretch of the result, such as the part
 /// wrk gets through in 10 s, has the kinds of request in the sync's proportions.
-fn interleave(lists: &[&Vec<String>]) -> Vec<String> {
-    let mut keyed: Vec<(f64, &String)> = lists
+fn interleave<T: Clone>(lists: &[&Vec<T>]) -> Vec<T> {
+    let mut keyed: Vec<(f64, &T)> = lists
         .iter()
         .flat_map(|l| l.iter().enumerate().map(move |(i, p)| ((i as f64 + 0.5) / l.len() as f64, p)))
         .collect();
@@ -373,13 +406,20 @@ fn interleave(lists: &[&Vec<String>]) -> Vec<String> {
     keyed.into_iter().map(|(_, p)| p.clone()).collect()
 }
 
-/// A wrk script that GETs `paths` in turn, with the Accept list Berth sends. (GET, not HEAD: wrk waits for
-/// a body after HEAD and stalls.)
-fn write_wrk_script(dir: &Path, name: &str, paths: &[String]) -> PathBuf {
-    let quoted: Vec<String> = paths.iter().map(|p| format!("\"{p}\"")).collect();
+/// A wrk script that GETs `requests` in turn, with the Accept list Berth sends (and `If-None-Match` where
+/// given: the registry answers 304, as to a resync's conditional HEAD). GET, not HEAD: wrk waits for a
+/// body after HEAD and stalls.
+fn write_wrk_script(dir: &Path, name: &str, requests: &[WrkRequest]) -> PathBuf {
+    let quoted: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{{\"{}\",\"{}\"}}", r.path, r.if_none_match.as_deref().unwrap_or("")))
+        .collect();
     let script = format!(
-        "local paths = {{{}}}\nlocal i = 0\nwrk.method = \"GET\"\nwrk.headers[\"Accept\"] = \"{}\"\n\
-         request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n",
+        "local reqs = {{{}}}\nlocal i = 0\nlocal accept = \"{}\"\nwrk.method = \"GET\"\n\
+         wrk.headers[\"Accept\"] = accept\n\
+         request = function()\n  i = i % #reqs + 1\n  local r = reqs[i]\n\
+         if r[2] == \"\" then return wrk.format(nil, r[1]) end\n\
+         return wrk.format(nil, r[1], {{[\"Accept\"] = accept, [\"If-None-Match\"] = '\"' .. r[2] .. '\"'}})\nend\n",
         quoted.join(","),
         berth_registry_accept()
     );
@@ -389,7 +429,7 @@ fn write_wrk_script(dir: &Path, name: &str, paths: &[String]) -> PathBuf {
 }
 
 /// Requests per second wrk gets from the registry for `paths` at `concurrency`, over 10 s.
-fn measure_wrk(dir: &Path, name: &str, paths: &[String], concurrency: usize, url: &str) -> f64 {
+fn measure_wrk(dir: &Path, name: &str, paths: &[WrkRequest], concurrency: usize, url: &str) -> f64 {
     let script = write_wrk_script(dir, name, paths);
     let wrk = Command::new("wrk")
         .args(["-t2", &format!("-c{concurrency}"), "-d10s", "-s"])
@@ -398,6 +438,8 @@ fn measure_wrk(dir: &Path, name: &str, paths: &[String], concurrency: usize, url
         .output()
         .expect("wrk (scripts/install-deps.sh bench installs it)");
     let out = String::from_utf8_lossy(&wrk.stdout).to_string();
+    // Errors are answered fast: a rate that counts them would flatter the registry.
+    assert!(!out.contains("Non-2xx or 3xx responses"), "wrk {name}: the registry answered errors:\n{out}");
     out.lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse::<f64>().ok())

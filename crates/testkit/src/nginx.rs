@@ -99,7 +99,7 @@ impl Nginx {
                 "daemon off; master_process off;".to_string(),
             ];
             let mut process =
-                spawn_logged(NGINX_BIN, &args, &nginx.log_path).unwrap_or_else(|e| panic!("spawn nginx: {e}"));
+                spawn_logged(NGINX_BIN, &args, &[], &nginx.log_path).unwrap_or_else(|e| panic!("spawn nginx: {e}"));
             match nginx.wait_ready(&mut process).await {
                 Ok(()) => {
                     nginx.process = Some(process);

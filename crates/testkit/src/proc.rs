@@ -32,15 +32,21 @@ fn spawner() -> &'static Mutex<mpsc::Sender<SpawnRequest>> {
 
 /// Spawn `program args…` with stdin closed and stdout+stderr appended to `log`, with
 /// `PR_SET_PDEATHSIG(SIGKILL)`.
-pub(crate) fn spawn_logged(program: &str, args: &[String], log: &Path) -> io::Result<ServerProcess> {
+pub(crate) fn spawn_logged(
+    program: &str,
+    args: &[String],
+    env: &[(String, String)],
+    log: &Path,
+) -> io::Result<ServerProcess> {
     let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let log_err = log_file.try_clone()?;
     let program = program.to_string();
     let args = args.to_vec();
+    let env = env.to_vec();
     let job: SpawnJob = Box::new(move || {
         let parent = std::process::id() as libc::pid_t;
         let mut cmd = Command::new(&program);
-        cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::from(log_file)).stderr(Stdio::from(log_err));
+        cmd.args(&args).envs(env).stdin(Stdio::null()).stdout(Stdio::from(log_file)).stderr(Stdio::from(log_err));
         // SAFETY: only async-signal-safe libc calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
