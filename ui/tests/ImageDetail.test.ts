@@ -122,4 +122,29 @@ describe("image detail", () => {
     expect(await screen.findByTestId("pull-line")).toBeInTheDocument();
     expect(callsOf(calls, "inspect_image")).toHaveLength(2);
   });
+
+  it("reads the image again after a sync or delete, and says so when the tag is gone", async () => {
+    const user = userEvent.setup();
+    let gone = false;
+    const calls = mockBackend({
+      images: {
+        get "app@1"() {
+          return gone ? apiError("not_found", "app:1 not found", "list the tags") : image("app", "1");
+        },
+      },
+    });
+    const onclose = vi.fn();
+    const { rerender } = render(ImageDetail, { profile: "lab", repository: "app", reference: "1", reloadKey: 0, onclose });
+    expect(await screen.findByTestId("pull-line")).toBeInTheDocument();
+    // Deleted elsewhere in the window: the pane bumps reloadKey.
+    gone = true;
+    await rerender({ profile: "lab", repository: "app", reference: "1", reloadKey: 1, onclose });
+    const notice = await screen.findByTestId("detail-gone");
+    expect(notice).toHaveTextContent("app:1 is not in the registry any more");
+    expect(screen.queryByTestId("pull-line")).toBeNull();
+    expect(screen.queryByTestId("error")).toBeNull();
+    expect(callsOf(calls, "inspect_image")).toHaveLength(2);
+    await user.click(within(notice).getByRole("button", { name: "Close" }));
+    expect(onclose).toHaveBeenCalledOnce();
+  });
 });

@@ -63,12 +63,14 @@ async fn untag_a_shared_tag_from_the_table_then_restore_it_from_the_trash() {
     open_repository(&app, "app").await;
     wait_tag_names(&app, &["latest", "v1", "v2"]).await;
 
-    // Select `latest` (it shares v1's digest) with Ctrl+click (selects without opening the detail) and
+    // Click `latest` (it shares v1's digest): it is selected and its detail opens beside the table. Then
     // open Delete.
     app.wait_css("[data-testid=tag-row]", 5).await;
     app.js("document.querySelector('[data-testid=tag-row]').dispatchEvent(new MouseEvent('click', \
-            { bubbles: true, ctrlKey: true })); return true;")
+            { bubbles: true })); return true;")
         .await;
+    app.wait_text("[data-testid=detail-title]", "app:latest", 30).await;
+    app.wait_css("[data-testid=pull-line]", 30).await;
     app.wait_text("[data-testid=selection-bar]", "1 selected", 10).await;
     app.click("[data-testid=delete-open]", 5).await;
 
@@ -91,8 +93,10 @@ async fn untag_a_shared_tag_from_the_table_then_restore_it_from_the_trash() {
     app.screenshot("delete-report.png").await;
     app.click("[data-testid=delete-close]", 5).await;
 
-    // Gone from the table and from the registry; v1 still resolves to the same image.
+    // Gone from the table and from the registry; the open detail says the tag is gone (it read the
+    // registry again); v1 still resolves to the same image.
     wait_tag_names(&app, &["v1", "v2"]).await;
+    app.wait_text("[data-testid=detail-gone]", "app:latest is not in the registry any more", 30).await;
     assert_eq!(registry_tags(&url, "app").await, ["v1", "v2"]);
     let (manifest_after, _) = seeder.get_manifest("app", "v1").await;
     assert_eq!(manifest_after, manifest_before, "v1 unchanged");
