@@ -108,8 +108,14 @@ enum Command {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Sort {
     Name,
+    /// Newest first.
     Created,
+    /// Largest first.
     Size,
+    /// Tags of the same image together.
+    Digest,
+    /// By platform list (`linux/amd64, linux/arm64`).
+    Platforms,
 }
 
 impl From<Sort> for SortBy {
@@ -118,6 +124,8 @@ impl From<Sort> for SortBy {
             Sort::Name => SortBy::Name,
             Sort::Created => SortBy::Created,
             Sort::Size => SortBy::Size,
+            Sort::Digest => SortBy::Digest,
+            Sort::Platforms => SortBy::Platforms,
         }
     }
 }
@@ -351,10 +359,12 @@ fn print_tags(tags: &[TagView], with_repo: bool) {
     for t in tags {
         let short = t.digest.get(..19).unwrap_or(&t.digest);
         let created = t.created.as_deref().unwrap_or("-");
-        if with_repo {
-            println!("{}:{}  {short}  {created}  {}", t.repository, t.name, human_size(t.size));
-        } else {
-            println!("{}  {short}  {created}  {}", t.name, human_size(t.size));
-        }
+        let platforms = t.platforms.join(",");
+        let name = if with_repo { format!("{}:{}", t.repository, t.name) } else { t.name.clone() };
+        println!(
+            "{name}  {short}  {created}  {}  {}",
+            human_size(t.size),
+            if platforms.is_empty() { "-" } else { &platforms }
+        );
     }
 }

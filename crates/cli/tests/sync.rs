@@ -77,6 +77,27 @@ async fn sync_then_browse_offline() {
     let sizes: Vec<u64> = by_size.as_array().unwrap().iter().map(|t| t["size"].as_u64().unwrap()).collect();
     assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
 
+    // By digest: the order of the digests themselves; by platforms: the index (linux/amd64,linux/arm64)
+    // sorts apart from the single-platform images, and the text output shows them.
+    let by_digest =
+        json(&berth(data.path()).args(["tags", "lab", "team/app", "--sort", "digest", "--json"]).output().unwrap());
+    let digests: Vec<&str> = by_digest.as_array().unwrap().iter().map(|t| t["digest"].as_str().unwrap()).collect();
+    assert!(digests.windows(2).all(|w| w[0] <= w[1]), "{digests:?}");
+    let by_platforms =
+        json(&berth(data.path()).args(["tags", "lab", "team/app", "--sort", "platforms", "--json"]).output().unwrap());
+    let platforms: Vec<String> = by_platforms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["platforms"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join(","))
+        .collect();
+    assert!(platforms.windows(2).all(|w| w[0] <= w[1]), "{platforms:?}");
+    assert!(platforms.contains(&"linux/amd64,linux/arm64".to_string()), "{platforms:?}");
+    let text = berth(data.path()).args(["tags", "lab", "team/app", "--sort", "platforms"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let multi_line = text.lines().find(|l| l.starts_with("multi ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(multi_line.ends_with("linux/amd64,linux/arm64"), "{multi_line}");
+
     let rc =
         json(&berth(data.path()).args(["tags", "lab", "team/app", "--filter", "-rc\\d+$", "--json"]).output().unwrap());
     assert_eq!(rc.as_array().unwrap().len(), 1);
