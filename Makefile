@@ -58,10 +58,11 @@ bindings-check:
 	@test -z "$$(git ls-files --others --exclude-standard -- ui/src/bindings)" || { echo "new generated bindings are not committed:"; git ls-files --others --exclude-standard -- ui/src/bindings; exit 1; }
 
 # One cargo resolution for everything (all targets of the whole workspace), so nothing is built twice;
-# then every Rust test, end-to-end window tests included, in a headless X + D-Bus session.
+# then every Rust test, end-to-end window tests included, in a headless X + D-Bus session. The logs of
+# the berth processes the tests start go under target/, not to the user's ~/.local/state/berth/logs.
 test-rust: ui tauri-driver
 	$(CARGO) build --workspace --all-targets
-	TAURI_DRIVER=$(TAURI_DRIVER) scripts/headless.sh $(CARGO) test --workspace --all-targets
+	BERTH_LOG_DIR=$(CURDIR)/target/test-logs TAURI_DRIVER=$(TAURI_DRIVER) scripts/headless.sh $(CARGO) test --workspace --all-targets
 
 test: deps-test node-modules fmt-check test-ui test-rust bindings-check test-package
 	@echo "make test: all passed"
