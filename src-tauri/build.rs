@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "search_tags",
     "inspect_image",
     "storage",
+    "harbor_projects",
     "sync_profile",
     "cancel_sync",
     "about",

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use berth_core::{
     AddProfileRequest, ApiError, Berth, CancellationToken, CertificateDetail, ConnectionReport, EditProfileRequest,
-    ErrorCode, ImageDetail, ProfileStatusView, ProfileView, RepoNode, RepositoryView, SearchResult, Snippet, SortBy,
-    StorageView, SyncSummaryView, TagView, TrustResult,
+    ErrorCode, HarborProjectView, ImageDetail, ProfileStatusView, ProfileView, RepoNode, RepositoryView, SearchResult,
+    Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
 };
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -78,6 +78,12 @@ pub async fn snippets(berth: State<'_, Berth>, profile: String) -> Result<Vec<Sn
 #[tauri::command]
 pub async fn storage(berth: State<'_, Berth>, profile: String) -> Result<StorageView, ApiError> {
     berth.storage(&profile).await
+}
+
+/// A Harbor profile's projects (those its account sees), with their repository counts and quotas.
+#[tauri::command]
+pub async fn harbor_projects(berth: State<'_, Berth>, profile: String) -> Result<Vec<HarborProjectView>, ApiError> {
+    berth.harbor_projects(&profile).await
 }
 
 /// The certificates in a PEM file, to show before importing it.

@@ -42,6 +42,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::search_tags,
             commands::inspect_image,
             commands::storage,
+            commands::harbor_projects,
             commands::sync_profile,
             commands::cancel_sync,
             about,

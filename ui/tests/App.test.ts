@@ -384,3 +384,61 @@ describe("storage", () => {
     expect(screen.getByRole("img", { name: /Largest repositories: b 3.0 MB, a 2.0 MB/ })).toBeInTheDocument();
   });
 });
+
+describe("harbor projects", () => {
+  const PROJECTS = [
+    { name: "library", public: true, repo_count: 3, quota_used: 512 * 1024 * 1024, quota_limit: null },
+    { name: "team", public: false, repo_count: 1, quota_used: 900 * 1024 * 1024, quota_limit: 1024 * 1024 * 1024 },
+    { name: "small", public: false, repo_count: 0, quota_used: 0, quota_limit: 10 * 1024 * 1024 },
+  ];
+
+  it("lists each project's access, repositories and quota, and opens a project in Browse", async () => {
+    const user = userEvent.setup();
+    const calls = mockBackend({
+      profiles: [HARBOR],
+      repositories: { "harbor-prod": ["library/app", "team/api"] },
+      other: (cmd) => (cmd === "harbor_projects" ? PROJECTS : undefined),
+    });
+    render(App);
+    await screen.findAllByTestId("repo-item");
+    await user.click(screen.getByTestId("view-projects"));
+
+    expect(await screen.findByTestId("projects-summary")).toHaveTextContent("3 projects · 1.4 GB counted against quotas");
+    const rows = screen.getAllByTestId("project-row");
+    expect(rows.map((r) => r.getAttribute("data-level"))).toEqual(["ok", "warn", "ok"]);
+    expect(rows[0]).toHaveTextContent("public");
+    expect(rows[0]).toHaveTextContent("unlimited");
+    expect(rows[1]).toHaveTextContent("private");
+    expect(rows[1]).toHaveTextContent("88% of 1.0 GB");
+    expect(within(rows[1] as HTMLElement).getByRole("meter", { name: "team quota used" })).toHaveAttribute("aria-valuenow", "88");
+    expect(rows[2]).toHaveTextContent("0% of 10.0 MB");
+    expect(callsOf(calls, "harbor_projects").map((c) => c.args)).toEqual([{ profile: "harbor-prod" }]);
+
+    // A project name opens Browse, filtered to its repositories.
+    await user.click(within(rows[1] as HTMLElement).getByRole("button", { name: "team" }));
+    expect(screen.getByTestId("view-browse")).toHaveAttribute("aria-selected", "true");
+    expect(screen.getByRole("searchbox", { name: "Filter repositories" })).toHaveValue("team/");
+  });
+
+  it("shows Harbor's error with its hint, and has no Projects tab for a plain registry", async () => {
+    const user = userEvent.setup();
+    mockBackend({
+      profiles: [HARBOR, LOCAL],
+      repositories: { "harbor-prod": ["library/app"], local: ["a"] },
+      other: (cmd) => {
+        if (cmd === "harbor_projects") throw apiError("registry", "401 Unauthorized", "check the robot account's secret", "unauthorized");
+        return undefined;
+      },
+    });
+    render(App);
+    await screen.findAllByTestId("repo-item");
+    await user.click(screen.getByTestId("view-projects"));
+    expect(await screen.findByTestId("error")).toHaveTextContent("check the robot account's secret");
+
+    const items = await screen.findAllByTestId("profile-item");
+    await user.click(items.find((i) => i.textContent?.includes("local")) as HTMLElement);
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("local"));
+    expect(screen.getByTestId("view-storage")).toBeInTheDocument();
+    expect(screen.queryByTestId("view-projects")).toBeNull();
+  });
+});

@@ -13,6 +13,7 @@ import type { GcLogLine } from "../bindings/GcLogLine";
 import type { GcPrediction } from "../bindings/GcPrediction";
 import type { GcReport } from "../bindings/GcReport";
 import type { GcRunView } from "../bindings/GcRunView";
+import type { HarborProjectView } from "../bindings/HarborProjectView";
 import type { PlanOptions } from "../bindings/PlanOptions";
 import type { RestoreReport } from "../bindings/RestoreReport";
 import type { RetentionPlan } from "../bindings/RetentionPlan";
@@ -155,6 +156,10 @@ export function inspectImage(profile: string, repository: string, reference: str
   return call<ImageDetail>("inspect_image", { profile, repository, reference });
 }
 
+export function harborProjects(profile: string): Promise<HarborProjectView[]> {
+  return call<HarborProjectView[]>("harbor_projects", { profile });
+}
+
 export function storage(profile: string): Promise<StorageView> {
   return call<StorageView>("storage", { profile });
 }
@@ -249,6 +254,7 @@ export type {
   GcPrediction,
   GcReport,
   GcRunView,
+  HarborProjectView,
   PlanOptions,
   RestoreReport,
   RetentionPlan,
