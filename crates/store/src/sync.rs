@@ -1,8 +1,8 @@
 //! The sync engine: catalog → tags of each repository → HEAD each cached tag (conditional: `304` when it
 //! has not moved), GET each new tag → GET only digests not yet cached (manifest, config, index
-//! children), then one transaction per repository. Bounded
-//! concurrency, progress events, cancel at any moment; a failed or cancelled sync leaves the store
-//! consistent and the next one resumes (what is cached is not fetched again).
+//! children), then one transaction per repository. Bounded concurrency, progress events, cancel at any
+//! moment; a failed or cancelled sync leaves the store consistent and the next one resumes (what is
+//! cached is not fetched again).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
