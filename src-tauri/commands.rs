@@ -1,9 +1,6 @@
 //! Each command: take state, call berth-core, hand back its view or its `ApiError`. Long jobs report
 //! progress as events (`sync-progress`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -24,12 +21,6 @@ pub const E2E_PICK_FILE_ENV: &str = "BERTH_E2E_PICK_FILE";
 /// A sync that takes longer than this many seconds ends with a system notification
 /// (`BERTH_NOTIFY_AFTER_SECS` overrides it).
 const NOTIFY_AFTER: Duration = Duration::from_secs(10);
-
-/// Running syncs by profile, so the window can cancel them.
-#[derive(Default)]
-pub struct Jobs {
-    syncs: Mutex<HashMap<String, CancellationToken>>,
-}
 
 #[tauri::command]
 pub async fn list_profiles(berth: State<'_, Berth>) -> Result<Vec<ProfileView>, ApiError> {
@@ -159,7 +150,7 @@ pub async fn search_tags(
     sort: Option<SortBy>,
     limit: Option<u32>,
 ) -> Result<SearchResult, ApiError> {
-    berth.search(&profile, &query, sort.unwrap_or_default(), limit.unwrap_or(200).min(10_000)).await
+    berth.search(&profile, &query, sort.unwrap_or_default(), limit.unwrap_or(berth_core::defaults::SEARCH_LIMIT)).await
 }
 
 #[tauri::command]
@@ -177,28 +168,16 @@ pub async fn inspect_image(
 pub async fn sync_profile<R: tauri::Runtime>(
     app: AppHandle<R>,
     berth: State<'_, Berth>,
-    jobs: State<'_, Jobs>,
     profile: String,
     concurrency: Option<usize>,
 ) -> Result<SyncSummaryView, ApiError> {
     let cancel = CancellationToken::new();
-    {
-        let mut syncs = jobs.syncs.lock().expect("jobs lock");
-        if syncs.contains_key(&profile) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("{profile} is already syncing"),
-                "wait for it, or cancel it",
-            ));
-        }
-        syncs.insert(profile.clone(), cancel.clone());
-    }
     let progress = |p: &berth_core::SyncProgressView| {
         let _ = app.emit("sync-progress", p);
     };
     let started = Instant::now();
-    let result = berth.sync(&profile, concurrency.unwrap_or(16), &cancel, &progress).await;
-    jobs.syncs.lock().expect("jobs lock").remove(&profile);
+    let concurrency = concurrency.unwrap_or(berth_core::defaults::SYNC_CONCURRENCY);
+    let result = berth.sync(&profile, concurrency, &cancel, &progress).await;
     if started.elapsed() >= notify_after() {
         notify_sync_end(&app, &profile, &result);
     }
@@ -229,12 +208,6 @@ fn notify_sync_end<R: tauri::Runtime>(app: &AppHandle<R>, profile: &str, result:
 }
 
 #[tauri::command]
-pub fn cancel_sync(jobs: State<'_, Jobs>, profile: String) -> bool {
-    match jobs.syncs.lock().expect("jobs lock").get(&profile) {
-        Some(c) => {
-            c.cancel();
-            true
-        }
-        None => false,
-    }
+pub fn cancel_sync(berth: State<'_, Berth>, profile: String) -> bool {
+    berth.cancel_job(&profile, Some(berth_core::JobKind::Sync))
 }

@@ -1,42 +1,11 @@
 //! Commands for safe deletes, the trash, the audit log and GC: each calls berth-core; long jobs report
 //! progress as events (`delete-progress`, `gc-log`) and can be cancelled per profile.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use berth_core::{
     ApiError, AuditView, Berth, CancellationToken, DeletePlan, DeleteReport, GcLogLine, GcPrediction, GcReport,
-    GcRunView, PlanOptions, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
+    GcRequest, GcRunView, JobKind, PlanOptions, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
 };
 use tauri::{AppHandle, Emitter, Runtime, State};
-
-/// Running deletes and GC runs by profile, so the window can cancel them.
-#[derive(Default)]
-pub struct DeleteJobs {
-    running: Mutex<HashMap<String, CancellationToken>>,
-}
-
-impl DeleteJobs {
-    fn start(&self, key: String) -> CancellationToken {
-        let token = CancellationToken::new();
-        self.running.lock().expect("jobs lock").insert(key, token.clone());
-        token
-    }
-
-    fn finish(&self, key: &str) {
-        self.running.lock().expect("jobs lock").remove(key);
-    }
-
-    fn cancel(&self, key: &str) -> bool {
-        match self.running.lock().expect("jobs lock").get(key) {
-            Some(t) => {
-                t.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-}
 
 #[tauri::command]
 pub async fn plan_delete(
@@ -52,23 +21,18 @@ pub async fn plan_delete(
 pub async fn execute_delete<R: Runtime>(
     app: AppHandle<R>,
     berth: State<'_, Berth>,
-    jobs: State<'_, DeleteJobs>,
     profile: String,
     plan: DeletePlan,
 ) -> Result<DeleteReport, ApiError> {
-    let key = format!("delete:{profile}");
-    let cancel = jobs.start(key.clone());
     let progress = |p: &berth_core::DeleteProgress| {
         let _ = app.emit("delete-progress", p);
     };
-    let result = berth.execute_delete(&profile, &plan, &cancel, &progress).await;
-    jobs.finish(&key);
-    result
+    berth.execute_delete(&profile, &plan, &CancellationToken::new(), &progress).await
 }
 
 #[tauri::command]
-pub async fn cancel_delete(jobs: State<'_, DeleteJobs>, profile: String) -> Result<bool, ApiError> {
-    Ok(jobs.cancel(&format!("delete:{profile}")))
+pub async fn cancel_delete(berth: State<'_, Berth>, profile: String) -> Result<bool, ApiError> {
+    Ok(berth.cancel_job(&profile, Some(JobKind::Delete)))
 }
 
 #[tauri::command]
@@ -100,7 +64,7 @@ pub async fn audit_log(
     profile: String,
     limit: Option<u32>,
 ) -> Result<Vec<AuditView>, ApiError> {
-    berth.audit(&profile, limit.unwrap_or(500)).await
+    berth.audit(&profile, limit.unwrap_or(berth_core::defaults::AUDIT_LIMIT)).await
 }
 
 #[tauri::command]
@@ -118,25 +82,18 @@ pub async fn gc_history(berth: State<'_, Berth>, profile: String) -> Result<Vec<
 pub async fn run_gc<R: Runtime>(
     app: AppHandle<R>,
     berth: State<'_, Berth>,
-    jobs: State<'_, DeleteJobs>,
     profile: String,
     dry_run: bool,
+    request: Option<GcRequest>,
 ) -> Result<GcReport, ApiError> {
-    let key = format!("gc:{profile}");
-    let cancel = jobs.start(key.clone());
     let log = |line: &str| {
         let _ = app.emit("gc-log", GcLogLine { profile: profile.clone(), line: line.to_string() });
     };
-    let result = if dry_run {
-        berth.gc_dry_run(&profile, &log, &cancel).await
-    } else {
-        berth.gc_run(&profile, &log, &cancel).await
-    };
-    jobs.finish(&key);
-    result
+    let request = GcRequest { dry_run, ..request.unwrap_or_default() };
+    berth.gc(&profile, &request, &log, &CancellationToken::new()).await
 }
 
 #[tauri::command]
-pub async fn cancel_gc(jobs: State<'_, DeleteJobs>, profile: String) -> Result<bool, ApiError> {
-    Ok(jobs.cancel(&format!("gc:{profile}")))
+pub async fn cancel_gc(berth: State<'_, Berth>, profile: String) -> Result<bool, ApiError> {
+    Ok(berth.cancel_job(&profile, Some(JobKind::Gc)))
 }

@@ -21,8 +21,6 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             let berth = tauri::async_runtime::block_on(Berth::open(&data_dir))
                 .map_err(|e| format!("{}. {}", e.message, e.hint))?;
             app.manage(berth);
-            app.manage(commands::Jobs::default());
-            app.manage(deletes::DeleteJobs::default());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -3,6 +3,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { AddProfileRequest } from "../src/bindings/AddProfileRequest";
 import type { ApiError } from "../src/bindings/ApiError";
+import type { Capabilities } from "../src/bindings/Capabilities";
 import type { ConnectionReport } from "../src/bindings/ConnectionReport";
 import type { EditProfileRequest } from "../src/bindings/EditProfileRequest";
 import type { ImageDetail } from "../src/bindings/ImageDetail";
@@ -43,11 +44,31 @@ export interface BackendOptions {
   other?: (cmd: string, args: Record<string, unknown>) => unknown;
 }
 
+/** What berth-backend's Registry2/Harbor/Nexus(Server)::CAPABILITIES say, as fixture answers. */
+export const CAPABILITIES: Record<string, Capabilities> = {
+  registry: {
+    label: "registry:2", browse: true, untag_without_siblings: true, gc_dry_run: true, gc_commands: true,
+    gc_server_job: false, gc_time_window: false, gc_lists_blobs: true, projects: false, tag_immutability: false,
+    discovers_repositories: false, blob_stores: false,
+  },
+  harbor: {
+    label: "Harbor", browse: true, untag_without_siblings: true, gc_dry_run: true, gc_commands: false,
+    gc_server_job: true, gc_time_window: true, gc_lists_blobs: false, projects: true, tag_immutability: true,
+    discovers_repositories: false, blob_stores: false,
+  },
+  nexus: {
+    label: "Nexus", browse: false, untag_without_siblings: true, gc_dry_run: false, gc_commands: false,
+    gc_server_job: true, gc_time_window: false, gc_lists_blobs: false, projects: false, tag_immutability: false,
+    discovers_repositories: true, blob_stores: true,
+  },
+};
+
 export function profile(name: string, url: string, kind = "registry"): ProfileView {
   return {
     name,
     url,
     kind,
+    capabilities: CAPABILITIES[kind] ?? CAPABILITIES.registry!,
     auth: "none",
     username: null,
     has_password: false,

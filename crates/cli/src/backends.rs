@@ -1,8 +1,9 @@
 //! `berth harbor …` and `berth nexus …`: thin wrappers over berth-core's backend operations.
 
-use berth_core::{ApiError, Berth, ErrorCode};
+use berth_core::{ApiError, Berth, DeleteMode, PlanOptions};
 use clap::Subcommand;
 
+use crate::delete::delete_images;
 use crate::{human_size, print_json};
 
 #[derive(Subcommand)]
@@ -20,22 +21,27 @@ pub enum HarborCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Remove one tag through Harbor's API (the artifact and its other tags stay).
+    /// Remove one tag through Harbor's API (the artifact and its other tags stay): `berth delete
+    /// --untag-only`, with its plan, trash entry and audit row.
     DeleteTag {
         name: String,
         /// PROJECT/REPO:TAG
         image: String,
-        /// Really delete (without it, only say what would be deleted).
+        /// Really delete (without it, only show the plan).
         #[arg(long)]
         yes: bool,
+        #[arg(long)]
+        json: bool,
     },
-    /// Delete an artifact with all its tags through Harbor's API.
+    /// Delete an artifact with all its tags: `berth delete --image`, with its plan, trash and audit.
     DeleteArtifact {
         name: String,
         /// PROJECT/REPO:TAG or PROJECT/REPO@sha256:DIGEST
         image: String,
         #[arg(long)]
         yes: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -53,21 +59,16 @@ pub enum NexusCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Delete IMAGE:TAG of a Nexus repository profile through the components API.
+    /// Remove IMAGE:TAG of a Nexus repository profile through the components API: `berth delete
+    /// --untag-only`, with its plan, trash entry and audit row.
     DeleteTag {
         name: String,
         image: String,
         #[arg(long)]
         yes: bool,
+        #[arg(long)]
+        json: bool,
     },
-}
-
-fn not_confirmed(what: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidInput,
-        format!("would delete {what}; nothing was changed"),
-        "add --yes to delete it",
-    )
 }
 
 pub async fn run_harbor(berth: &Berth, cmd: HarborCmd) -> Result<(), ApiError> {
@@ -100,21 +101,13 @@ pub async fn run_harbor(berth: &Berth, cmd: HarborCmd) -> Result<(), ApiError> {
                 }
             }
         }
-        HarborCmd::DeleteTag { name, image, yes } => {
-            let (repo, tag) = crate::split_image(&image)?;
-            if !yes {
-                return Err(not_confirmed(&format!("the tag {repo}:{tag} (the artifact stays)")));
-            }
-            berth.harbor_delete_tag(&name, repo, tag).await?;
-            println!("deleted tag {repo}:{tag}");
+        HarborCmd::DeleteTag { name, image, yes, json } => {
+            let options = PlanOptions { mode: DeleteMode::UntagOnly, ..PlanOptions::default() };
+            delete_images(berth, &name, &[image], options, yes, json).await?;
         }
-        HarborCmd::DeleteArtifact { name, image, yes } => {
-            let (repo, reference) = crate::split_image(&image)?;
-            if !yes {
-                return Err(not_confirmed(&format!("the artifact {image} with all its tags")));
-            }
-            berth.harbor_delete_artifact(&name, repo, reference).await?;
-            println!("deleted artifact {image}");
+        HarborCmd::DeleteArtifact { name, image, yes, json } => {
+            let options = PlanOptions { mode: DeleteMode::Image, ..PlanOptions::default() };
+            delete_images(berth, &name, &[image], options, yes, json).await?;
         }
     }
     Ok(())
@@ -143,13 +136,9 @@ pub async fn run_nexus(berth: &Berth, cmd: NexusCmd) -> Result<(), ApiError> {
                 }
             }
         }
-        NexusCmd::DeleteTag { name, image, yes } => {
-            let (repo, tag) = crate::split_image(&image)?;
-            if !yes {
-                return Err(not_confirmed(&format!("{repo}:{tag}")));
-            }
-            berth.nexus_delete_tag(&name, repo, tag).await?;
-            println!("deleted {repo}:{tag}");
+        NexusCmd::DeleteTag { name, image, yes, json } => {
+            let options = PlanOptions { mode: DeleteMode::UntagOnly, ..PlanOptions::default() };
+            delete_images(berth, &name, &[image], options, yes, json).await?;
         }
     }
     Ok(())

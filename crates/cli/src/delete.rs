@@ -101,7 +101,7 @@ pub struct RestoreArgs {
 #[derive(Args)]
 pub struct AuditArgs {
     name: String,
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = berth_core::defaults::AUDIT_LIMIT)]
     limit: u32,
     #[arg(long)]
     json: bool,
@@ -119,8 +119,29 @@ fn ctrl_c_cancels() -> CancellationToken {
 }
 
 pub async fn delete(berth: &Berth, a: DeleteArgs) -> Result<(), ApiError> {
+    let mode = if a.untag_only {
+        DeleteMode::UntagOnly
+    } else if a.image {
+        DeleteMode::Image
+    } else {
+        DeleteMode::Auto
+    };
+    let options = PlanOptions { mode, referrers: !a.keep_referrers };
+    delete_images(berth, &a.name, &a.images, options, a.yes && !a.dry_run, a.json).await
+}
+
+/// Plans the delete of `images` (REPO:TAG or REPO@DIGEST), prints the plan and, with `yes`, executes it:
+/// every delete of every front end goes through this plan, the trash and the audit log.
+pub async fn delete_images(
+    berth: &Berth,
+    profile: &str,
+    images: &[String],
+    options: PlanOptions,
+    yes: bool,
+    json: bool,
+) -> Result<(), ApiError> {
     let mut selections = Vec::new();
-    for i in &a.images {
+    for i in images {
         selections.push(Selection::parse(i).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidInput,
@@ -129,17 +150,9 @@ pub async fn delete(berth: &Berth, a: DeleteArgs) -> Result<(), ApiError> {
             )
         })?);
     }
-    let mode = if a.untag_only {
-        DeleteMode::UntagOnly
-    } else if a.image {
-        DeleteMode::Image
-    } else {
-        DeleteMode::Auto
-    };
     let cancel = ctrl_c_cancels();
-    let plan =
-        berth.plan_delete(&a.name, &selections, PlanOptions { mode, referrers: !a.keep_referrers }, &cancel).await?;
-    finish(berth, &a.name, plan, None, a.yes && !a.dry_run, a.json, &cancel).await
+    let plan = berth.plan_delete(profile, &selections, options, &cancel).await?;
+    finish(berth, profile, plan, None, yes, json, &cancel).await
 }
 
 pub async fn retention(berth: &Berth, a: RetentionArgs) -> Result<(), ApiError> {

@@ -49,7 +49,7 @@ enum Command {
     Sync {
         name: String,
         /// Requests in flight at most.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = berth_core::defaults::SYNC_CONCURRENCY)]
         concurrency: usize,
         /// Print a JSON summary on stdout.
         #[arg(long)]
@@ -73,7 +73,7 @@ enum Command {
         query: String,
         #[arg(long, value_enum, default_value_t = Sort::Name)]
         sort: Sort,
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = berth_core::defaults::SEARCH_LIMIT)]
         limit: u32,
         #[arg(long)]
         json: bool,

@@ -48,7 +48,11 @@ impl Drop for Env {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn harbor_projects_and_deletes_from_the_command_line() {
-    let h = Harbor::builder().project("team", false).robot("team", "ci", "s3cret", &["pull", "delete"]).start().await;
+    let h = Harbor::builder()
+        .project("team", false)
+        .robot("team", "ci", "s3cret", &["pull", "push", "delete"])
+        .start()
+        .await;
     let img = h.seeder().push_image("team/app", "v1", &ImageSpec::small("cli")).await;
     h.seeder().tag("team/app", &img.digest, "old").await;
     let env = Env::new("harbor");
@@ -57,18 +61,33 @@ async fn harbor_projects_and_deletes_from_the_command_line() {
     assert_eq!(projects[0]["name"], "team");
     assert_eq!(projects[0]["repo_count"], 1);
 
-    // Without --yes nothing happens.
-    let out = env.cmd(&["harbor", "delete-tag", "hb", "team/app:old"]).output().unwrap();
-    assert!(!out.status.success());
+    // Without --yes: the delete plan, nothing deleted.
+    let out = env.cmd(&["harbor", "delete-tag", "hb", "team/app:old", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["untag"][0]["tag"], "old", "{plan}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
     assert!(h.registry_tags("team/app").contains_key("old"));
-    env.cmd(&["harbor", "delete-tag", "hb", "team/app:old", "--yes"]).assert().success();
+    // With --yes: executed like `berth delete --untag-only`: through Harbor's tag API, into the trash
+    // and the audit log.
+    let done = env.json(&["harbor", "delete-tag", "hb", "team/app:old", "--yes", "--json"]);
+    assert_eq!(done["report"]["untagged"], 1, "{done}");
     assert_eq!(h.registry_tags("team/app").keys().collect::<Vec<_>>(), ["v1"]);
+    let trash = env.json(&["trash", "hb", "--json"]);
+    assert_eq!(trash[0]["tags"], serde_json::json!(["old"]), "{trash}");
+    let audit = env.json(&["audit", "hb", "--json"]);
+    assert!(
+        audit.as_array().unwrap().iter().any(|a| a["action"] == "untag" && a["target"] == "old" && a["result"] == "ok"),
+        "{audit}"
+    );
+    // Restorable from the trash until GC.
+    env.cmd(&["restore", "hb", &trash[0]["id"].to_string()]).assert().success();
+    assert!(h.registry_tags("team/app").contains_key("old"), "restored");
 
     let s = env.json(&["sync", "hb", "--json"]);
     assert_eq!(s["repositories"], 1);
     let arts = env.json(&["harbor", "artifacts", "hb", "team/app", "--json"]);
-    assert_eq!(arts[0]["tags"], serde_json::json!(["v1"]));
+    assert_eq!(arts[0]["tags"], serde_json::json!(["old", "v1"]), "the restored tag is back on the artifact");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,9 +115,18 @@ async fn nexus_discover_creates_one_profile_per_docker_repository() {
     let stores = env.json(&["nexus", "blobstores", "nx", "--json"]);
     assert!(stores[0]["total_size"].as_u64().unwrap() > 0);
 
+    // Delete through the plan: the components API, the trash and the audit log.
+    let done = env.json(&["nexus", "delete-tag", "nx-docker-b", "tools/lint:2.0", "--yes", "--json"]);
+    assert_eq!(done["report"]["untagged"], 1, "{done}");
+    assert!(n.registry_tags("docker-b", "tools/lint").is_empty());
+    assert_eq!(env.json(&["trash", "nx-docker-b", "--json"]).as_array().unwrap().len(), 1);
+    let audit = env.json(&["audit", "nx-docker-b", "--json"]);
+    assert!(audit.as_array().unwrap().iter().any(|a| a["action"] == "untag" && a["result"] == "ok"), "{audit}");
+
+    // A read-only Nexus: the plan refuses with the reason, nothing is attempted.
     n.set_writable(false);
     let out = env.cmd(&["nexus", "delete-tag", "nx-docker-a", "team/app:1.0", "--yes"]).output().unwrap();
-    assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("read-only") && err.contains("writable again"), "{err}");
+    assert!(n.registry_tags("docker-a", "team/app").contains_key("1.0"));
 }

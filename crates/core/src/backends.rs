@@ -9,12 +9,6 @@
 //!   credentials); syncing the server profile discovers and syncs every child. Deletes go through
 //!   the components API; blob stores show the space used.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use berth_harbor::HarborClient;
-use berth_nexus::NexusClient;
-use berth_store::{ProfileKind, RepositorySource};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -85,14 +79,6 @@ pub struct BlobStoreView {
     pub available_space: u64,
 }
 
-fn wrong_kind(profile: &str, kind: &str, want: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidInput,
-        format!("profile {profile:?} is a {kind} profile, not {want}"),
-        format!("use a {want} profile, or set its kind: berth profile edit {profile} --kind {want}"),
-    )
-}
-
 /// A backend error as an [`ApiError`]; Harbor's 412 gets its own `registry` kind.
 pub(crate) fn api_error(e: berth_registry::Error) -> ApiError {
     let precondition = e.status == Some(412);
@@ -103,52 +89,12 @@ pub(crate) fn api_error(e: berth_registry::Error) -> ApiError {
     a
 }
 
-pub(crate) async fn harbor_client(berth: &Berth, profile: &str) -> Result<HarborClient, ApiError> {
-    let c = profiles::connection(berth, profile).await?;
-    if c.row.kind != ProfileKind::Harbor {
-        return Err(wrong_kind(profile, c.row.kind.as_str(), "harbor"));
-    }
-    HarborClient::new(&c.row.url, c.creds, &c.tls).map_err(api_error)
-}
-
-/// The Nexus API client of a server profile, or of the server a child profile belongs to.
-pub(crate) async fn nexus_client(berth: &Berth, profile: &str) -> Result<(NexusClient, Option<String>), ApiError> {
-    let row = berth.store().profile(profile).await?;
-    if row.kind != ProfileKind::Nexus {
-        return Err(wrong_kind(profile, row.kind.as_str(), "nexus"));
-    }
-    let link = berth.store().backend_link(row.id).await?;
-    let (server, repository) = match &link {
-        Some(l) => match &l.parent {
-            Some(p) => (p.clone(), Some(l.repository.clone())),
-            None => {
-                return Err(ApiError::new(
-                    ErrorCode::NotFound,
-                    format!("the Nexus server profile of {profile:?} was deleted"),
-                    "add the Nexus server as a profile again and run `berth nexus discover` on it",
-                ))
-            }
-        },
-        None => (profile.to_string(), None),
-    };
-    let c = profiles::connection(berth, &server).await?;
-    Ok((NexusClient::new(&c.row.url, c.creds, &c.tls).map_err(api_error)?, repository))
-}
-
-/// Harbor's repositories through its projects API.
-pub(crate) struct HarborSource(pub HarborClient);
-
-impl RepositorySource for HarborSource {
-    fn repositories(&self) -> Pin<Box<dyn Future<Output = Result<Vec<String>, berth_registry::Error>> + Send + '_>> {
-        Box::pin(self.0.all_repositories())
-    }
-}
-
 impl Berth {
     /// Harbor projects visible to the profile's account, with their quotas. Checks the login first:
     /// Harbor answers a wrong password on public endpoints as if it were anonymous.
     pub async fn harbor_projects(&self, profile: &str) -> Result<Vec<HarborProjectView>, ApiError> {
-        let c = harbor_client(self, profile).await?;
+        let session = self.session(profile).await?;
+        let c = session.harbor()?;
         c.check_login().await.map_err(api_error)?;
         let mut out = Vec::new();
         for p in c.projects().await.map_err(api_error)? {
@@ -167,8 +113,8 @@ impl Berth {
 
     /// Artifacts of a Harbor repository (`project/repo`) with their tags, untagged ones included.
     pub async fn harbor_artifacts(&self, profile: &str, repository: &str) -> Result<Vec<HarborArtifactView>, ApiError> {
-        let c = harbor_client(self, profile).await?;
-        let arts = c.artifacts(repository, None).await.map_err(api_error)?;
+        let session = self.session(profile).await?;
+        let arts = session.harbor()?.artifacts(repository, None).await.map_err(api_error)?;
         Ok(arts
             .into_iter()
             .map(|a| HarborArtifactView {
@@ -196,28 +142,11 @@ impl Berth {
             .collect())
     }
 
-    /// Removes one tag through Harbor's API; the artifact and its other tags stay.
-    pub async fn harbor_delete_tag(&self, profile: &str, repository: &str, tag: &str) -> Result<(), ApiError> {
-        let c = harbor_client(self, profile).await?;
-        c.delete_tag(repository, tag).await.map_err(api_error)
-    }
-
-    /// Deletes an artifact (by tag or digest) with all its tags through Harbor's API. Refused (412,
-    /// `registry == "precondition_failed"`) while a multi-platform index references it.
-    pub async fn harbor_delete_artifact(
-        &self,
-        profile: &str,
-        repository: &str,
-        reference: &str,
-    ) -> Result<(), ApiError> {
-        let c = harbor_client(self, profile).await?;
-        c.delete_artifact(repository, reference).await.map_err(api_error)
-    }
-
     /// Finds the docker repositories of a Nexus server profile and creates (or updates) one child
     /// profile per repository, named `<profile>-<repository>`, with the same credentials and TLS.
     pub async fn nexus_discover(&self, profile: &str) -> Result<Vec<NexusRepositoryView>, ApiError> {
-        let (c, repository) = nexus_client(self, profile).await?;
+        let session = self.session(profile).await?;
+        let (c, repository) = session.nexus()?;
         if repository.is_some() {
             return Err(ApiError::new(
                 ErrorCode::InvalidInput,
@@ -227,8 +156,7 @@ impl Berth {
         }
         c.status().await.map_err(api_error)?;
         let repos = c.docker_repositories().await.map_err(api_error)?;
-        let server = self.store().profile(profile).await?;
-        let children = self.store().backend_children(server.id).await?;
+        let children = self.store().backend_children(session.id()).await?;
         let mut out = Vec::new();
         for r in repos {
             let existing = children.iter().find(|l| l.repository == r.name);
@@ -252,7 +180,7 @@ impl Berth {
                         return Err(e);
                     }
                     let child = self.store().profile(&name).await?;
-                    self.store().set_backend_link(child.id, server.id, &r.name).await?;
+                    self.store().set_backend_link(child.id, session.id(), &r.name).await?;
                     (name, true)
                 }
             };
@@ -277,8 +205,11 @@ impl Berth {
 
     /// Blob stores of the Nexus server (of a server or child profile), with the space they use.
     pub async fn nexus_blob_stores(&self, profile: &str) -> Result<Vec<BlobStoreView>, ApiError> {
-        let (c, _) = nexus_client(self, profile).await?;
-        Ok(c.blob_stores()
+        let session = self.session(profile).await?;
+        Ok(session
+            .nexus()?
+            .0
+            .blob_stores()
             .await
             .map_err(api_error)?
             .into_iter()
@@ -291,27 +222,5 @@ impl Berth {
                 available_space: b.available_space_in_bytes,
             })
             .collect())
-    }
-
-    /// Deletes `image:tag` of a Nexus repository profile through the components API (a `/v2`
-    /// manifest delete would leave the tag on Nexus 3.89+). Checks that Nexus is writable first.
-    pub async fn nexus_delete_tag(&self, profile: &str, image: &str, tag: &str) -> Result<(), ApiError> {
-        let (c, repository) = nexus_client(self, profile).await?;
-        let Some(repository) = repository else {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("{profile:?} is a Nexus server profile; tags live in its repository profiles"),
-                format!("use one of: {}", self.nexus_children(profile).await?.join(", ")),
-            ));
-        };
-        c.status_writable().await.map_err(api_error)?;
-        let Some(comp) = c.find_component(&repository, image, tag).await.map_err(api_error)? else {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("{image}:{tag} is not in Nexus repository {repository}"),
-                "sync the profile: someone may have deleted it already",
-            ));
-        };
-        c.delete_component(&comp.id).await.map_err(api_error)
     }
 }

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     /// The OS keyring (Secret Service) is missing, locked or lost a secret; the hint says what to do.
     Keyring,
     Cancelled,
+    /// Another run (sync, delete, GC) of the same profile holds its lock; the message says which.
+    Busy,
     Internal,
 }
 
@@ -40,6 +42,7 @@ impl From<berth_registry::Error> for ApiError {
     fn from(e: berth_registry::Error) -> Self {
         let code = match e.kind {
             berth_registry::ErrorKind::InvalidUrl => ErrorCode::InvalidInput,
+            berth_registry::ErrorKind::Cancelled => ErrorCode::Cancelled,
             _ => ErrorCode::Registry,
         };
         let registry = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string));

@@ -3,17 +3,19 @@
 //! or an [`ApiError`] with a message and a hint.
 
 mod about;
-mod backend_gc;
 mod backends;
 mod certs;
+pub mod defaults;
 mod deletes;
 mod docker_config;
 mod error;
 mod inspect;
 mod instance;
+mod jobs;
 pub mod logging;
 mod overview;
 mod profiles;
+mod session;
 mod snippets;
 mod sync;
 mod tree;
@@ -22,15 +24,16 @@ mod types;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use berth_registry::RegistryClient;
 use berth_secrets::{KeyringStore, SecretStore};
 use berth_store::Store;
 
 pub use about::{AboutView, ShellVersions, VERSION};
 pub use backends::{BlobStoreView, HarborArtifactView, HarborProjectView, NexusRepositoryView};
+pub use berth_backend::{Capabilities, GcRequest};
 pub use berth_secrets::{
     Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
 };
+pub use berth_sync::SyncOptions;
 pub use berth_workflows::{
     ActionResult, AuditView, DeleteMode, DeletePlan, DeleteProgress, DeleteReport, GcPrediction, GcReport, GcRunView,
     PlanOptions, RegistryGcCounts, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
@@ -43,11 +46,13 @@ pub use inspect::{
     CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
 };
 pub use instance::instance_id;
+pub use jobs::{Job, JobKind};
 pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
     trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
     ProfileView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
 };
+pub use session::Session;
 pub use snippets::Snippet;
 pub use sync::{SearchResult, SortBy, SyncProgressView, SyncSummaryView, TagView};
 pub use tokio_util::sync::CancellationToken;
@@ -73,6 +78,8 @@ pub struct Berth {
     store: Store,
     data_dir: PathBuf,
     secrets: Arc<dyn SecretStore>,
+    /// Jobs running in this process (their locks exclude other processes).
+    running: jobs::Running,
 }
 
 impl Berth {
@@ -84,7 +91,7 @@ impl Berth {
     /// Opens `data_dir` with another secret store (tests).
     pub async fn open_with_secrets(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self, ApiError> {
         let store = Store::open(data_dir).await?;
-        Ok(Berth { store, data_dir: data_dir.to_path_buf(), secrets })
+        Ok(Berth { store, data_dir: data_dir.to_path_buf(), secrets, running: Default::default() })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -121,11 +128,18 @@ impl Berth {
     }
 
     pub async fn profiles(&self) -> Result<Vec<ProfileView>, ApiError> {
-        Ok(self.store.profiles().await?.into_iter().map(|r| profiles::view(&self.data_dir, r)).collect())
+        let mut out = Vec::new();
+        for row in self.store.profiles().await? {
+            let caps = session::capabilities(self, &row).await?;
+            out.push(ProfileView { capabilities: caps, ..profiles::view(&self.data_dir, row) });
+        }
+        Ok(out)
     }
 
     pub async fn profile(&self, name: &str) -> Result<ProfileView, ApiError> {
-        Ok(profiles::view(&self.data_dir, self.store.profile(name).await?))
+        let row = self.store.profile(name).await?;
+        let caps = session::capabilities(self, &row).await?;
+        Ok(ProfileView { capabilities: caps, ..profiles::view(&self.data_dir, row) })
     }
 
     /// The profile as JSON-ready data, without secrets.
@@ -165,23 +179,18 @@ impl Berth {
         profiles::keyring(&self.secrets, |s| s.self_check()).await
     }
 
-    /// The registry client for a profile: credentials from the keyring, TLS from its files.
-    async fn client(&self, profile: &str) -> Result<RegistryClient, ApiError> {
-        profiles::client(self, profile).await
-    }
-
     /// Pings the profile's registry and reports auth, TLS (the chain the server presents), catalog
     /// access and delete capability, with a diagnosis when something fails. Never fails itself for a
     /// registry problem: that is what the report is for.
     pub async fn test_profile(&self, profile: &str) -> Result<ConnectionReport, ApiError> {
-        let client = self.client(profile).await?;
-        Ok(inspect::test_connection(profile, &client).await)
+        let session = self.session(profile).await?;
+        Ok(inspect::test_connection(profile, session.client()).await)
     }
 
     /// One image by tag or digest: platforms, layers, config, referrers, sibling tags, raw manifest.
     pub async fn inspect(&self, profile: &str, repo: &str, reference: &str) -> Result<ImageDetail, ApiError> {
-        let client = self.client(profile).await?;
-        inspect::inspect(&client, repo, reference).await
+        let session = self.session(profile).await?;
+        inspect::inspect(session.client(), repo, reference).await
     }
 }
 

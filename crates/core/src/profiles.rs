@@ -21,7 +21,7 @@ use crate::{validate_profile_name, ApiError, Berth, ErrorCode};
 // Views and requests (exported to TypeScript)
 
 /// A profile as front ends see it. Never holds a secret: only whether one is stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ProfileView {
     pub name: String,
@@ -38,6 +38,8 @@ pub struct ProfileView {
     pub gc: GcSettingsView,
     /// Things the user should know: verification off, plain HTTP with a password, an expired CA…
     pub warnings: Vec<String>,
+    /// What its backend can do: the window shows tabs and buttons from this, never from `kind`.
+    pub capabilities: berth_backend::Capabilities,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -344,6 +346,7 @@ pub(crate) fn view(data_dir: &Path, row: ProfileRow) -> ProfileView {
         },
         gc: GcSettingsView { command: s.gc.command.clone(), before: s.gc.before.clone(), after: s.gc.after.clone() },
         warnings,
+        capabilities: crate::session::capabilities_of(row.kind, false),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -765,7 +768,7 @@ pub(crate) async fn edit(berth: &Berth, name: &str, req: EditProfileRequest) -> 
             }
         }
         if let Some(c) = &gc.command {
-            berth_workflows::gc::dry_run_command(c)?;
+            berth_backend::dry_run_command(c)?;
         }
         changes.gc = Some(gc);
     }
@@ -1009,12 +1012,6 @@ pub fn trust_choice(name: &str, chain: &[CertificateDetail], pin: bool) -> Resul
         }
     }
     Ok(i)
-}
-
-/// The registry client a profile describes: credentials from the keyring, TLS from its files.
-pub(crate) async fn client(berth: &Berth, name: &str) -> Result<RegistryClient, ApiError> {
-    let c = connection(berth, name).await?;
-    Ok(RegistryClient::new(&c.row.url, c.creds, &c.tls)?)
 }
 
 /// What a profile connects with: its row, credentials (from the keyring) and TLS settings (from

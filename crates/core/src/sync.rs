@@ -1,11 +1,12 @@
 //! Sync and offline browsing: the catalog cache through the core's view types.
 
-use berth_store::{CatalogSource, ProfileKind, RepositorySource, SyncOptions, SyncProgress, TagSort};
+use berth_store::TagSort;
+use berth_sync::{SyncOptions, SyncProgress};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::{ApiError, Berth, ErrorCode, RepositoryView};
+use crate::{ApiError, Berth, ErrorCode, JobKind, RepositoryView};
 
 /// The summary of one sync, as `berth sync --json` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -121,19 +122,12 @@ impl Berth {
         cancel: &CancellationToken,
         progress: &(dyn Fn(&SyncProgressView) + Send + Sync),
     ) -> Result<SyncSummaryView, ApiError> {
-        let row = self.store().profile(profile).await?;
-        if row.kind == ProfileKind::Nexus && self.store().backend_link(row.id).await?.is_none() {
-            return Box::pin(self.sync_nexus_server(profile, concurrency, cancel, progress)).await;
+        let job = self.start_job(profile, JobKind::Sync, cancel)?;
+        let cancel = job.cancel_token();
+        let session = self.session(profile).await?;
+        if session.backend().capabilities().discovers_repositories {
+            return Box::pin(self.sync_server(profile, concurrency, cancel, progress)).await;
         }
-        let client = self.client(profile).await?;
-        let source: Box<dyn RepositorySource> = if row.kind == ProfileKind::Harbor {
-            let harbor = crate::backends::harbor_client(self, profile).await?;
-            // A wrong password is "anonymous" to Harbor's project list: say so instead of syncing nothing.
-            harbor.check_login().await?;
-            Box::new(crate::backends::HarborSource(harbor))
-        } else {
-            Box::new(CatalogSource(client.clone()))
-        };
         let name = profile.to_string();
         let on_progress = |p: &SyncProgress| {
             progress(&SyncProgressView {
@@ -146,19 +140,19 @@ impl Berth {
                 errors: p.errors,
             })
         };
-        let opts = SyncOptions { concurrency: concurrency.clamp(1, 256) };
+        let opts = SyncOptions::with_concurrency(Some(concurrency));
         let synced =
-            berth_store::sync_profile_from(self.store(), row.id, &client, &*source, &opts, cancel, &on_progress).await;
+            berth_sync::sync_profile(self.store(), session.id(), session.backend(), &opts, cancel, &on_progress).await;
         let s = match synced {
             Ok(s) => s,
-            Err(berth_store::SyncError::Registry(e)) => {
+            Err(berth_sync::SyncError::Registry(e)) => {
                 let mut e: ApiError = e.into();
                 e.message = format!("sync of {profile} stopped: {}", e.message);
                 e.hint = format!("{}; what was synced so far is kept, and the next sync resumes", e.hint);
                 return Err(e);
             }
-            Err(berth_store::SyncError::Store(e)) => return Err(e.into()),
-            Err(berth_store::SyncError::Cancelled(_)) => {
+            Err(berth_sync::SyncError::Store(e)) => return Err(e.into()),
+            Err(berth_sync::SyncError::Cancelled(_)) => {
                 return Err(ApiError::new(
                     ErrorCode::Cancelled,
                     format!("sync of {profile} cancelled"),
@@ -180,9 +174,9 @@ impl Berth {
         })
     }
 
-    /// A Nexus server profile: discover its docker repositories (creating child profiles), then
+    /// A server profile (Nexus): discover its docker repositories (creating child profiles), then
     /// sync every child. The summary adds the children's up.
-    async fn sync_nexus_server(
+    async fn sync_server(
         &self,
         profile: &str,
         concurrency: usize,
@@ -227,17 +221,8 @@ impl Berth {
                 .map(|r| RepositoryView { name: r.name, tags: Some(r.tags), size: Some(r.size) })
                 .collect());
         }
-        if row.kind == ProfileKind::Harbor {
-            let harbor = crate::backends::harbor_client(self, profile).await?;
-            let names = harbor.all_repositories().await?;
-            return Ok(names.into_iter().map(|name| RepositoryView { name, tags: None, size: None }).collect());
-        }
-        if row.kind == ProfileKind::Nexus && self.store().backend_link(row.id).await?.is_none() {
-            // A Nexus server profile: its repositories are browsed through its child profiles.
-            return Ok(Vec::new());
-        }
-        let client = self.client(profile).await?;
-        let names = client.catalog().await?;
+        let session = self.session(profile).await?;
+        let names = session.backend().repositories().await?;
         Ok(names.into_iter().map(|name| RepositoryView { name, tags: None, size: None }).collect())
     }
 
@@ -275,6 +260,7 @@ impl Berth {
     /// Searches every cached tag of a profile ("repository:tag" or digest substring, case-insensitive).
     pub async fn search(&self, profile: &str, query: &str, sort: SortBy, limit: u32) -> Result<SearchResult, ApiError> {
         let row = self.store().profile(profile).await?;
+        let limit = limit.clamp(1, crate::defaults::SEARCH_LIMIT_MAX);
         let (total, rows) = self.store().search_tags(row.id, query, sort.into(), limit).await?;
         Ok(SearchResult { total, tags: rows.into_iter().map(TagView::from).collect() })
     }

@@ -5,12 +5,26 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use berth_core::{AddProfileRequest, Berth, CancellationToken, Secret};
+use berth_core::{AddProfileRequest, Berth, CancellationToken, DeleteMode, Secret};
 use berth_secrets::MemoryStore;
 use berth_testkit::{Harbor, ImageSpec, Nexus};
 
 async fn berth(dir: &Path) -> Berth {
     Berth::open_with_secrets(dir, Arc::new(MemoryStore::new())).await.unwrap()
+}
+
+/// A delete the way every front end does it: the plan, then its execution (trash and audit included).
+async fn delete(
+    b: &Berth,
+    profile: &str,
+    image: &str,
+    mode: berth_core::DeleteMode,
+) -> Result<(berth_core::DeletePlan, berth_core::DeleteReport), berth_core::ApiError> {
+    let sel = [berth_core::Selection::parse(image).expect("image reference")];
+    let opts = berth_core::PlanOptions { mode, referrers: true };
+    let plan = b.plan_delete(profile, &sel, opts, &CancellationToken::new()).await?;
+    let report = b.execute_delete(profile, &plan, &CancellationToken::new(), &|_| {}).await?;
+    Ok((plan, report))
 }
 
 fn profile(name: &str, url: &str, kind: &str, user: &str, password: &str) -> AddProfileRequest {
@@ -40,7 +54,9 @@ async fn harbor_gc_runs_through_its_api_frees_space_and_is_verified() {
         let b = berth(dir.path()).await;
         b.add_profile(profile("harbor", &h.url(), "harbor", "admin", "Harbor12345")).await.unwrap();
         b.sync("harbor", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
-        b.harbor_delete_artifact("harbor", "team/app", &old.digest).await.unwrap();
+        let (_, report) = delete(&b, "harbor", &format!("team/app@{}", old.digest), DeleteMode::Image).await.unwrap();
+        assert_eq!(report.deleted, 1, "{report:?}");
+        let entry = report.trash_ids[0];
 
         let dry = b.gc_dry_run("harbor", &|_| {}, &CancellationToken::new()).await.unwrap();
         assert!(dry.dry_run && dry.freed_bytes == 0 && dry.verified.is_none(), "{dry:?}");
@@ -65,6 +81,14 @@ async fn harbor_gc_runs_through_its_api_frees_space_and_is_verified() {
         assert!(history[0].log.contains("success to run gc"), "{}", history[0].log);
         let audit = b.audit("harbor", 10).await.unwrap();
         assert!(audit.iter().any(|a| a.action == "gc" && a.result == "ok"), "{audit:?}");
+        assert!(audit.iter().any(|a| a.action == "delete" && a.result == "ok"), "{audit:?}");
+        // The trash entry is collected once Harbor freed its blobs (and restorable while it has not).
+        let trash = b.trash("harbor", true).await.unwrap();
+        let state = &trash.iter().find(|t| t.id == entry).expect("the delete's trash entry").state;
+        assert_eq!(state, if window == 0 { "collected" } else { "trashed" }, "{trash:?}");
+        if window == 0 {
+            assert!(b.gc_pending("harbor").await.unwrap().blobs.is_empty(), "nothing predicted after GC");
+        }
     }
 }
 
@@ -77,13 +101,15 @@ async fn nexus_gc_runs_the_docker_gc_then_compact_tasks_and_reports_the_blob_sto
     let b = berth(dir.path()).await;
     b.add_profile(profile("nx", &n.url(), "nexus", "admin", "admin123")).await.unwrap();
     b.sync("nx", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
-    b.nexus_delete_tag("nx-docker-a", "team/app", "old").await.unwrap();
+    let (_, report) = delete(&b, "nx-docker-a", "team/app:old", DeleteMode::Auto).await.unwrap();
+    assert_eq!(report.deleted, 1, "{report:?}");
+    let entry = report.trash_ids[0];
 
     let e = b.gc_dry_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap_err();
     assert!(e.message.contains("no GC dry run"), "{e:?}");
     let lines = Mutex::new(Vec::<String>::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let run = b.gc_run("nx", &log, &CancellationToken::new()).await.unwrap();
+    let run = b.gc_run("nx-docker-a", &log, &CancellationToken::new()).await.unwrap();
     assert_eq!(run.verified, Some(true), "{:?}", run.problems);
     assert!(run.freed_bytes > 0, "{run:?}");
     let l = lines.lock().unwrap().join("\n");
@@ -93,7 +119,17 @@ async fn nexus_gc_runs_the_docker_gc_then_compact_tasks_and_reports_the_blob_sto
         n.registry_tags("docker-a", "team/app").into_iter().map(|(t, d)| (t, d)).collect::<Vec<_>>(),
         [("new".to_string(), new.digest.clone())]
     );
-    assert_eq!(b.gc_history("nx", false).await.unwrap()[0].freed_bytes, run.freed_bytes);
+    assert_eq!(b.gc_history("nx-docker-a", false).await.unwrap()[0].freed_bytes, run.freed_bytes);
+    // The deleted image's trash entry is collected: its blobs are gone, nothing is predicted any more.
+    let trash = b.trash("nx-docker-a", true).await.unwrap();
+    assert_eq!(trash.iter().find(|t| t.id == entry).expect("the delete's trash entry").state, "collected");
+    assert!(b.gc_pending("nx-docker-a").await.unwrap().blobs.is_empty());
+    let audit = b.audit("nx-docker-a", 10).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "delete" && a.result == "ok"), "{audit:?}");
+    assert!(audit.iter().any(|a| a.action == "gc" && a.result == "ok"), "{audit:?}");
+    // The server profile runs the same tasks (there is nothing of its own to predict).
+    let run = b.gc_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap();
+    assert_eq!(run.verified, Some(true), "{:?}", run.problems);
 
     // Read-only Nexus: refused with the reason, nothing run.
     n.set_writable(false);

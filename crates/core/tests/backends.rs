@@ -13,6 +13,20 @@ async fn berth(dir: &Path) -> Berth {
     Berth::open_with_secrets(dir, Arc::new(MemoryStore::new())).await.unwrap()
 }
 
+/// A delete the way every front end does it: the plan, then its execution (trash and audit included).
+async fn delete(
+    b: &Berth,
+    profile: &str,
+    image: &str,
+    mode: berth_core::DeleteMode,
+) -> Result<(berth_core::DeletePlan, berth_core::DeleteReport), berth_core::ApiError> {
+    let sel = [berth_core::Selection::parse(image).expect("image reference")];
+    let opts = berth_core::PlanOptions { mode, referrers: true };
+    let plan = b.plan_delete(profile, &sel, opts, &CancellationToken::new()).await?;
+    let report = b.execute_delete(profile, &plan, &CancellationToken::new(), &|_| {}).await?;
+    Ok((plan, report))
+}
+
 fn profile(name: &str, url: &str, kind: &str, user: &str, password: &str) -> AddProfileRequest {
     AddProfileRequest {
         name: name.into(),
@@ -71,12 +85,16 @@ async fn a_harbor_profile_with_a_robot_syncs_and_browses_like_any_registry() {
     assert!(!team.public && team.repo_count == 2 && team.quota_used > 0 && team.quota_limit.is_none(), "{team:?}");
 
     // Delete a tag, then the artifact; a re-sync shows it.
-    b.harbor_delete_tag("harbor", "team/app", "latest").await.unwrap();
+    let (_, r) = delete(&b, "harbor", "team/app:latest", berth_core::DeleteMode::UntagOnly).await.unwrap();
+    assert_eq!(r.untagged, 1, "{r:?}");
     let arts = b.harbor_artifacts("harbor", "team/app").await.unwrap();
     assert_eq!(arts.len(), 1);
     assert_eq!(arts[0].tags, ["v1"]);
-    b.harbor_delete_artifact("harbor", "team/app", &app.digest).await.unwrap();
+    let (_, r) =
+        delete(&b, "harbor", &format!("team/app@{}", app.digest), berth_core::DeleteMode::Image).await.unwrap();
+    assert_eq!(r.deleted, 1, "{r:?}");
     assert!(b.harbor_artifacts("harbor", "team/app").await.unwrap().is_empty());
+    assert_eq!(b.trash("harbor", false).await.unwrap().len(), 2, "both deletes are in the trash");
     sync(&b, "harbor").await.unwrap();
     let repos = b.repositories("harbor").await.unwrap();
     let app = repos.iter().find(|r| r.name == "team/app").expect("Harbor keeps the emptied repository");
@@ -107,9 +125,12 @@ async fn harbor_explains_why_a_platform_of_an_index_cannot_be_deleted() {
     b.add_profile(profile("harbor", &h.url(), "harbor", "admin", "Harbor12345")).await.unwrap();
     let arts = b.harbor_artifacts("harbor", "team/multi").await.unwrap();
     assert_eq!(arts[0].platforms, ["linux/amd64", "linux/arm64/v8"]);
-    let e = b.harbor_delete_artifact("harbor", "team/multi", &index.children[1].digest).await.unwrap_err();
-    assert_eq!(e.registry.as_deref(), Some("precondition_failed"), "{e:?}");
-    assert!(e.hint.contains("delete the index"), "{}", e.hint);
+    b.sync("harbor", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
+    let child = format!("team/multi@{}", index.children[1].digest);
+    let (plan, report) = delete(&b, "harbor", &child, berth_core::DeleteMode::Image).await.unwrap();
+    assert!(plan.delete.is_empty() && plan.refused.len() == 1, "{plan:?}");
+    assert!(plan.refused[0].reason.contains("no tag"), "{plan:?}");
+    assert_eq!(report.deleted, 0);
     assert_eq!(h.registry_manifests("team/multi").len(), 3, "nothing was deleted");
 }
 
@@ -149,19 +170,21 @@ async fn a_nexus_profile_discovers_two_repositories_and_browses_both() {
     assert_eq!(b.profiles().await.unwrap().len(), 3);
 
     // Delete through the components API, from the child profile.
-    b.nexus_delete_tag("nx-docker-a", "team/app", "1.0").await.unwrap();
+    let (_, r) = delete(&b, "nx-docker-a", "team/app:1.0", berth_core::DeleteMode::UntagOnly).await.unwrap();
+    assert_eq!(r.untagged, 1, "{r:?}");
     assert_eq!(n.registry_tags("docker-a", "team/app").keys().collect::<Vec<_>>(), ["2.0"]);
-    let e = b.nexus_delete_tag("nx-docker-a", "team/app", "1.0").await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::NotFound);
+    let (plan, _) = delete(&b, "nx-docker-a", "team/app:1.0", berth_core::DeleteMode::UntagOnly).await.unwrap();
+    assert!(plan.untag.is_empty() && plan.refused.len() == 1, "gone already: {plan:?}");
     let stores = b.nexus_blob_stores("nx").await.unwrap();
     assert_eq!(stores.len(), 1);
     assert!(stores[0].total_size > 0 && stores[0].blob_count > 0, "{stores:?}");
 
     // A read-only Nexus: the delete is refused with the reason, nothing changes.
     n.set_writable(false);
-    let e = b.nexus_delete_tag("nx-docker-a", "team/app", "2.0").await.unwrap_err();
-    assert_eq!(e.registry.as_deref(), Some("read_only"), "{e:?}");
-    assert!(e.message.contains("read-only"), "{}", e.message);
+    let (plan, r) = delete(&b, "nx-docker-a", "team/app:2.0", berth_core::DeleteMode::UntagOnly).await.unwrap();
+    assert!(plan.untag.is_empty() && r.results.is_empty(), "nothing attempted: {plan:?} {r:?}");
+    let why = &plan.refused[0];
+    assert!(why.reason.contains("read-only") && why.hint.contains("writable again"), "{why:?}");
     assert!(n.registry_tags("docker-a", "team/app").contains_key("2.0"));
 
     // Wrong password on the server profile.

@@ -329,6 +329,14 @@ impl HarborClient {
         self.call(Method::DELETE, url, None, &format!("deleting tag {repository}:{tag}")).await.map(|_| ())
     }
 
+    /// Removes `tag` from the artifact `digest` only (`artifacts/{digest}/tags/{tag}`): when the tag
+    /// has moved to another artifact since, Harbor answers 404 and nothing changes.
+    pub async fn delete_tag_of(&self, repository: &str, digest: &str, tag: &str) -> Result<(), Error> {
+        let (p, r) = repository_path(repository)?;
+        let url = self.url(&format!("projects/{p}/repositories/{r}/artifacts/{}/tags/{}", encode(digest), encode(tag)));
+        self.call(Method::DELETE, url, None, &format!("deleting tag {repository}:{tag} of {digest}")).await.map(|_| ())
+    }
+
     /// Deletes a repository with every artifact in it.
     pub async fn delete_repository(&self, repository: &str) -> Result<(), Error> {
         let (p, r) = repository_path(repository)?;

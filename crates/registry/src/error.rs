@@ -35,6 +35,8 @@ pub enum ErrorKind {
     BodyTooLarge,
     Protocol,
     Server,
+    /// The user cancelled the work (a job, a command it ran).
+    Cancelled,
 }
 
 #[derive(Debug, Clone)]

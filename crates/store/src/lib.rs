@@ -10,7 +10,6 @@ mod backends;
 mod catalog;
 mod deletes;
 mod profiles;
-mod sync;
 
 pub use backends::BackendLink;
 pub use catalog::{ChildRecord, ManifestRecord, RepositorySummary, SyncCounts, SyncRunRow, TagRecord, TagRow, TagSort};
@@ -19,10 +18,6 @@ pub use deletes::{
     TrashRow,
 };
 pub use profiles::{AuthMode, CaRecord, GcSettings, NewProfile, ProfileKind, ProfileRow, ProfileSettings};
-pub use sync::{
-    refresh_repositories, sync_profile, sync_profile_from, CatalogSource, RepositorySource, SyncError, SyncOptions,
-    SyncProgress, SyncSummary,
-};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

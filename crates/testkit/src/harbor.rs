@@ -135,7 +135,9 @@ impl HarborBuilder {
 
     /// Starts the real registry behind, then the emulator.
     pub async fn start(self) -> Harbor {
-        let registry = Registry::start().await;
+        // Harbor's GC deletes blobs through the registry, which drops them from its descriptor cache:
+        // no stale in-memory cache answering HEADs for deleted blobs.
+        let registry = Registry::builder().blob_descriptor_cache(false).start().await;
         let validator = Arc::new(
             SpecValidator::from_file("harbor-swagger-v2.15.2.yaml")
                 // Harbor's ExtraAttrs is `map[string]interface{}` (architecture, os, created are strings),

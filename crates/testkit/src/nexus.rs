@@ -107,7 +107,7 @@ impl NexusBuilder {
         let http = emu::http_client();
         let users = Arc::new(self.users);
         for spec in &self.repos {
-            let registry = Arc::new(Registry::start().await);
+            let registry = Arc::new(Registry::builder().blob_descriptor_cache(false).start().await);
             let mut port = None;
             if spec.connector {
                 let l = ServerThread::bind();

@@ -47,6 +47,7 @@ pub struct RegistryBuilder {
     delete_enabled: bool,
     read_only: bool,
     gogc: Option<u32>,
+    blob_cache: bool,
 }
 
 impl Default for RegistryBuilder {
@@ -58,6 +59,7 @@ impl Default for RegistryBuilder {
             delete_enabled: true,
             read_only: false,
             gogc: None,
+            blob_cache: true,
         }
     }
 }
@@ -127,6 +129,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// Whether the registry keeps its in-memory blob descriptor cache (on, as deployed: it answers a
+    /// blob HEAD from memory until a restart, even after GC removed the blob). The Nexus and Harbor
+    /// emulators turn it off: their GC never leaves a deleted blob answering.
+    pub fn blob_descriptor_cache(mut self, on: bool) -> Self {
+        self.blob_cache = on;
+        self
+    }
+
     /// Start the registry; panics with its log if `/v2/` does not answer within ~10 s.
     pub async fn start(self) -> Registry {
         let auth = match (&self.token, self.htpasswd_lines.is_empty()) {
@@ -188,6 +198,7 @@ impl RegistryBuilder {
                 delete_enabled: self.delete_enabled,
                 read_only: self.read_only,
                 gogc: self.gogc,
+                blob_cache: self.blob_cache,
             },
             tls: self.tls,
             ca_pem,
@@ -206,6 +217,7 @@ struct Settings {
     delete_enabled: bool,
     read_only: bool,
     gogc: Option<u32>,
+    blob_cache: bool,
 }
 
 /// A running `docker-registry serve`. Killed and its temp dir removed on drop.
@@ -312,7 +324,9 @@ impl Registry {
         y.push_str("storage:\n");
         y.push_str(&format!("  filesystem:\n    rootdirectory: {}\n", yaml_str(&self.storage_dir)));
         y.push_str(&format!("  delete:\n    enabled: {}\n", s.delete_enabled));
-        y.push_str("  cache:\n    blobdescriptor: inmemory\n");
+        if s.blob_cache {
+            y.push_str("  cache:\n    blobdescriptor: inmemory\n");
+        }
         y.push_str(&format!(
             "  maintenance:\n    uploadpurging:\n      enabled: false\n    readonly:\n      enabled: {}\n",
             s.read_only

@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
-use berth_registry::{DeleteCapability, Digest, ErrorKind, Reference};
+use berth_backend::TagRemoval;
+use berth_registry::{Digest, ErrorKind, Reference};
 use berth_store::{NewAudit, NewTrashEntry, ProfileGraph, TrashManifest};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -28,7 +29,7 @@ pub async fn plan_delete(
     for r in &repos {
         berth_registry::validate_repo(r)?;
     }
-    berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, cancel).await?;
+    berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, cancel).await?;
     let blocked = probe(t, &repos).await?;
     let graph = t.store.profile_graph(t.profile_id).await?;
     let mut plan = compute_plan(t.profile, &graph, selections, opts, &blocked);
@@ -46,15 +47,8 @@ pub async fn plan_delete(
 pub(crate) async fn probe(t: Target<'_>, repos: &[String]) -> Result<HashMap<String, (String, String)>, WorkflowError> {
     let mut blocked = HashMap::new();
     for r in repos {
-        let cap = t.client.probe_delete(r).await?;
-        if cap != DeleteCapability::Enabled {
-            let reason = match cap {
-                DeleteCapability::Disabled => "deletes are disabled on this registry",
-                DeleteCapability::ReadOnly => "the registry is read-only",
-                DeleteCapability::NoPermission => "this account may not delete here",
-                DeleteCapability::Enabled => unreachable!(),
-            };
-            blocked.insert(r.clone(), (format!("{reason}: nothing will be changed in {r}"), cap.explain().to_string()));
+        if let Some((reason, hint)) = t.backend.delete_blocked(r).await? {
+            blocked.insert(r.clone(), (format!("{reason}: nothing will be changed in {r}"), hint));
         }
     }
     Ok(blocked)
@@ -258,7 +252,7 @@ pub async fn execute_plan(
     repos.extend(plan.referrers.iter().map(|u| u.repository.clone()));
     let repos: Vec<String> = repos.into_iter().collect();
     run.announce("checking the registry's current state".into());
-    berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, cancel).await?;
+    berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, cancel).await?;
     let graph = t.store.profile_graph(t.profile_id).await?;
     let now = tag_map(&graph);
     // Deletes cannot work in a repository that turned read-only since the plan: refuse there.
@@ -294,14 +288,17 @@ pub async fn execute_plan(
         }
         run.announce(format!("untag {}:{}", u.repository, u.tag));
         let raw = t.store.manifests_raw(std::slice::from_ref(&u.digest)).await?;
-        let untagged = match t.untagger {
-            Some(backend) => retry(|| backend.remove_tag(&u.repository, &u.tag)).await,
-            None => retry(|| t.client.untag(&u.repository, &u.tag))
-                .await
-                .map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
-        };
+        let untagged = retry(|| t.backend.remove_tag(&u.repository, &u.tag, &u.digest)).await;
         match untagged {
-            Ok(method) => {
+            Ok(TagRemoval::Moved(d)) => {
+                let msg = format!("the tag moved since the plan (now {d}): not touched");
+                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+            }
+            Ok(TagRemoval::Gone) => {
+                let msg = "the tag is gone already".to_string();
+                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+            }
+            Ok(TagRemoval::Removed(method)) => {
                 if let Some((mt, raw)) = raw.get(&u.digest) {
                     let id = t
                         .store
@@ -395,7 +392,7 @@ pub async fn execute_plan(
         // Last look right before the delete: the refresh above is seconds old.
         let mut raced = None;
         for p in &planned_tags {
-            if let Ok(Some(h)) = t.client.head_manifest(&repo, &Reference::Tag(p.clone())).await {
+            if let Ok(Some(h)) = t.client().head_manifest(&repo, &Reference::Tag(p.clone())).await {
                 if h.digest.as_str() != digest {
                     raced = Some(format!("{p} was pushed to just now (now {}): nothing deleted", h.digest));
                 }
@@ -411,7 +408,7 @@ pub async fn execute_plan(
         };
         let mut keep_bytes = t.store.manifests_raw(std::slice::from_ref(&digest)).await?;
         run.announce(format!("delete {repo}@{digest}"));
-        match retry(|| t.client.delete_manifest(&repo, &parsed)).await {
+        match retry(|| t.backend.delete_manifest(&repo, &parsed)).await {
             Ok(found) => {
                 let msg = (!found).then(|| "already gone".to_string());
                 run.record(result(action, &repo, &target, Some(&digest), "ok", msg)).await;
@@ -448,7 +445,7 @@ pub async fn execute_plan(
                 let Some(cd) = Digest::parse(&c.digest) else { continue };
                 keep_bytes.extend(t.store.manifests_raw(std::slice::from_ref(&c.digest)).await?);
                 run.announce(format!("delete {repo}@{} (child)", c.digest));
-                match retry(|| t.client.delete_manifest(&repo, &cd)).await {
+                match retry(|| t.backend.delete_manifest(&repo, &cd)).await {
                     Ok(_) => {
                         run.record(result("delete_child", &repo, &c.digest, Some(&c.digest), "ok", c.platform.clone()))
                             .await;
@@ -525,7 +522,7 @@ pub async fn execute_plan(
     }
     // The cache follows what happened.
     let fresh = CancellationToken::new();
-    if let Err(e) = berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, &fresh).await {
+    if let Err(e) = berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, &fresh).await {
         tracing::warn!("refreshing the cache after the delete failed: {e}");
     }
     Ok(run.report)

@@ -1,4 +1,5 @@
-use berth_store::{StoreError, SyncError};
+use berth_store::StoreError;
+use berth_sync::SyncError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {

@@ -1,49 +1,24 @@
-//! Garbage collection for registry:2, which cannot run over HTTP: the profile says how to run
-//! `registry garbage-collect` where the registry lives (a local command, or the same through ssh), with
-//! optional before/after commands (read-only mode or stop; then restart, which also clears the blob
-//! descriptor cache). Berth predicts what GC frees, shows the registry's own dry run beside it, runs it
-//! with the log streamed, and verifies afterwards: every predicted blob is gone, every kept tag still
-//! resolves and its blobs exist.
+//! Garbage collection, one skeleton for every backend ([`run`]): check that GC can run, predict what
+//! it frees (the trash's blobs nothing tagged uses), record the run, the before command, the
+//! backend's own GC step (registry:2: the profile's `registry garbage-collect` command; Harbor: its GC
+//! job; Nexus: its docker GC and compact tasks), the after command (always, once the before command
+//! started), then verify (every predicted blob gone, every kept tag resolves and its blobs exist),
+//! mark the trash entries whose blobs are gone as collected, and write the audit row.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Stdio;
 use std::time::Instant;
 
+use berth_backend::{shell, GcFailed, GcHooks, GcOutput, GcRequest, LogFn, RegistryGcCounts};
 use berth_registry::{Digest, RegistryClient};
-use berth_store::{GcOutcome, SyncOptions};
+use berth_store::{GcOutcome, NewAudit};
+use berth_sync::SyncOptions;
 use futures::StreamExt;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::plan::BlobRef;
 use crate::{Target, WorkflowError};
-
-/// How to run GC for a registry:2 profile (shell command lines, run by `sh -c` where Berth runs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GcCommands {
-    /// e.g. `docker-registry garbage-collect /etc/docker/registry/config.yml`, or
-    /// `ssh admin@host docker exec registry registry garbage-collect /etc/docker/registry/config.yml`.
-    pub command: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// The registry's own counts, from its summary line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct RegistryGcCounts {
-    #[ts(type = "number | null")]
-    pub marked: Option<u64>,
-    #[ts(type = "number | null")]
-    pub blobs_eligible: Option<u64>,
-    #[ts(type = "number | null")]
-    pub manifests_eligible: Option<u64>,
-    /// Blobs the registry listed as eligible (dry run) or deleted (real run).
-    pub blobs: Vec<String>,
-}
 
 /// What GC will free, from the trash and the current catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -105,100 +80,10 @@ pub struct GcRunView {
     pub log: String,
 }
 
-pub const DELETE_UNTAGGED_WARNING: &str = "never pass --delete-untagged (-m) to a registry 2.x: it deletes the \
-     platform images of multi-arch indexes (distribution #3178), fixed only in 3.0. Berth deletes index children \
-     itself, so plain GC frees them";
-
-/// Checks a GC command line and returns the dry-run variant (`--dry-run` right after `garbage-collect`).
-pub fn dry_run_command(command: &str) -> Result<String, WorkflowError> {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    if words.iter().any(|w| *w == "--delete-untagged" || *w == "-m" || w.starts_with("--delete-untagged=")) {
-        return Err(WorkflowError::invalid(
-            "the GC command contains --delete-untagged",
-            DELETE_UNTAGGED_WARNING.to_string(),
-        ));
-    }
-    let Some(at) = command.find("garbage-collect") else {
-        return Err(WorkflowError::invalid(
-            format!("the GC command {command:?} does not run `garbage-collect`"),
-            "set it with `berth profile edit NAME --gc-command 'registry garbage-collect /etc/docker/registry/config.yml'` \
-             (or the same through ssh or docker exec)",
-        ));
-    };
-    let end = at + "garbage-collect".len();
-    Ok(format!("{} --dry-run{}", &command[..end], &command[end..]))
-}
-
-/// Parses `registry garbage-collect` output (dry run or real).
-pub fn parse_gc_output(text: &str) -> RegistryGcCounts {
-    let summary = Regex::new(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion").expect("re");
-    let eligible = Regex::new(r"blob eligible for deletion: (sha256:[0-9a-f]{64})").expect("re");
-    let deleting = Regex::new(r"Deleting blob: \S*/blobs/sha256/[0-9a-f]{2}/([0-9a-f]{64})").expect("re");
-    let mut c = RegistryGcCounts::default();
-    if let Some(m) = summary.captures_iter(text).last() {
-        c.marked = m[1].parse().ok();
-        c.blobs_eligible = m[2].parse().ok();
-        c.manifests_eligible = m[3].parse().ok();
-    }
-    let mut blobs = BTreeSet::new();
-    for m in eligible.captures_iter(text) {
-        blobs.insert(m[1].to_string());
-    }
-    for m in deleting.captures_iter(text) {
-        blobs.insert(format!("sha256:{}", &m[1]));
-    }
-    c.blobs = blobs.into_iter().collect();
-    c
-}
-
-/// Runs `sh -c command`, streaming each output line to `log`; returns (success, all output).
-async fn run_shell(
-    command: &str,
-    log: &(dyn Fn(&str) + Send + Sync),
-    cancel: &CancellationToken,
-) -> Result<(bool, String), WorkflowError> {
-    log(&format!("$ {command}"));
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| WorkflowError::invalid(format!("cannot run {command:?}: {e}"), "check that sh exists"))?;
-    let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
-    let mut all = format!("$ {command}\n");
-    let (mut out_done, mut err_done) = (false, false);
-    while !(out_done && err_done) {
-        tokio::select! {
-            l = out.next_line(), if !out_done => match l {
-                Ok(Some(l)) => { log(&l); all.push_str(&l); all.push('\n'); }
-                _ => out_done = true,
-            },
-            l = err.next_line(), if !err_done => match l {
-                Ok(Some(l)) => { log(&l); all.push_str(&l); all.push('\n'); }
-                _ => err_done = true,
-            },
-            _ = cancel.cancelled() => {
-                let _ = child.kill().await;
-                return Err(WorkflowError::Cancelled);
-            }
-        }
-    }
-    let status = child.wait().await.map_err(|e| WorkflowError::invalid(format!("{command:?}: {e}"), ""))?;
-    let exit = format!("[exit {}]", status.code().map_or("signal".to_string(), |c| c.to_string()));
-    log(&exit);
-    all.push_str(&exit);
-    all.push('\n');
-    Ok((status.success(), all))
-}
-
 /// What GC would free now: the trash's blobs that nothing tagged references any more. Syncs the profile
 /// first so "tagged" is what the registry holds now.
 pub async fn predict(t: Target<'_>, cancel: &CancellationToken) -> Result<GcPrediction, WorkflowError> {
-    berth_store::sync_profile(t.store, t.profile_id, t.client, &SyncOptions::default(), cancel, &|_| {}).await?;
+    berth_sync::sync_profile(t.store, t.profile_id, t.backend, &SyncOptions::default(), cancel, &|_| {}).await?;
     pending(t.store, t.profile_id).await
 }
 
@@ -234,147 +119,159 @@ pub async fn pending(store: &berth_store::Store, profile_id: i64) -> Result<GcPr
     })
 }
 
-/// A dry run: Berth's prediction beside the registry's own `--dry-run`. Changes nothing.
-pub async fn dry_run(
-    t: Target<'_>,
-    cmds: &GcCommands,
-    log: &(dyn Fn(&str) + Send + Sync),
-    cancel: &CancellationToken,
-) -> Result<GcReport, WorkflowError> {
-    let command = dry_run_command(&cmds.command)?;
-    let started = Instant::now();
-    let prediction = predict(t, cancel).await?;
-    let id = t.store.start_gc_run(t.profile_id, true).await?;
-    let (ok, output) = run_shell(&command, log, cancel).await?;
-    let counts = parse_gc_output(&output);
-    let mut report = report_from(id, true, &prediction, counts, started);
-    let status = if ok && report.registry.marked.is_some() { "ok" } else { "failed" };
-    let message = (status == "failed").then(|| {
-        "the dry run failed or printed no summary: check the command and that it can read the registry's config"
-            .to_string()
-    });
-    t.store
-        .finish_gc_run(
-            id,
-            &GcOutcome {
-                status: status.into(),
-                predicted_bytes: report.predicted_bytes,
-                predicted_blobs: report.predicted_blobs,
-                freed_bytes: 0,
-                blobs_freed: 0,
-                verified: None,
-                message: message.clone(),
-                log: output,
-            },
-        )
-        .await?;
-    if let Some(m) = message {
-        return Err(WorkflowError::invalid(m, "run the command by hand to see why; see the GC history for its log"));
-    }
-    report.notes.push(DELETE_UNTAGGED_WARNING.to_string());
-    Ok(report)
-}
-
-fn report_from(id: i64, dry_run: bool, p: &GcPrediction, counts: RegistryGcCounts, started: Instant) -> GcReport {
-    let eligible: BTreeSet<&str> = counts.blobs.iter().map(String::as_str).collect();
-    let predicted_not_eligible =
-        p.blobs.iter().filter(|b| !eligible.contains(b.digest.as_str())).map(|b| b.digest.clone()).collect();
+/// The report's fields the backend's step decides.
+fn report_from(
+    id: i64,
+    req: &GcRequest,
+    p: &GcPrediction,
+    out: &GcOutput,
+    lists_blobs: bool,
+    started: Instant,
+) -> GcReport {
+    let eligible: BTreeSet<&str> = out.counts.blobs.iter().map(String::as_str).collect();
+    let predicted_not_eligible = if lists_blobs {
+        p.blobs.iter().filter(|b| !eligible.contains(b.digest.as_str())).map(|b| b.digest.clone()).collect()
+    } else {
+        vec![]
+    };
+    let mut notes = p.notes.clone();
+    notes.extend(out.notes.iter().cloned());
     GcReport {
         id,
-        dry_run,
+        dry_run: req.dry_run,
         predicted_bytes: p.predicted_bytes,
         predicted_blobs: p.blobs.len() as u64,
         freed_bytes: 0,
         blobs_freed: 0,
-        registry: counts,
+        registry: out.counts.clone(),
         predicted_not_eligible,
         verified: None,
         problems: vec![],
         seconds: started.elapsed().as_secs_f64(),
-        notes: p.notes.clone(),
+        notes,
     }
 }
 
-/// The real run: before command, GC, after command (always, even when GC failed), then the check.
+/// Garbage collection of any backend: a dry run (`req.dry_run`: the server's own dry run beside
+/// Berth's prediction, nothing changed) or a real run, verified afterwards. Every run is kept in the GC
+/// history; a real one also in the audit log.
 pub async fn run(
     t: Target<'_>,
-    cmds: &GcCommands,
-    log: &(dyn Fn(&str) + Send + Sync),
+    req: &GcRequest,
+    log: &LogFn<'_>,
     cancel: &CancellationToken,
 ) -> Result<GcReport, WorkflowError> {
-    dry_run_command(&cmds.command)?; // validates (no --delete-untagged, is a garbage-collect)
+    t.backend.gc_check(req).await?;
     let started = Instant::now();
     let prediction = predict(t, cancel).await?;
-    let id = t.store.start_gc_run(t.profile_id, false).await?;
-    let mut output = String::new();
-    let fail = |output: String, message: String| async move {
+    let id = t.store.start_gc_run(t.profile_id, req.dry_run).await?;
+    let result = recorded_run(t, req, &prediction, id, started, log, cancel).await;
+    if !req.dry_run {
+        let (res, msg) = match &result {
+            Ok(r) => (
+                if r.verified == Some(true) { "ok" } else { "failed" },
+                format!("freed {} blobs ({} bytes; predicted {})", r.blobs_freed, r.freed_bytes, r.predicted_bytes),
+            ),
+            Err(e) => ("failed", e.to_string()),
+        };
+        t.store
+            .add_audit(&NewAudit {
+                profile_id: t.profile_id,
+                profile_name: t.profile,
+                operation: &format!("gc-{id}"),
+                action: "gc",
+                repository: None,
+                target: t.backend.label(),
+                digest: None,
+                result: res,
+                message: Some(&msg),
+            })
+            .await?;
+    }
+    result
+}
+
+async fn recorded_run(
+    t: Target<'_>,
+    req: &GcRequest,
+    prediction: &GcPrediction,
+    id: i64,
+    started: Instant,
+    log: &LogFn<'_>,
+    cancel: &CancellationToken,
+) -> Result<GcReport, WorkflowError> {
+    let fail = |log_text: String, message: String, hint: String| async move {
         t.store
             .finish_gc_run(
                 id,
                 &GcOutcome {
                     status: "failed".into(),
                     message: Some(message.clone()),
-                    log: output,
+                    log: log_text,
                     ..Default::default()
                 },
             )
             .await?;
-        Err::<GcReport, _>(WorkflowError::invalid(message, "nothing was collected; see the GC history for the log"))
+        Err::<GcReport, _>(WorkflowError::invalid(message, hint))
     };
-    if let Some(before) = &cmds.before {
-        let (ok, out) = run_shell(before, log, cancel).await?;
-        output.push_str(&out);
-        if !ok {
-            return fail(output, format!("the before-GC command failed: {before}")).await;
-        }
-    }
-    let gc = run_shell(&cmds.command, log, &CancellationToken::new()).await;
-    let (gc_ok, gc_out) = match gc {
-        Ok(v) => v,
-        Err(e) => (false, format!("{e}\n")),
-    };
-    output.push_str(&gc_out);
-    if let Some(after) = &cmds.after {
-        let (ok, out) = run_shell(after, log, &CancellationToken::new()).await?;
-        output.push_str(&out);
-        if !ok {
-            return fail(
-                output,
-                format!("the after-GC command failed: {after}: the registry may still be read-only or stopped"),
-            )
-            .await;
-        }
-    }
-    if !gc_ok {
-        return fail(output, format!("garbage-collect failed: {}", cmds.command)).await;
-    }
-    let counts = parse_gc_output(&gc_out);
-    let mut report = report_from(id, false, &prediction, counts, started);
-    report.blobs_freed = report.registry.blobs.len() as u64;
-    let sizes = t.store.known_sizes(&report.registry.blobs).await?;
-    report.freed_bytes = sizes.values().sum();
-    log("checking: predicted blobs gone, kept tags and their blobs intact");
-    report.problems = verify(t, &prediction).await?;
-    report.verified = Some(report.problems.is_empty());
-    for p in &report.problems {
-        log(&format!("PROBLEM: {p}"));
-    }
-    // Trash entries whose blobs are gone cannot come back any more.
-    for (entry, repo, blobs) in t.store.trashed_entry_blobs(t.profile_id).await? {
-        if prediction.trash_entries.contains(&entry) {
-            let mut gone = true;
-            for (d, _) in &blobs {
-                if let Some(d) = Digest::parse(d) {
-                    if t.client.head_blob(&repo, &d).await.ok().flatten().is_some() {
-                        gone = false;
-                        break;
-                    }
+    let hooks = if req.dry_run { GcHooks::default() } else { t.backend.gc_hooks() };
+    let mut text = String::new();
+    if let Some(before) = &hooks.before {
+        match shell::run(before, log, cancel).await {
+            Ok(out) => {
+                text.push_str(&out.text);
+                if !out.success {
+                    // The before command may have half-done its work (read-only on, say): undo it.
+                    after_command(&hooks, log, &mut text).await;
+                    let message = format!("the before-GC command failed: {before}");
+                    return fail(text, message, "nothing was collected; see the GC history for the log".into()).await;
                 }
             }
-            if gone {
-                t.store.set_trash_state(entry, "collected").await?;
+            Err(e) => {
+                text.push_str(&format!("{}\n", e.message));
+                after_command(&hooks, log, &mut text).await;
+                return fail(text, e.message, "nothing was collected; the after command ran".into()).await;
             }
         }
+    }
+    let gc = t.backend.gc(req, log, cancel).await;
+    let after_ok = after_command(&hooks, log, &mut text).await;
+    let out = match gc {
+        Ok(out) => out,
+        Err(GcFailed { error, log: gc_log }) => {
+            let full = format!("{text}{gc_log}");
+            return fail(full, error.message, error.hint).await;
+        }
+    };
+    text.insert_str(0, &out.log);
+    if let (false, Some(after)) = (after_ok, &hooks.after) {
+        let message = format!("the after-GC command failed: {after}: the registry may still be read-only or stopped");
+        return fail(text, message, "run the after command by hand; see the GC history for the log".into()).await;
+    }
+    let lists_blobs = t.backend.capabilities().gc_lists_blobs;
+    let mut report = report_from(id, req, prediction, &out, lists_blobs, started);
+    if !req.dry_run {
+        report.blobs_freed = out.blobs_freed.unwrap_or(report.registry.blobs.len() as u64);
+        report.freed_bytes = match out.freed_bytes {
+            Some(b) => b,
+            None => t.store.known_sizes(&report.registry.blobs).await?.values().sum(),
+        };
+        log("checking: predicted blobs gone, kept tags and their blobs intact");
+        let (problems, kept) = verify(t, prediction).await?;
+        report.problems = problems;
+        if !kept.is_empty() {
+            // Inside the server's time window (Harbor: 2 hours) recent blobs stay: expected, not a problem.
+            report.notes.push(format!(
+                "{} predicted blob(s) are still there, kept by {}'s GC time window: run GC again after it",
+                kept.len(),
+                t.backend.label()
+            ));
+        }
+        report.verified = Some(report.problems.is_empty());
+        for p in &report.problems {
+            log(&format!("PROBLEM: {p}"));
+        }
+        mark_collected(t, prediction).await?;
     }
     report.seconds = started.elapsed().as_secs_f64();
     t.store
@@ -388,29 +285,80 @@ pub async fn run(
                 blobs_freed: report.blobs_freed,
                 verified: report.verified,
                 message: (!report.problems.is_empty()).then(|| report.problems.join("; ")),
-                log: output,
+                log: text,
             },
         )
         .await?;
     Ok(report)
 }
 
+/// Runs the after command, if any, whatever happened before (never cancelled: it undoes the before
+/// command). Returns whether it succeeded (true without one).
+async fn after_command(hooks: &GcHooks, log: &LogFn<'_>, text: &mut String) -> bool {
+    let Some(after) = &hooks.after else { return true };
+    match shell::run(after, log, &CancellationToken::new()).await {
+        Ok(out) => {
+            text.push_str(&out.text);
+            out.success
+        }
+        Err(e) => {
+            text.push_str(&format!("{}\n", e.message));
+            false
+        }
+    }
+}
+
+/// Trash entries whose blobs GC removed cannot come back any more: marked collected. Checked on the
+/// entry's layer and config blobs (its manifests are gone from the repository since the delete, so a
+/// HEAD on them says nothing); collected when every one the prediction counted is gone.
+async fn mark_collected(t: Target<'_>, prediction: &GcPrediction) -> Result<(), WorkflowError> {
+    let predicted: BTreeSet<&str> = prediction.blobs.iter().map(|b| b.digest.as_str()).collect();
+    for (entry, repo, blobs) in t.store.trashed_entry_blobs(t.profile_id).await? {
+        if !prediction.trash_entries.contains(&entry) {
+            continue;
+        }
+        let manifests: BTreeSet<String> = t.store.trash_manifests(entry).await?.into_iter().map(|m| m.digest).collect();
+        let mut checked = 0;
+        let mut gone = true;
+        for (d, _) in blobs.iter().filter(|(d, _)| predicted.contains(d.as_str()) && !manifests.contains(d)) {
+            let Some(d) = Digest::parse(d) else { continue };
+            checked += 1;
+            if !matches!(t.client().head_blob(&repo, &d).await, Ok(None)) {
+                gone = false;
+                break;
+            }
+        }
+        if gone && checked > 0 {
+            t.store.set_trash_state(entry, "collected").await?;
+        }
+    }
+    Ok(())
+}
+
 /// After GC: every predicted blob answers 404; after a fresh sync, every tag resolves and every blob it
 /// reaches exists.
-async fn verify(t: Target<'_>, p: &GcPrediction) -> Result<Vec<String>, WorkflowError> {
+/// Returns the problems, and the predicted blobs still there where the backend's GC has a time window
+/// that keeps recent blobs (those are not problems).
+async fn verify(t: Target<'_>, p: &GcPrediction) -> Result<(Vec<String>, Vec<String>), WorkflowError> {
+    let window = t.backend.capabilities().gc_time_window;
+    let mut kept = Vec::new();
     let mut problems = Vec::new();
     let entries = t.store.trashed_entry_blobs(t.profile_id).await?;
     let repo_of: HashMap<&str, &str> =
         entries.iter().flat_map(|(_, repo, bs)| bs.iter().map(move |(d, _)| (d.as_str(), repo.as_str()))).collect();
     for b in &p.blobs {
         let (Some(repo), Some(d)) = (repo_of.get(b.digest.as_str()), Digest::parse(&b.digest)) else { continue };
-        if t.client.head_blob(repo, &d).await?.is_some() {
-            problems.push(format!("predicted blob {} is still there ({repo})", b.digest));
+        if t.client().head_blob(repo, &d).await?.is_some() {
+            if window {
+                kept.push(b.digest.clone());
+            } else {
+                problems.push(format!("predicted blob {} is still there ({repo})", b.digest));
+            }
         }
     }
     let cancel = CancellationToken::new();
     let s =
-        berth_store::sync_profile(t.store, t.profile_id, t.client, &SyncOptions::default(), &cancel, &|_| {}).await?;
+        berth_sync::sync_profile(t.store, t.profile_id, t.backend, &SyncOptions::default(), &cancel, &|_| {}).await?;
     if s.errors > 0 {
         problems.push(format!("{} tag(s) no longer resolve: {}", s.errors, s.error_samples.join("; ")));
     }
@@ -429,7 +377,7 @@ async fn verify(t: Target<'_>, p: &GcPrediction) -> Result<Vec<String>, Workflow
             stack.extend(m.children.iter().map(|(c, _)| c.as_str()));
         }
     }
-    let client: &RegistryClient = t.client;
+    let client: &RegistryClient = t.client();
     let missing: Vec<String> = futures::stream::iter(checks)
         .map(|(digest, (repo, manifest))| async move {
             let d = Digest::parse(&digest)?;
@@ -450,7 +398,7 @@ async fn verify(t: Target<'_>, p: &GcPrediction) -> Result<Vec<String>, Workflow
         .collect()
         .await;
     problems.extend(missing);
-    Ok(problems)
+    Ok((problems, kept))
 }
 
 /// The profile's GC history, newest first.
@@ -479,41 +427,12 @@ pub async fn history(
         .collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dry_run_flag_goes_after_garbage_collect() {
-        assert_eq!(
-            dry_run_command("ssh reg docker exec r registry garbage-collect /etc/docker/registry/config.yml").unwrap(),
-            "ssh reg docker exec r registry garbage-collect --dry-run /etc/docker/registry/config.yml"
-        );
-        assert!(dry_run_command("registry garbage-collect -m c.yml").is_err());
-        assert!(dry_run_command("registry garbage-collect --delete-untagged c.yml").is_err());
-        assert!(dry_run_command("rm -rf /").is_err());
-    }
-
-    #[test]
-    fn parses_dry_run_and_real_output() {
-        let a = "a".repeat(64);
-        let b = "b".repeat(64);
-        let text = format!(
-            "test/img: marking manifest sha256:{a}\n21 blobs marked, 2 blobs and 0 manifests eligible for deletion\n\
-             blob eligible for deletion: sha256:{a}\ntime=\"x\" level=info msg=\"Deleting blob: /docker/registry/v2/blobs/sha256/bb/{b}\" go.version=go1.19\n"
-        );
-        let c = parse_gc_output(&text);
-        assert_eq!((c.marked, c.blobs_eligible, c.manifests_eligible), (Some(21), Some(2), Some(0)));
-        assert_eq!(c.blobs, [format!("sha256:{a}"), format!("sha256:{b}")]);
-    }
-}
-
 /// Repositories with no tag left on the server (`tags/list` empty or `null`): 2.x keeps them in the
 /// catalog forever, GC never removes them.
 pub async fn empty_repositories(t: Target<'_>) -> Result<Vec<String>, WorkflowError> {
     let mut out = Vec::new();
-    for repo in t.client.catalog().await? {
-        match t.client.tags(&repo).await {
+    for repo in t.client().catalog().await? {
+        match t.client().tags(&repo).await {
             Ok(tags) if tags.is_empty() => out.push(repo),
             Ok(_) => {}
             Err(e) if e.kind == berth_registry::ErrorKind::NotFound => out.push(repo),
@@ -561,12 +480,12 @@ pub fn empty_repository_commands(
 /// after commands around them). Each one is re-checked empty right before. Returns what was removed.
 pub async fn remove_empty_repositories(
     t: Target<'_>,
-    cmds: &GcCommands,
     storage_root: &str,
     remote: Option<&str>,
     log: &(dyn Fn(&str) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<Vec<String>, WorkflowError> {
+    let cmds = t.backend.gc_hooks();
     if cmds.before.is_none() {
         return Err(WorkflowError::invalid(
             "removing repository folders needs the registry read-only or stopped, and this profile has no GC before command",
@@ -579,8 +498,8 @@ pub async fn remove_empty_repositories(
     }
     let commands = empty_repository_commands(storage_root, &repos, remote)?;
     if let Some(before) = &cmds.before {
-        let (ok, _) = run_shell(before, log, cancel).await?;
-        if !ok {
+        if !shell::run(before, log, cancel).await?.success {
+            let _ = after_command(&cmds, log, &mut String::new()).await;
             return Err(WorkflowError::invalid(format!("the before command failed: {before}"), "nothing was removed"));
         }
     }
@@ -593,7 +512,10 @@ pub async fn remove_empty_repositories(
             log(&format!("{repo} has tags again: left alone"));
             continue;
         }
-        let (ok, _) = run_shell(cmd, log, &CancellationToken::new()).await?;
+        let ok = match shell::run(cmd, log, &CancellationToken::new()).await {
+            Ok(out) => out.success,
+            Err(_) => false,
+        };
         if ok {
             removed.push(repo.clone());
         } else {
@@ -601,13 +523,11 @@ pub async fn remove_empty_repositories(
             break;
         }
     }
-    if let Some(after) = &cmds.after {
-        run_shell(after, log, &CancellationToken::new()).await?;
-    }
+    let _ = after_command(&cmds, log, &mut String::new()).await;
     if let Some(f) = failure {
         return Err(WorkflowError::invalid(f, "see the log; repositories before it were removed"));
     }
-    let names: Vec<String> = t.client.catalog().await.unwrap_or_default();
+    let names: Vec<String> = t.client().catalog().await.unwrap_or_default();
     let _ = t.store.retain_repositories(t.profile_id, &names).await;
     Ok(removed)
 }

@@ -18,9 +18,10 @@ mod plan;
 mod retention;
 mod trash;
 
+pub use berth_backend::{GcCommands, GcRequest, RegistryGcCounts};
 pub use delete::{execute_plan, plan_delete, ActionResult, DeleteProgress, DeleteReport};
 pub use error::WorkflowError;
-pub use gc::{GcCommands, GcPrediction, GcReport, GcRunView, RegistryGcCounts};
+pub use gc::{GcPrediction, GcReport, GcRunView};
 pub use plan::{
     compute_plan, BlobRef, DeleteMode, DeletePlan, PlanOptions, PlannedChild, PlannedImage, PlannedReferrer,
     PlannedTag, Refusal, Selection,
@@ -30,26 +31,24 @@ pub use retention::{
 };
 pub use trash::{audit_log, restore, trash, AuditView, RestoreReport, TrashView};
 
+use berth_backend::Backend;
 use berth_registry::RegistryClient;
 use berth_store::Store;
 
-/// The profile a workflow runs against: its cache and its registry client.
+/// The profile a workflow runs against: its cache and its backend.
 #[derive(Clone, Copy)]
 pub struct Target<'a> {
     pub store: &'a Store,
     pub profile_id: i64,
     pub profile: &'a str,
-    pub client: &'a RegistryClient,
-    /// Removes a tag through the backend's own API (Harbor, Nexus) instead of the `/v2` methods.
-    pub untagger: Option<&'a dyn TagRemover>,
+    pub backend: &'a dyn Backend,
 }
 
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// A backend's own way to remove one tag and nothing else (Harbor's tag API, Nexus's components API).
-pub trait TagRemover: Send + Sync {
-    /// Removes `repo:tag`; returns how (for the audit log).
-    fn remove_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFuture<'a, Result<String, berth_registry::Error>>;
+impl<'a> Target<'a> {
+    /// The backend's `/v2` client.
+    pub fn client(&self) -> &'a RegistryClient {
+        self.backend.client()
+    }
 }
 
 /// An id shared by every audit row and trash entry of one run.

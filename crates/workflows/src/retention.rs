@@ -187,10 +187,10 @@ pub async fn plan_retention_many(
     let mut repos: Vec<String> =
         t.store.repository_summaries(t.profile_id).await?.into_iter().map(|r| r.name).collect();
     if repos.is_empty() {
-        repos = t.client.catalog().await?;
+        repos = t.client().catalog().await?;
     }
     repos.retain(|r| compiled.iter().any(|c| c.repos.as_ref().is_none_or(|m| m.is_match(r))));
-    berth_store::refresh_repositories(t.store, t.profile_id, t.client, &repos, cancel).await?;
+    berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, cancel).await?;
     let graph = t.store.profile_graph(t.profile_id).await?;
     let now = time::OffsetDateTime::now_utc();
     let mut selections: Vec<Selection> = Vec::new();

@@ -116,7 +116,7 @@ pub async fn restore(t: Target<'_>, id: i64) -> Result<RestoreReport, WorkflowEr
             let mut blobs = vec![img.config.digest.clone()];
             blobs.extend(img.layers.iter().map(|l| l.digest.clone()));
             for b in blobs {
-                if t.client.head_blob(repo, &b).await?.is_none() {
+                if t.client().head_blob(repo, &b).await?.is_none() {
                     let _ = t.store.set_trash_state(id, "collected").await;
                     audit(t, &operation, repo, &entry.digest, "failed", &format!("blob {b} is gone")).await?;
                     return Err(WorkflowError::NotRestorable {
@@ -129,25 +129,25 @@ pub async fn restore(t: Target<'_>, id: i64) -> Result<RestoreReport, WorkflowEr
     }
     if entry.kind == "delete" {
         for m in &manifests {
-            t.client.put_manifest(repo, &m.digest, &m.media_type, &m.raw).await?;
+            t.client().put_manifest(repo, &m.digest, &m.media_type, &m.raw).await?;
             report.manifests_restored += 1;
         }
-    } else if t.client.head_manifest(repo, &Reference::Digest(parse(&entry.digest)?)).await?.is_none() {
+    } else if t.client().head_manifest(repo, &Reference::Digest(parse(&entry.digest)?)).await?.is_none() {
         return Err(WorkflowError::NotRestorable {
             message: format!("cannot re-tag {repo}@{}: the image itself was deleted since", entry.digest),
             hint: "restore that delete first (see `berth trash`), then this one".into(),
         });
     }
     for tag in &entry.tags {
-        match t.client.head_manifest(repo, &Reference::Tag(tag.clone())).await? {
+        match t.client().head_manifest(repo, &Reference::Tag(tag.clone())).await? {
             Some(h) if h.digest.as_str() != entry.digest => {
                 report.tags_skipped.push(format!("{tag} (now {})", h.digest));
                 continue;
             }
             _ => {}
         }
-        t.client.put_manifest(repo, tag, &root.media_type, &root.raw).await?;
-        match t.client.head_manifest(repo, &Reference::Tag(tag.clone())).await? {
+        t.client().put_manifest(repo, tag, &root.media_type, &root.raw).await?;
+        match t.client().head_manifest(repo, &Reference::Tag(tag.clone())).await? {
             Some(h) if h.digest.as_str() == entry.digest => report.tags_restored.push(tag.clone()),
             other => {
                 return Err(WorkflowError::NotRestorable {
@@ -175,7 +175,7 @@ pub async fn restore(t: Target<'_>, id: i64) -> Result<RestoreReport, WorkflowEr
     audit(t, &operation, repo, &entry.digest, "ok", &msg).await?;
     let cancel = CancellationToken::new();
     if let Err(e) =
-        berth_store::refresh_repositories(t.store, t.profile_id, t.client, &[entry.repository], &cancel).await
+        berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &[entry.repository], &cancel).await
     {
         tracing::warn!("refreshing the cache after the restore failed: {e}");
     }

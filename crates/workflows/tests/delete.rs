@@ -1,8 +1,10 @@
 //! Safe deletes against real registries (distribution 2.8.2), checked with skopeo: untag, image delete
 //! with siblings, multi-arch children, retention, trash and restore, refusals, and races with pushes.
 
+use berth_backend::Registry2;
 use berth_registry::{Credentials, Digest, Reference, RegistryClient, TlsOptions};
-use berth_store::{sync_profile, NewProfile, ProfileKind, Store, SyncOptions};
+use berth_store::{NewProfile, ProfileKind, Store};
+use berth_sync::{sync_profile, SyncOptions};
 use berth_testkit::{skopeo_pull, ImageSpec, Pushed, Registry, Seeder};
 use berth_workflows::{
     execute_plan, plan_delete, plan_retention, restore, trash, DeleteMode, PlanOptions, RetentionPolicy, Selection,
@@ -16,6 +18,7 @@ struct Env {
     store: Store,
     pid: i64,
     client: RegistryClient,
+    backend: Registry2,
     seeder: Seeder,
 }
 
@@ -35,18 +38,19 @@ impl Env {
             .id;
         let client = RegistryClient::new(&reg.url(), Credentials::Anonymous, &TlsOptions::default()).unwrap();
         let seeder = Seeder::new(&reg.url());
-        Env { reg, _dir: dir, store, pid, client, seeder }
+        let backend = Registry2::new(client.clone(), None, "lab");
+        Env { reg, _dir: dir, store, pid, client, backend, seeder }
     }
 
     fn t(&self) -> Target<'_> {
-        Target { store: &self.store, profile_id: self.pid, profile: "lab", client: &self.client, untagger: None }
+        Target { store: &self.store, profile_id: self.pid, profile: "lab", backend: &self.backend }
     }
 
     async fn sync(&self) {
         let s = sync_profile(
             &self.store,
             self.pid,
-            &self.client,
+            &self.backend,
             &SyncOptions::default(),
             &CancellationToken::new(),
             &|_| {},

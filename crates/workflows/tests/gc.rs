@@ -5,10 +5,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use berth_backend::{GcCommands, GcRequest, Registry2};
 use berth_registry::{Credentials, RegistryClient, TlsOptions};
-use berth_store::{sync_profile, NewProfile, ProfileKind, Store, SyncOptions};
+use berth_store::{NewProfile, ProfileKind, Store};
+use berth_sync::{sync_profile, SyncOptions};
 use berth_testkit::{skopeo_pull, ImageSpec, Registry, RegistryControl, Seeder};
-use berth_workflows::gc::{self, GcCommands};
+use berth_workflows::gc;
 use berth_workflows::{execute_plan, plan_delete, trash, PlanOptions, Selection, Target};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -55,9 +57,15 @@ async fn gc_frees_exactly_the_predicted_blobs_and_keeps_everything_else() {
         .unwrap()
         .id;
     let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
-    let t = Target { store: &store, profile_id: pid, profile: "lab", client: &client, untagger: None };
+    let cmds = GcCommands {
+        command: format!("docker-registry garbage-collect {config}"),
+        before: Some(control.read_only_command()),
+        after: Some(control.read_write_command()),
+    };
+    let backend = Registry2::new(client.clone(), Some(cmds), "lab");
+    let t = Target { store: &store, profile_id: pid, profile: "lab", backend: &backend };
     let cancel = CancellationToken::new();
-    sync_profile(&store, pid, &client, &SyncOptions::default(), &cancel, &|_| {}).await.unwrap();
+    sync_profile(&store, pid, &backend, &SyncOptions::default(), &cancel, &|_| {}).await.unwrap();
 
     let sel = vec![Selection::parse("app:v1").unwrap(), Selection::parse("multi:gone").unwrap()];
     let plan = plan_delete(t, &sel, PlanOptions::default(), &cancel).await.unwrap();
@@ -75,15 +83,10 @@ async fn gc_frees_exactly_the_predicted_blobs_and_keeps_everything_else() {
     assert_eq!(prediction.predicted_bytes, plan.reclaimable_bytes);
     assert_eq!(prediction.trash_entries.len(), 2);
 
-    let cmds = GcCommands {
-        command: format!("docker-registry garbage-collect {config}"),
-        before: Some(control.read_only_command()),
-        after: Some(control.read_write_command()),
-    };
     // The registry's own dry run lists every predicted blob.
     let lines = std::sync::Mutex::new(Vec::<String>::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let dry = gc::dry_run(t, &cmds, &log, &cancel).await.unwrap();
+    let dry = gc::run(t, &GcRequest { dry_run: true, ..GcRequest::default() }, &log, &cancel).await.unwrap();
     assert!(dry.predicted_not_eligible.is_empty(), "{dry:?}");
     assert_eq!(dry.registry.blobs_eligible, Some(dry.registry.blobs.len() as u64));
     assert!(predicted.iter().all(|d| dry.registry.blobs.contains(d)));
@@ -91,7 +94,7 @@ async fn gc_frees_exactly_the_predicted_blobs_and_keeps_everything_else() {
     let disk_before = registry.lock().await.blobs_on_disk();
     assert!(predicted.is_subset(&disk_before));
 
-    let report = gc::run(t, &cmds, &log, &cancel).await.unwrap();
+    let report = gc::run(t, &GcRequest::default(), &log, &cancel).await.unwrap();
     assert_eq!(report.verified, Some(true), "{:?}", report.problems);
     assert_eq!(report.predicted_bytes, prediction.predicted_bytes);
     assert_eq!(report.freed_bytes, prediction.predicted_bytes, "actual = predicted");
@@ -131,18 +134,22 @@ async fn a_failing_before_command_collects_nothing_and_the_after_command_always_
         .unwrap()
         .id;
     let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
-    let t = Target { store: &store, profile_id: pid, profile: "lab", client: &client, untagger: None };
     let marker = dir.path().join("after-ran");
     let cmds = GcCommands {
         command: format!("docker-registry garbage-collect {config}"),
         before: Some("echo cannot reach the server >&2; exit 3".into()),
         after: Some(format!("touch {}", marker.display())),
     };
-    let err = gc::run(t, &cmds, &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    let backend = Registry2::new(client.clone(), Some(cmds), "lab");
+    let t = Target { store: &store, profile_id: pid, profile: "lab", backend: &backend };
+    let err = gc::run(t, &GcRequest::default(), &|_| {}, &CancellationToken::new()).await.unwrap_err();
     assert!(err.to_string().contains("before-GC command failed"), "{err}");
     let history = gc::history(&store, pid, true).await.unwrap();
     assert_eq!(history[0].status, "failed");
     assert!(history[0].log.contains("cannot reach the server"));
+    // Once the before command started, the after command runs (it undoes what the before command did).
+    assert!(marker.exists(), "after command ran although the before command failed");
+    std::fs::remove_file(&marker).unwrap();
 
     // GC itself failing (a wrong config path): the after command still runs.
     let cmds = GcCommands {
@@ -150,6 +157,8 @@ async fn a_failing_before_command_collects_nothing_and_the_after_command_always_
         before: None,
         after: Some(format!("touch {}", marker.display())),
     };
-    assert!(gc::run(t, &cmds, &|_| {}, &CancellationToken::new()).await.is_err());
+    let backend = Registry2::new(client.clone(), Some(cmds), "lab");
+    let t = Target { store: &store, profile_id: pid, profile: "lab", backend: &backend };
+    assert!(gc::run(t, &GcRequest::default(), &|_| {}, &CancellationToken::new()).await.is_err());
     assert!(marker.exists(), "after command ran although GC failed");
 }

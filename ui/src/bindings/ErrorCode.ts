@@ -3,4 +3,4 @@
 /**
  * What kind of failure, for front ends to switch on.
  */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "registry" | "storage" | "keyring" | "cancelled" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "registry" | "storage" | "keyring" | "cancelled" | "busy" | "internal";

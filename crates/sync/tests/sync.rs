@@ -4,8 +4,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use berth_backend::Registry2;
 use berth_registry::{Credentials, RegistryClient, TlsOptions};
-use berth_store::{sync_profile, NewProfile, ProfileKind, Store, SyncError, SyncOptions, TagSort};
+use berth_store::{NewProfile, ProfileKind, Store, TagSort};
+use berth_sync::{sync_profile, SyncError, SyncOptions};
 use berth_testkit::{ImageSpec, Registry, Seeder};
 use tokio_util::sync::CancellationToken;
 
@@ -46,7 +48,11 @@ async fn assert_consistent(store: &Store) {
     assert_eq!(orphans, 0, "index children not cached");
 }
 
-fn nothing(_: &berth_store::SyncProgress) {}
+fn nothing(_: &berth_sync::SyncProgress) {}
+
+fn reg2(c: &RegistryClient) -> Registry2 {
+    Registry2::new(c.clone(), None, "lab")
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_1200_repositories_then_resync_fetches_nothing() {
@@ -54,7 +60,9 @@ async fn sync_1200_repositories_then_resync_fetches_nothing() {
     Seeder::new(&reg.url()).seed_many(1200, 2, "org/svc", 16).await;
     let (_d, store, pid) = store_with_profile(&reg.url()).await;
     let c = client(&reg.url());
-    let s = sync_profile(&store, pid, &c, &SyncOptions::default(), &CancellationToken::new(), &nothing).await.unwrap();
+    let s = sync_profile(&store, pid, &reg2(&c), &SyncOptions::default(), &CancellationToken::new(), &nothing)
+        .await
+        .unwrap();
     assert_eq!(s.status, "ok");
     assert_eq!((s.repositories, s.tags, s.errors), (1200, 2400, 0));
     assert_eq!(s.manifests_fetched, 2400, "each tag of seed_many is its own image");
@@ -63,8 +71,9 @@ async fn sync_1200_repositories_then_resync_fetches_nothing() {
     assert!(repos.iter().all(|r| r.tags == 2 && r.size > 0));
     assert_consistent(&store).await;
 
-    let again =
-        sync_profile(&store, pid, &c, &SyncOptions::default(), &CancellationToken::new(), &nothing).await.unwrap();
+    let again = sync_profile(&store, pid, &reg2(&c), &SyncOptions::default(), &CancellationToken::new(), &nothing)
+        .await
+        .unwrap();
     assert_eq!(again.manifests_fetched, 0, "a digest is fetched once, ever");
     // catalog pages + one tag list and one HEAD per tag: no GETs of manifests or configs.
     assert!(again.requests <= 2 + 1200 + 2400, "{} requests", again.requests);
@@ -80,10 +89,16 @@ async fn a_repository_with_2500_tags_on_2_8() {
     let reg = Registry::start().await;
     Seeder::new(&reg.url()).seed_many(1, 2500, "big/repo", 16).await;
     let (_d, store, pid) = store_with_profile(&reg.url()).await;
-    let s =
-        sync_profile(&store, pid, &client(&reg.url()), &SyncOptions::default(), &CancellationToken::new(), &nothing)
-            .await
-            .unwrap();
+    let s = sync_profile(
+        &store,
+        pid,
+        &reg2(&client(&reg.url())),
+        &SyncOptions::default(),
+        &CancellationToken::new(),
+        &nothing,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.tags, 2500);
     let tags = store.repository_tags(pid, "big/repo00000", TagSort::Name).await.unwrap();
     assert_eq!(tags.len(), 2500);
@@ -108,7 +123,7 @@ async fn indexes_referrers_shared_digests_sizes_and_deletes() {
 
     let (_d, store, pid) = store_with_profile(&reg.url()).await;
     let c = client(&reg.url());
-    let s = sync_profile(&store, pid, &c, &SyncOptions { concurrency: 4 }, &CancellationToken::new(), &nothing)
+    let s = sync_profile(&store, pid, &reg2(&c), &SyncOptions { concurrency: 4 }, &CancellationToken::new(), &nothing)
         .await
         .unwrap();
     assert_eq!(s.errors, 0);
@@ -162,7 +177,7 @@ async fn indexes_referrers_shared_digests_sizes_and_deletes() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = old;
-    sync_profile(&store, pid, &c, &SyncOptions::default(), &CancellationToken::new(), &nothing).await.unwrap();
+    sync_profile(&store, pid, &reg2(&c), &SyncOptions::default(), &CancellationToken::new(), &nothing).await.unwrap();
     let names: Vec<String> =
         store.repository_tags(pid, "apps/single", TagSort::Name).await.unwrap().into_iter().map(|t| t.name).collect();
     assert!(!names.contains(&"v0".to_string()), "{names:?}");
@@ -178,7 +193,7 @@ async fn registry_killed_mid_sync_then_resume() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let signalled = Arc::new(AtomicBool::new(false));
     let flag = signalled.clone();
-    let on_progress = move |p: &berth_store::SyncProgress| {
+    let on_progress = move |p: &berth_sync::SyncProgress| {
         if p.repositories_done >= 20 && !flag.swap(true, Ordering::SeqCst) {
             let _ = tx.send(());
         }
@@ -187,8 +202,15 @@ async fn registry_killed_mid_sync_then_resume() {
         let store = store.clone();
         let c = c.clone();
         tokio::spawn(async move {
-            sync_profile(&store, pid, &c, &SyncOptions { concurrency: 2 }, &CancellationToken::new(), &on_progress)
-                .await
+            sync_profile(
+                &store,
+                pid,
+                &reg2(&c),
+                &SyncOptions { concurrency: 2 },
+                &CancellationToken::new(),
+                &on_progress,
+            )
+            .await
         })
     };
     rx.recv().await.expect("progress reached 20 repositories");
@@ -209,7 +231,9 @@ async fn registry_killed_mid_sync_then_resume() {
     assert!((20..150).contains(&partial), "{partial} repositories cached before the registry went away");
 
     reg.restart(false).await;
-    let s = sync_profile(&store, pid, &c, &SyncOptions::default(), &CancellationToken::new(), &nothing).await.unwrap();
+    let s = sync_profile(&store, pid, &reg2(&c), &SyncOptions::default(), &CancellationToken::new(), &nothing)
+        .await
+        .unwrap();
     assert_eq!(s.repositories, 150);
     assert!(s.manifests_fetched < 300, "resumed: {} manifests fetched again", s.manifests_fetched);
     assert_eq!(store.repository_summaries(pid).await.unwrap().len(), 150);
@@ -223,22 +247,29 @@ async fn cancel_keeps_the_cache_consistent() {
     let (_d, store, pid) = store_with_profile(&reg.url()).await;
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
-    let on_progress = move |p: &berth_store::SyncProgress| {
+    let on_progress = move |p: &berth_sync::SyncProgress| {
         if p.repositories_done >= 10 {
             trigger.cancel();
         }
     };
-    let err = sync_profile(&store, pid, &client(&reg.url()), &SyncOptions { concurrency: 2 }, &cancel, &on_progress)
-        .await
-        .unwrap_err();
+    let err =
+        sync_profile(&store, pid, &reg2(&client(&reg.url())), &SyncOptions { concurrency: 2 }, &cancel, &on_progress)
+            .await
+            .unwrap_err();
     assert!(matches!(err, SyncError::Cancelled(_)), "{err:?}");
     assert_eq!(store.last_sync_run(pid).await.unwrap().unwrap().status, "cancelled");
     assert!(!store.has_synced(pid).await.unwrap());
     assert_consistent(&store).await;
-    let s =
-        sync_profile(&store, pid, &client(&reg.url()), &SyncOptions::default(), &CancellationToken::new(), &nothing)
-            .await
-            .unwrap();
+    let s = sync_profile(
+        &store,
+        pid,
+        &reg2(&client(&reg.url())),
+        &SyncOptions::default(),
+        &CancellationToken::new(),
+        &nothing,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.repositories, 100);
     assert!(store.has_synced(pid).await.unwrap());
 }

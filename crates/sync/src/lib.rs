@@ -1,4 +1,4 @@
-//! The sync engine: catalog → tags of each repository → HEAD each cached tag (conditional: `304` when it
+//! Berth's sync engine (store is SQLite only; this crate fills it from a registry): catalog → tags of each repository → HEAD each cached tag (conditional: `304` when it
 //! has not moved), GET each new tag → GET only digests not yet cached (manifest, config, index
 //! children), then one transaction per repository. Bounded concurrency, progress events, cancel at any
 //! moment; a failed or cancelled sync leaves the store consistent and the next one resumes (what is
@@ -15,18 +15,31 @@ use futures::StreamExt;
 use tokio::sync::{OnceCell, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::{ChildRecord, ManifestRecord, SyncCounts, TagRecord};
-use crate::{Store, StoreError};
+use berth_backend::Backend;
+use berth_store::{ChildRecord, ManifestRecord, Store, StoreError, SyncCounts, TagRecord};
 
+/// How a sync runs. Owns the defaults and caps every front end uses.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Requests in flight at most.
     pub concurrency: usize,
 }
 
+impl SyncOptions {
+    /// Requests in flight when the user does not say.
+    pub const DEFAULT_CONCURRENCY: usize = 16;
+    /// More than this only queues inside the registry.
+    pub const MAX_CONCURRENCY: usize = 256;
+
+    /// `concurrency` requests in flight (the default when `None`), capped to 1..=[`Self::MAX_CONCURRENCY`].
+    pub fn with_concurrency(concurrency: Option<usize>) -> Self {
+        SyncOptions { concurrency: concurrency.unwrap_or(Self::DEFAULT_CONCURRENCY).clamp(1, Self::MAX_CONCURRENCY) }
+    }
+}
+
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { concurrency: 16 }
+        SyncOptions { concurrency: Self::DEFAULT_CONCURRENCY }
     }
 }
 
@@ -372,46 +385,18 @@ fn store_as_registry_error(e: StoreError) -> berth_registry::Error {
     )
 }
 
-/// Where a sync takes its list of repositories from: the registry's `/v2/_catalog` (registry:2,
-/// Nexus connectors), or a backend's API where the catalog is closed (Harbor for non-admins).
-/// Tags and manifests always come through `/v2`.
-pub trait RepositorySource: Send + Sync {
-    fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, berth_registry::Error>>;
-}
-
-/// `/v2/_catalog`, every page.
-pub struct CatalogSource(pub RegistryClient);
-
-impl RepositorySource for CatalogSource {
-    fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, berth_registry::Error>> {
-        Box::pin(self.0.catalog())
-    }
-}
-
-/// Syncs one profile's registry into the store, repositories from `/v2/_catalog`. `progress` is
-/// called as work completes.
+/// Syncs one profile's registry into the store: the repositories from the backend (the catalog,
+/// Harbor's projects API, …), their tags and manifests through its `/v2` client. `progress` is called
+/// as work completes.
 pub async fn sync_profile(
     store: &Store,
     profile_id: i64,
-    client: &RegistryClient,
+    backend: &dyn Backend,
     opts: &SyncOptions,
     cancel: &CancellationToken,
     progress: &(dyn Fn(&SyncProgress) + Send + Sync),
 ) -> Result<SyncSummary, SyncError> {
-    let source = CatalogSource(client.clone());
-    sync_profile_from(store, profile_id, client, &source, opts, cancel, progress).await
-}
-
-/// Syncs one profile with the repository list from `source`.
-pub async fn sync_profile_from(
-    store: &Store,
-    profile_id: i64,
-    client: &RegistryClient,
-    source: &dyn RepositorySource,
-    opts: &SyncOptions,
-    cancel: &CancellationToken,
-    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
-) -> Result<SyncSummary, SyncError> {
+    let client = backend.client();
     let started = Instant::now();
     let run = store.start_sync_run(profile_id).await?;
     let shared = Shared::new(store, client, opts, cancel).await?;
@@ -442,7 +427,7 @@ pub async fn sync_profile_from(
     };
 
     let repos = tokio::select! {
-        r = source.repositories() => r,
+        r = backend.repositories() => r,
         _ = cancel.cancelled() => {
             let s = finish("cancelled", Some("cancelled".into()), 0).await?;
             return Err(SyncError::Cancelled(s));

@@ -1,0 +1,66 @@
+//! The parts of garbage collection each backend does its own way; the skeleton around them (predict,
+//! record, before/after, verify, audit, trash) is berth-workflows' `gc::run`, the same for all.
+
+use berth_registry::Error;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What the user asked of a GC run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct GcRequest {
+    /// Change nothing: the server's own dry run beside Berth's prediction.
+    pub dry_run: bool,
+    /// Harbor: also delete untagged artifacts (never on registry 2.x: distribution #3178).
+    pub delete_untagged: bool,
+    /// Harbor: GC workers (1 to 5; `null`: Harbor's default).
+    pub workers: Option<u32>,
+}
+
+/// Commands run before and after a real GC, where the backend has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcHooks {
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The server's own counts, from its log or its job's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RegistryGcCounts {
+    #[ts(type = "number | null")]
+    pub marked: Option<u64>,
+    #[ts(type = "number | null")]
+    pub blobs_eligible: Option<u64>,
+    #[ts(type = "number | null")]
+    pub manifests_eligible: Option<u64>,
+    /// Blobs the registry listed as eligible (dry run) or deleted (real run).
+    pub blobs: Vec<String>,
+}
+
+/// What a backend's GC step did.
+#[derive(Debug, Clone, Default)]
+pub struct GcOutput {
+    /// Everything it printed or logged, for the GC history.
+    pub log: String,
+    pub counts: RegistryGcCounts,
+    /// Bytes the server says it freed (Harbor's figure, Nexus's blob stores before minus after);
+    /// `None`: Berth adds up the sizes it knows of `counts.blobs`.
+    pub freed_bytes: Option<u64>,
+    /// `None`: the number of `counts.blobs`.
+    pub blobs_freed: Option<u64>,
+    pub notes: Vec<String>,
+}
+
+/// A GC step that failed, with what it logged until then (kept in the GC history).
+#[derive(Debug, Clone)]
+pub struct GcFailed {
+    pub error: Error,
+    pub log: String,
+}
+
+impl From<Error> for GcFailed {
+    fn from(error: Error) -> Self {
+        GcFailed { error, log: String::new() }
+    }
+}

@@ -1,0 +1,119 @@
+//! One interface over every kind of registry Berth manages (regclient's `scheme.API` is the model).
+//!
+//! A [`Backend`] lists repositories, removes one tag bound to the digest a plan saw, deletes a
+//! manifest, says what it can do ([`Capabilities`]) and runs its own garbage collection. Three
+//! implementations: [`Registry2`] (the `/v2` API, GC through the profile's shell commands),
+//! [`Harbor`] (projects API, tag API, Harbor's GC job) and [`Nexus`] (components API, the docker GC
+//! and compact tasks). Tags, manifests and blobs always go through the `/v2` client
+//! ([`Backend::client`]), which every backend has.
+//!
+//! Nothing outside the code that builds backends (berth-core's session) looks at a profile's kind:
+//! callers ask the backend, or its capabilities. Errors are [`berth_registry::Error`], the one error
+//! vocabulary of every crate that talks to a server.
+
+mod capabilities;
+mod gc;
+mod harbor;
+mod nexus;
+mod registry;
+pub mod shell;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use berth_registry::{Digest, Error, RegistryClient};
+use tokio_util::sync::CancellationToken;
+
+pub use capabilities::Capabilities;
+pub use gc::{GcFailed, GcHooks, GcOutput, GcRequest, RegistryGcCounts};
+pub use harbor::{Harbor, HARBOR_WINDOW_NOTE};
+pub use nexus::{Nexus, NexusServer};
+pub use registry::{dry_run_command, parse_gc_output, GcCommands, Registry2, DELETE_UNTAGGED_WARNING};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a running job's log lines go (the CLI's terminal, the window's `gc-log` event).
+pub type LogFn<'a> = dyn Fn(&str) + Send + Sync + 'a;
+
+/// What removing a tag did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagRemoval {
+    /// Removed; how (for the audit log: "tag delete API", "harbor tag API", …).
+    Removed(String),
+    /// The tag points at another digest now (someone pushed since the plan): not touched.
+    Moved(String),
+    /// The tag is gone already.
+    Gone,
+}
+
+/// One registry, whatever its kind.
+pub trait Backend: Send + Sync {
+    /// For messages: `registry:2`, `Harbor`, `Nexus`.
+    fn label(&self) -> &'static str;
+
+    /// What this backend can do; the window and the workflows ask this, never the profile's kind.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The `/v2` client: tags, manifests and blobs.
+    fn client(&self) -> &RegistryClient;
+
+    /// Every repository (the catalog, Harbor's projects API, …).
+    fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, Error>>;
+
+    /// Removes `repo:tag` and nothing else, only while it still points at `digest` (the one the plan
+    /// showed): a moved tag is reported, not removed.
+    fn remove_tag<'a>(
+        &'a self,
+        repo: &'a str,
+        tag: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<TagRemoval, Error>>;
+
+    /// Deletes a manifest by digest with every tag on it; `false` when it was gone already.
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a Digest) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.client().delete_manifest(repo, digest))
+    }
+
+    /// Whether deletes can work in `repo` now: `None`, or why not and what to do about it (deletes
+    /// disabled, read-only, no permission). Plans refuse what is blocked; nothing is attempted there.
+    fn delete_blocked<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<(String, String)>, Error>> {
+        Box::pin(probe_v2(self.client(), repo))
+    }
+
+    /// Checks that GC can run at all (configured, writable), before anything is predicted or recorded.
+    fn gc_check<'a>(&'a self, req: &'a GcRequest) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Commands run before and after a real GC (registry:2: read-only on, then off and restart).
+    fn gc_hooks(&self) -> GcHooks {
+        GcHooks::default()
+    }
+
+    /// Runs the backend's own garbage collection, its log streamed to `log`.
+    fn gc<'a>(
+        &'a self,
+        req: &'a GcRequest,
+        log: &'a LogFn<'a>,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<GcOutput, GcFailed>>;
+}
+
+/// [`Backend::delete_blocked`] through the `/v2` API (a DELETE of a digest that cannot exist).
+pub async fn probe_v2(client: &RegistryClient, repo: &str) -> Result<Option<(String, String)>, Error> {
+    use berth_registry::DeleteCapability as C;
+    let cap = client.probe_delete(repo).await?;
+    let reason = match cap {
+        C::Enabled => return Ok(None),
+        C::Disabled => "deletes are disabled on this registry",
+        C::ReadOnly => "the registry is read-only",
+        C::NoPermission => "this account may not delete here",
+    };
+    Ok(Some((reason.to_string(), cap.explain().to_string())))
+}
+
+/// The tag's digest now, by a HEAD (`None`: the tag is gone).
+pub(crate) async fn tag_digest(client: &RegistryClient, repo: &str, tag: &str) -> Result<Option<String>, Error> {
+    Ok(client
+        .head_manifest(repo, &berth_registry::Reference::Tag(tag.to_string()))
+        .await?
+        .map(|h| h.digest.to_string()))
+}

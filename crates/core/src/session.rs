@@ -1,0 +1,137 @@
+//! A session per operation: the profile's row, its secrets (one keyring read), TLS and clients are
+//! resolved once, and the backend is built for the profile's kind. This module and
+//! [`capabilities_of`] are the only places in core that look at a profile's kind: everything else
+//! asks the session's [`Backend`] or its [`Capabilities`].
+
+use berth_backend::{Backend, Capabilities, GcCommands, Harbor, Nexus, NexusServer, Registry2};
+use berth_harbor::HarborClient;
+use berth_nexus::NexusClient;
+use berth_registry::RegistryClient;
+use berth_store::{ProfileKind, ProfileRow};
+use berth_workflows::Target;
+
+use crate::backends::api_error;
+use crate::{profiles, ApiError, Berth, ErrorCode};
+
+/// One profile, resolved for one operation.
+pub struct Session {
+    row: ProfileRow,
+    backend: Box<dyn Backend>,
+    /// Harbor's REST API (projects, artifacts, quotas), for Harbor profiles.
+    harbor: Option<HarborClient>,
+    /// Nexus's REST API and the repository a child profile browses (`None`: a server profile).
+    nexus: Option<(NexusClient, Option<String>)>,
+}
+
+impl Session {
+    pub fn name(&self) -> &str {
+        &self.row.name
+    }
+
+    pub fn id(&self) -> i64 {
+        self.row.id
+    }
+
+    pub fn row(&self) -> &ProfileRow {
+        &self.row
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    pub fn client(&self) -> &RegistryClient {
+        self.backend.client()
+    }
+
+    /// What the workflows run against.
+    pub fn target<'a>(&'a self, berth: &'a Berth) -> Target<'a> {
+        Target { store: berth.store(), profile_id: self.row.id, profile: &self.row.name, backend: &*self.backend }
+    }
+
+    /// Harbor's REST API; an error naming the profile's kind for other profiles.
+    pub fn harbor(&self) -> Result<&HarborClient, ApiError> {
+        self.harbor.as_ref().ok_or_else(|| wrong_kind(&self.row, "harbor"))
+    }
+
+    /// Nexus's REST API and the repository a child profile browses.
+    pub fn nexus(&self) -> Result<(&NexusClient, Option<&str>), ApiError> {
+        match &self.nexus {
+            Some((api, repo)) => Ok((api, repo.as_deref())),
+            None => Err(wrong_kind(&self.row, "nexus")),
+        }
+    }
+}
+
+fn wrong_kind(row: &ProfileRow, want: &str) -> ApiError {
+    let profile = &row.name;
+    ApiError::new(
+        ErrorCode::InvalidInput,
+        format!("profile {profile:?} is a {} profile, not {want}", row.kind.as_str()),
+        format!("use a {want} profile, or set its kind: berth profile edit {profile} --kind {want}"),
+    )
+}
+
+/// What a profile's backend can do, without connecting (for profile views). A Nexus profile is a
+/// server profile until a discovery links it to its server.
+pub(crate) fn capabilities_of(kind: ProfileKind, nexus_child: bool) -> Capabilities {
+    match kind {
+        ProfileKind::Registry => Registry2::CAPABILITIES,
+        ProfileKind::Harbor => Harbor::CAPABILITIES,
+        ProfileKind::Nexus if nexus_child => Nexus::CAPABILITIES,
+        ProfileKind::Nexus => NexusServer::CAPABILITIES,
+    }
+}
+
+impl Berth {
+    /// Resolves a profile for one operation: its row, secrets, TLS and clients, and its backend.
+    pub async fn session(&self, profile: &str) -> Result<Session, ApiError> {
+        let c = profiles::connection(self, profile).await?;
+        let client = RegistryClient::new(&c.row.url, c.creds.clone(), &c.tls)?;
+        let row = c.row;
+        let session = match row.kind {
+            ProfileKind::Registry => {
+                let gc = row.settings.gc.command.clone().map(|command| GcCommands {
+                    command,
+                    before: row.settings.gc.before.clone(),
+                    after: row.settings.gc.after.clone(),
+                });
+                let backend = Box::new(Registry2::new(client, gc, row.name.clone()));
+                Session { row, backend, harbor: None, nexus: None }
+            }
+            ProfileKind::Harbor => {
+                let api = HarborClient::new(&row.url, c.creds, &c.tls).map_err(api_error)?;
+                let backend = Box::new(Harbor::new(client, api.clone()));
+                Session { row, backend, harbor: Some(api), nexus: None }
+            }
+            ProfileKind::Nexus => match self.store().backend_link(row.id).await? {
+                None => {
+                    let api = NexusClient::new(&row.url, c.creds, &c.tls).map_err(api_error)?;
+                    let backend = Box::new(NexusServer::new(client, api.clone()));
+                    Session { row, backend, harbor: None, nexus: Some((api, None)) }
+                }
+                Some(link) => {
+                    let Some(server) = &link.parent else {
+                        return Err(ApiError::new(
+                            ErrorCode::NotFound,
+                            format!("the Nexus server profile of {profile:?} was deleted"),
+                            "add the Nexus server as a profile again and sync it to discover its repositories",
+                        ));
+                    };
+                    // The REST API answers on the server's URL, with the server profile's credentials.
+                    let s = profiles::connection(self, server).await?;
+                    let api = NexusClient::new(&s.row.url, s.creds, &s.tls).map_err(api_error)?;
+                    let backend = Box::new(Nexus::new(client, api.clone(), link.repository.clone()));
+                    Session { row, backend, harbor: None, nexus: Some((api, Some(link.repository))) }
+                }
+            },
+        };
+        Ok(session)
+    }
+}
+
+/// [`capabilities_of`] a stored profile (a Nexus profile's link read from the store).
+pub(crate) async fn capabilities(berth: &Berth, row: &ProfileRow) -> Result<Capabilities, ApiError> {
+    let child = row.kind == ProfileKind::Nexus && berth.store().backend_link(row.id).await?.is_some();
+    Ok(capabilities_of(row.kind, child))
+}
