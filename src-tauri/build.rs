@@ -1,43 +1,21 @@
 //! The app's own commands get generated permissions (`allow-<command>`), so the capability in
-//! tauri.conf.json grants exactly the commands the window uses. A new command must be listed here,
-//! in `tauri::generate_handler!` (lib.rs) and in the capability.
+//! tauri.conf.json grants exactly the commands the window uses. The commands are declared once, in
+//! command_list.rs, which lib.rs also uses to register them.
+
+include!("command_list.rs");
+
+/// The command names of the list.
+macro_rules! names {
+    ($($module:ident :: $command:ident),* $(,)?) => {
+        &[$(stringify!($command)),*]
+    };
+}
 
 /// Every command `lib.rs` registers.
-const COMMANDS: &[&str] = &[
-    "list_profiles",
-    "profile_statuses",
-    "add_profile",
-    "edit_profile",
-    "test_profile",
-    "server_certificates",
-    "trust_server",
-    "snippets",
-    "show_certificate_file",
-    "pick_certificate_file",
-    "list_repositories",
-    "repository_tree",
-    "list_tags",
-    "search_tags",
-    "inspect_image",
-    "storage",
-    "harbor_projects",
-    "sync_profile",
-    "cancel_sync",
-    "about",
-    "plan_delete",
-    "execute_delete",
-    "cancel_delete",
-    "plan_retention",
-    "list_trash",
-    "restore_trash",
-    "audit_log",
-    "gc_pending",
-    "gc_history",
-    "run_gc",
-    "cancel_gc",
-];
+const COMMANDS: &[&str] = for_each_command!(names);
 
 fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/command_list.rs");
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use berth_core::{
-    AddProfileRequest, ApiError, Berth, CancellationToken, CertificateDetail, ConnectionReport, EditProfileRequest,
-    ErrorCode, HarborProjectView, ImageDetail, ProfileStatusView, ProfileView, RepoNode, RepositoryView, SearchResult,
-    Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
+    AboutView, AddProfileRequest, ApiError, Berth, CancellationToken, CertificateDetail, ConnectionReport,
+    EditProfileRequest, ErrorCode, HarborProjectView, ImageDetail, ProfileStatusView, ProfileView, RepoNode,
+    RepositoryView, SearchResult, ShellVersions, Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
 };
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -210,4 +210,10 @@ fn notify_sync_end<R: tauri::Runtime>(app: &AppHandle<R>, profile: &str, result:
 #[tauri::command]
 pub fn cancel_sync(berth: State<'_, Berth>, profile: String) -> bool {
     berth.cancel_job(&profile, Some(berth_core::JobKind::Sync))
+}
+
+/// Versions (app, Tauri, WebKitGTK) and paths (data, database, logs) for the About dialog.
+#[tauri::command]
+pub fn about(berth: State<'_, Berth>) -> Result<AboutView, ApiError> {
+    berth.about(ShellVersions { tauri: Some(tauri::VERSION.into()), webview: tauri::webview_version().ok() })
 }

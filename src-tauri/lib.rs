@@ -3,13 +3,22 @@
 mod commands;
 mod deletes;
 
-use berth_core::{AboutView, ApiError, Berth, ShellVersions};
-use tauri::{Manager, State};
+include!("command_list.rs");
+
+/// `generate_handler!` over the command list.
+macro_rules! handler {
+    ($($module:ident :: $command:ident),* $(,)?) => {
+        tauri::generate_handler![$($module::$command),*]
+    };
+}
+
+use berth_core::Berth;
+use tauri::Manager;
 
 /// Registers state and commands; production passes `tauri::Builder::default()`, tests a mock builder.
 /// Plugins: window-state (size and place remembered), notification (a long sync ended), dialog (the
-/// CA file picker, called from Rust), clipboard-manager (copy buttons). Commands are listed in
-/// build.rs too, which generates their permissions for the capability in tauri.conf.json.
+/// CA file picker, called from Rust), clipboard-manager (copy buttons). Commands are listed once, in
+/// command_list.rs (build.rs generates their permissions from it).
 pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_window_state::Builder::default().build())
@@ -23,39 +32,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(berth);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::list_profiles,
-            commands::profile_statuses,
-            commands::add_profile,
-            commands::edit_profile,
-            commands::test_profile,
-            commands::server_certificates,
-            commands::trust_server,
-            commands::snippets,
-            commands::show_certificate_file,
-            commands::pick_certificate_file,
-            commands::list_repositories,
-            commands::repository_tree,
-            commands::list_tags,
-            commands::search_tags,
-            commands::inspect_image,
-            commands::storage,
-            commands::harbor_projects,
-            commands::sync_profile,
-            commands::cancel_sync,
-            about,
-            deletes::plan_delete,
-            deletes::execute_delete,
-            deletes::cancel_delete,
-            deletes::plan_retention,
-            deletes::list_trash,
-            deletes::restore_trash,
-            deletes::audit_log,
-            deletes::gc_pending,
-            deletes::gc_history,
-            deletes::run_gc,
-            deletes::cancel_gc,
-        ])
+        .invoke_handler(for_each_command!(handler))
 }
 
 fn focus_main<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
@@ -65,12 +42,6 @@ fn focus_main<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
         let _ = w.show();
         let _ = w.set_focus();
     }
-}
-
-/// Versions (app, Tauri, WebKitGTK) and paths (data, database, logs) for the About dialog.
-#[tauri::command]
-fn about(berth: State<'_, Berth>) -> Result<AboutView, ApiError> {
-    berth.about(ShellVersions { tauri: Some(tauri::VERSION.into()), webview: tauri::webview_version().ok() })
 }
 
 pub fn run() {
