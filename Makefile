@@ -5,11 +5,12 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/target/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: bench fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
+.PHONY: bench demo fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
 
 help:
 	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
 	@echo "make test   install the test servers and tools, then run every test (Rust, UI, end to end)"
+	@echo "make demo   start a seeded registry:2, Harbor and Nexus on loopback and open the window on them"
 
 ## --- set-up -------------------------------------------------------------------------------
 deps:
@@ -43,6 +44,12 @@ app: ui
 
 run: deps node-modules app
 	./target/debug/berth-desktop
+
+# Every backend at once, on loopback: a real registry:2 and the Harbor and Nexus emulators (real
+# registries behind them), seeded, with a profile for each, then the window (scripts/demo.sh).
+demo: deps deps-test node-modules app
+	$(CARGO) build -p berth-testkit --bin berth-demo
+	scripts/demo.sh
 
 ## --- tests --------------------------------------------------------------------------------
 test-ui: node-modules

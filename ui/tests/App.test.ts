@@ -5,7 +5,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "../src/App.svelte";
 import type { ProfileStatusView, SyncProgressView, SyncSummaryView } from "../src/lib/ipc";
-import { apiError, callsOf, failedReport, mockBackend, profile, tag } from "./backend";
+import { apiError, CAPABILITIES, callsOf, failedReport, mockBackend, profile, tag } from "./backend";
 
 beforeEach(() => {
   localStorage.clear();
@@ -438,6 +438,36 @@ describe("harbor projects", () => {
     const items = await screen.findAllByTestId("profile-item");
     await user.click(items.find((i) => i.textContent?.includes("local")) as HTMLElement);
     await waitFor(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("local"));
+    expect(screen.getByTestId("view-storage")).toBeInTheDocument();
+    expect(screen.queryByTestId("view-projects")).toBeNull();
+  });
+});
+
+describe("capabilities, not kind", () => {
+  it("shows the Projects tab from capabilities.projects, whatever the profile's kind", async () => {
+    const user = userEvent.setup();
+    // A registry-kind profile whose backend has projects, and a Harbor-kind one whose backend has none.
+    const registryWithProjects = { ...profile("reg-projects", "http://reg.lab", "registry"), capabilities: { ...CAPABILITIES.registry!, projects: true } };
+    const harborWithout = { ...profile("harbor-plain", "https://hb.lab", "harbor"), capabilities: { ...CAPABILITIES.harbor!, projects: false } };
+    const calls = mockBackend({
+      profiles: [registryWithProjects, harborWithout],
+      repositories: { "reg-projects": ["a"], "harbor-plain": ["b"] },
+      other: (cmd) => (cmd === "harbor_projects" ? [] : undefined),
+    });
+    render(App);
+    await waitFor(() => expect(repoTexts()).toEqual(["a"]));
+    const pane = screen.getByRole("region", { name: "reg-projects" });
+    // The kind is still displayed as such.
+    expect(within(pane).getByText("registry:2")).toBeInTheDocument();
+    await user.click(screen.getByTestId("view-projects"));
+    expect(screen.getByTestId("view-projects")).toHaveAttribute("aria-selected", "true");
+    await waitFor(() => expect(callsOf(calls, "harbor_projects").map((c) => c.args)).toEqual([{ profile: "reg-projects" }]));
+
+    const items = await profileItems();
+    await user.click(items.find((i) => i.textContent?.includes("harbor-plain")) as HTMLElement);
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("harbor-plain"));
+    await waitFor(() => expect(repoTexts()).toEqual(["b"]));
+    expect(within(screen.getByRole("region", { name: "harbor-plain" })).getByText("Harbor")).toBeInTheDocument();
     expect(screen.getByTestId("view-storage")).toBeInTheDocument();
     expect(screen.queryByTestId("view-projects")).toBeNull();
   });

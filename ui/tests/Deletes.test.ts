@@ -22,7 +22,7 @@ import type {
   RetentionPlan,
   TrashView as Trash,
 } from "../src/lib/ipc";
-import { apiError, callsOf, mockBackend, profile } from "./backend";
+import { apiError, CAPABILITIES, callsOf, mockBackend, profile } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -460,6 +460,53 @@ describe("GC view", () => {
     expect(screen.getByTestId("gc-api-note")).toHaveTextContent("Compact blob store");
     expect(screen.getByTestId("gc-run")).toBeEnabled();
     expect(screen.queryByTestId("gc-dry-run")).toBeNull();
+  });
+
+  it("follows the profile's capabilities, not its kind", () => {
+    mockBackend({});
+    const gc = { command: "registry garbage-collect /etc/r.yml", before: null, after: null };
+    // gc_dry_run: false means no dry-run button, whatever the kind says.
+    for (const kind of ["registry", "harbor", "nexus"]) {
+      const p = { ...profile(`p-${kind}`, "https://p.lab", kind), gc, capabilities: { ...CAPABILITIES[kind]!, gc_dry_run: false } };
+      const { unmount } = render(GcView, { profile: p, onedit: vi.fn() });
+      expect(screen.queryByTestId("gc-dry-run"), kind).toBeNull();
+      expect(screen.getByTestId("gc-run"), kind).toBeEnabled();
+      unmount();
+    }
+    // A Nexus-kind profile whose backend runs GC commands with a dry run shows the registry:2 view.
+    const nx = { ...profile("nx", "https://nexus.lab", "nexus"), capabilities: CAPABILITIES.registry! };
+    const { unmount } = render(GcView, { profile: nx, onedit: vi.fn() });
+    expect(screen.queryByTestId("gc-api-note")).toBeNull();
+    expect(screen.getByTestId("gc-set-command")).toBeInTheDocument();
+    expect(screen.getByTestId("gc-dry-run")).toBeDisabled();
+    expect(screen.getByTestId("gc-run")).toBeDisabled();
+    unmount();
+    // A registry-kind profile whose backend runs its own job, with the time window, gets Harbor's note and label.
+    const hb = { ...profile("reg", "http://127.0.0.1:5000", "registry"), capabilities: CAPABILITIES.harbor! };
+    render(GcView, { profile: hb, onedit: vi.fn() });
+    expect(screen.getByTestId("gc-api-note")).toHaveTextContent("Garbage collection on Harbor");
+    expect(screen.getByTestId("gc-api-note")).toHaveTextContent("2 hours");
+    expect(screen.queryByTestId("gc-set-command")).toBeNull();
+    expect(screen.getByTestId("gc-dry-run")).toBeEnabled();
+  });
+
+  it("shows the message and hint when another run holds the profile (busy)", async () => {
+    const user = userEvent.setup();
+    const busy = apiError("busy", "A sync of hb is running", "Wait for it to end, or cancel it, then run GC again.");
+    mockBackend({
+      other: (cmd) => {
+        if (cmd === "gc_pending") return pending;
+        if (cmd === "gc_history") return [];
+        if (cmd === "run_gc") throw busy;
+        return undefined;
+      },
+    });
+    render(GcView, { profile: profile("hb", "https://harbor.lab", "harbor"), onedit: vi.fn() });
+    await user.click(screen.getByTestId("gc-dry-run"));
+    const error = await screen.findByTestId("error");
+    expect(error).toHaveTextContent("A sync of hb is running");
+    expect(error).toHaveTextContent("Wait for it to end, or cancel it, then run GC again.");
+    expect(screen.getByTestId("gc-dry-run")).toBeEnabled();
   });
 });
 

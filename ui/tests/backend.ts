@@ -243,7 +243,13 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
           if (current === undefined) throw apiError("not_found", `no profile ${name}`, "");
           const result = options.editProfile
             ? options.editProfile(name, request)
-            : { ...current, url: request.url ?? current.url, kind: request.kind ?? current.kind };
+            : {
+                ...current,
+                url: request.url ?? current.url,
+                kind: request.kind ?? current.kind,
+                // The core answers with the new backend's capabilities when the kind changes.
+                capabilities: request.kind !== undefined ? (CAPABILITIES[request.kind] ?? current.capabilities) : current.capabilities,
+              };
           if (isApiError(result)) throw result;
           profiles.splice(profiles.indexOf(current), 1, result);
           return result;

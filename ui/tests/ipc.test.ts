@@ -37,6 +37,11 @@ describe("toApiError", () => {
     expect(toApiError(undefined)).toMatchObject({ code: "internal", message: "undefined" });
   });
 
+  it("keeps every code the Rust side sends, busy included", () => {
+    const err = { code: "busy", registry: null, message: "A GC of lab is running", hint: "Wait for it to end, or cancel it." };
+    expect(toApiError(err)).toEqual(err);
+  });
+
   it("fills in missing fields and rejects unknown codes", () => {
     expect(toApiError({ code: "weird", message: "m" })).toEqual({
       code: "internal",

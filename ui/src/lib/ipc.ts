@@ -40,19 +40,23 @@ import type { SyncSummaryView } from "../bindings/SyncSummaryView";
 import type { TagView } from "../bindings/TagView";
 import type { TrustResult } from "../bindings/TrustResult";
 
-const ERROR_CODES: readonly ErrorCode[] = [
-  "invalid_input",
-  "not_found",
-  "already_exists",
-  "registry",
-  "storage",
-  "keyring",
-  "cancelled",
-  "internal",
-];
+// A record, not a list: a code added on the Rust side fails the type check until it is listed here
+// (else its errors would arrive as "internal").
+const ERROR_CODES: Record<ErrorCode, true> = {
+  invalid_input: true,
+  not_found: true,
+  already_exists: true,
+  registry: true,
+  storage: true,
+  keyring: true,
+  cancelled: true,
+  /** Another run of the same profile holds it; the message says which. */
+  busy: true,
+  internal: true,
+};
 
 function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
 }
 
 function internal(message: string): ApiError {
