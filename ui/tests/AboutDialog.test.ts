@@ -63,6 +63,8 @@ describe("AboutDialog", () => {
       registry: null,
       message: "cannot find a log directory",
       hint: "set BERTH_LOG_DIR or HOME",
+      fix: null,
+      unreachable: false,
     };
     const calls = mockAbout(failure, ABOUT);
     render(AboutDialog, { onclose: () => {} });

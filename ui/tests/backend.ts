@@ -4,6 +4,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import type { AddProfileRequest } from "../src/bindings/AddProfileRequest";
 import type { ApiError } from "../src/bindings/ApiError";
 import type { Capabilities } from "../src/bindings/Capabilities";
+import type { ErrorKind } from "../src/bindings/ErrorKind";
 import type { ConnectionReport } from "../src/bindings/ConnectionReport";
 import type { EditProfileRequest } from "../src/bindings/EditProfileRequest";
 import type { ImageDetail } from "../src/bindings/ImageDetail";
@@ -80,8 +81,11 @@ export function profile(name: string, url: string, kind = "registry"): ProfileVi
   };
 }
 
-export function apiError(code: ApiError["code"], message: string, hint: string, registry: string | null = null): ApiError {
-  return { code, registry, message, hint };
+/** Registry kinds the core reports as unreachable (berth_registry::Error::is_unreachable), as fixture data. */
+const UNREACHABLE: readonly string[] = ["dns", "connection_refused", "connection_lost", "timeout", "connect"];
+
+export function apiError(code: ApiError["code"], message: string, hint: string, registry: ErrorKind | null = null): ApiError {
+  return { code, registry, message, hint, fix: null, unreachable: registry !== null && UNREACHABLE.includes(registry) };
 }
 
 export function okReport(name: string, url: string): ConnectionReport {

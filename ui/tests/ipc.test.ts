@@ -23,7 +23,14 @@ afterEach(() => {
 
 describe("toApiError", () => {
   it("keeps a well-formed ApiError", () => {
-    const err = { code: "registry", registry: "local", message: "connection refused", hint: "is it running?" };
+    const err = {
+      code: "registry",
+      registry: "connection_refused",
+      message: "connection refused",
+      hint: "is it running?",
+      fix: null,
+      unreachable: true,
+    };
     expect(toApiError(err)).toEqual(err);
   });
 
@@ -38,7 +45,14 @@ describe("toApiError", () => {
   });
 
   it("keeps every code the Rust side sends, busy included", () => {
-    const err = { code: "busy", registry: null, message: "A GC of lab is running", hint: "Wait for it to end, or cancel it." };
+    const err = {
+      code: "busy",
+      registry: null,
+      message: "A GC of lab is running",
+      hint: "Wait for it to end, or cancel it.",
+      fix: null,
+      unreachable: false,
+    };
     expect(toApiError(err)).toEqual(err);
   });
 
@@ -48,6 +62,8 @@ describe("toApiError", () => {
       registry: null,
       message: "m",
       hint: "",
+      fix: null,
+      unreachable: false,
     });
   });
 });
@@ -80,7 +96,14 @@ describe("command wrappers", () => {
   });
 
   it("pass a structured ApiError through", async () => {
-    const err = { code: "registry", registry: "r", message: "connection refused", hint: "is the registry running?" };
+    const err = {
+      code: "registry",
+      registry: "connection_refused",
+      message: "connection refused",
+      hint: "is the registry running?",
+      fix: null,
+      unreachable: true,
+    };
     mockIPC(() => {
       throw err;
     });
@@ -115,5 +138,29 @@ describe("command wrappers", () => {
       ["cancel_sync", { profile: "p" }],
       ["plugin:clipboard-manager|write_text", expect.objectContaining({ text: "hello" })],
     ]);
+  });
+});
+
+describe("structured errors", () => {
+  it("passes the fix and the unreachable flag through, and the window shows no CLI command", async () => {
+    const { render } = await import("@testing-library/svelte");
+    const ErrorBox = (await import("../src/lib/components/ErrorBox.svelte")).default;
+    const fix = {
+      action: { kind: "edit_profile" as const, profile: "lab", field: "password" as const },
+      command: "berth profile edit lab --password-stdin",
+    };
+    const e = toApiError({
+      code: "keyring",
+      registry: null,
+      message: 'the OS keyring has no password for profile "lab"',
+      hint: "store it again in the profile",
+      fix,
+      unreachable: false,
+    });
+    expect(e.fix).toEqual(fix);
+    expect(toApiError({ code: "registry", registry: "connection_refused", message: "m", unreachable: true }).unreachable).toBe(true);
+    const { container } = render(ErrorBox, { props: { error: e } });
+    expect(container.textContent).toContain("store it again in the profile");
+    expect(container.textContent).not.toContain("berth profile");
   });
 });

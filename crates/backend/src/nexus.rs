@@ -137,7 +137,7 @@ fn no_dry_run() -> Error {
     Error::new(
         ErrorKind::InvalidUrl,
         "Nexus has no GC dry run",
-        "the GC page shows what Berth predicts; `berth gc NAME --yes` runs the Nexus tasks",
+        "what GC would free is Berth's prediction; a real run starts the Nexus tasks",
     )
 }
 

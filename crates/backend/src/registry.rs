@@ -40,8 +40,8 @@ pub fn dry_run_command(command: &str) -> Result<String, Error> {
         return Err(Error::new(
             ErrorKind::InvalidUrl,
             format!("the GC command {command:?} does not run `garbage-collect`"),
-            "set it with `berth profile edit NAME --gc-command 'registry garbage-collect /etc/docker/registry/config.yml'` \
-             (or the same through ssh or docker exec)",
+            "set a GC command that runs `registry garbage-collect /etc/docker/registry/config.yml` where the \
+             registry lives (directly, through ssh or docker exec)",
         ));
     };
     let end = at + "garbage-collect".len();
@@ -108,11 +108,9 @@ impl Registry2 {
             Error::new(
                 ErrorKind::InvalidUrl,
                 format!("{p} has no GC command: garbage collection cannot run over HTTP on registry:2"),
-                format!(
-                    "tell Berth how to run it where the registry lives, e.g. `berth profile edit {p} --gc-command \
-                     'ssh admin@host docker exec registry registry garbage-collect /etc/docker/registry/config.yml' \
-                     --gc-before '…read-only on…' --gc-after '…read-only off, restart…'`"
-                ),
+                "set the profile's GC command: how to run `registry garbage-collect` where the registry lives \
+                 (e.g. ssh admin@host docker exec registry registry garbage-collect /etc/docker/registry/config.yml), \
+                 with before and after commands that turn read-only mode on and off",
             )
         })
     }

@@ -146,6 +146,10 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("berth: {}. {}", e.message, capitalize(&e.hint));
             }
+            // The fix, as the command that does it (the window offers the same as a button).
+            if let Some(command) = e.fix.as_ref().and_then(|f| f.command.as_deref()) {
+                eprintln!("  run: {command}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -81,12 +81,11 @@ pub struct BlobStoreView {
 
 /// A backend error as an [`ApiError`]; Harbor's 412 gets its own `registry` kind.
 pub(crate) fn api_error(e: berth_registry::Error) -> ApiError {
-    let precondition = e.status == Some(412);
-    let mut a: ApiError = e.into();
-    if precondition {
-        a.registry = Some("precondition_failed".into());
+    let mut e = e;
+    if e.status == Some(412) {
+        e.kind = berth_registry::ErrorKind::PreconditionFailed;
     }
-    a
+    e.into()
 }
 
 impl Berth {

@@ -237,8 +237,9 @@ pub(crate) fn classify_client_key(bytes: Vec<u8>, what: &str) -> Result<ClientKe
         Ok(_) => Ok(ClientKey { pem: bytes, encrypted: false }),
         Err(_) if text.contains("-----BEGIN CERTIFICATE-----") => Err(invalid(
             format!("{what} is a certificate, not a private key"),
-            "give the certificate with --client-cert and its key with --client-key",
-        )),
+            "choose the key file as the key, and this file as the client certificate",
+        )
+        .with_fix(crate::FixAction::Command, "--client-cert CERT_FILE --client-key KEY_FILE")),
         Err(_) => Err(invalid(
             format!("{what} is not a PEM private key"),
             "choose the key file (-----BEGIN PRIVATE KEY-----, RSA or EC PRIVATE KEY)",
@@ -267,10 +268,8 @@ pub(crate) fn decrypt_client_key(key: &ClientKey, passphrase: &str, what: &str) 
     let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
         .map_err(|e| invalid(format!("{what} is a damaged encrypted key: {e}"), "export the key again as PKCS#8"))?;
     let doc = info.decrypt(passphrase).map_err(|_| {
-        invalid(
-            format!("the passphrase does not decrypt the client key {what}"),
-            "give the right passphrase with --key-passphrase-stdin",
-        )
+        invalid(format!("the passphrase does not decrypt the client key {what}"), "give the key's passphrase again")
+            .with_fix(crate::FixAction::Command, "--key-passphrase-stdin")
     })?;
     Ok(pem_encode("PRIVATE KEY", doc.as_bytes()).into_bytes())
 }

@@ -119,8 +119,9 @@ impl Berth {
             Err(ApiError::new(
                 ErrorCode::NotFound,
                 format!("{profile} has no saved retention policy {id}"),
-                format!("list them with `berth retention {profile} --list`"),
-            ))
+                "the profile's saved retention policies are listed with their ids",
+            )
+            .with_fix(crate::FixAction::Command, format!("berth retention {profile} --list")))
         }
     }
 
@@ -180,7 +181,22 @@ impl Berth {
     ) -> Result<berth_workflows::GcReport, ApiError> {
         let job = self.start_job(profile, JobKind::Gc, cancel)?;
         let s = self.session(profile).await?;
-        Ok(berth_workflows::gc::run(s.target(self), request, log, job.cancel_token()).await?)
+        let no_command = s.backend().capabilities().gc_commands && s.row().settings.gc.command.is_none();
+        berth_workflows::gc::run(s.target(self), request, log, job.cancel_token()).await.map_err(|e| {
+            let e = ApiError::from(e);
+            if !no_command {
+                return e;
+            }
+            e.edit(
+                profile,
+                crate::ProfileField::GcCommand,
+                format!(
+                    "berth profile edit {profile} --gc-command 'ssh admin@host docker exec registry registry \
+                     garbage-collect /etc/docker/registry/config.yml' --gc-before '…read-only on…' \
+                     --gc-after '…read-only off, restart…'"
+                ),
+            )
+        })
     }
 
     /// [`Berth::gc`] as a dry run.

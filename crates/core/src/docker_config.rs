@@ -216,8 +216,9 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
         ApiError::new(
             ErrorCode::NotFound,
             format!("cannot read the Docker configuration {}: {e}", path.display()),
-            "log in with `docker login HOST` first, or give the path: berth profile import-docker-config PATH",
+            "log in with `docker login HOST` first, or give the path of the configuration",
         )
+        .with_fix(crate::FixAction::Command, "berth profile import-docker-config PATH")
     })?;
     let cfg: DockerConfig = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
@@ -281,7 +282,8 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
         };
         if creds.is_none() && note.is_none() {
             note = Some(if entry.is_some_and(|e| e.identitytoken.is_some()) {
-                "only an identity token is stored, which Berth cannot use: add a password with berth profile edit NAME --username U --password-stdin".into()
+                "only an identity token is stored, which Berth cannot use: add a username and password to the profile"
+                    .into()
             } else {
                 "no credentials stored: the profile is anonymous".into()
             });

@@ -108,8 +108,9 @@ pub(crate) async fn inspect(client: &RegistryClient, repo: &str, reference: &str
         ApiError::new(
             crate::ErrorCode::NotFound,
             format!("{repo}:{reference} not found"),
-            format!("list the tags with `berth tags PROFILE {repo}`"),
+            "the repository's tag list shows what it has now: sync, then choose again",
         )
+        .with_fix(crate::FixAction::Command, format!("berth tags PROFILE {repo}"))
     })?;
     let mut blobs: BTreeMap<Digest, u64> = BTreeMap::new();
     blobs.insert(m.digest.clone(), m.bytes.len() as u64);

@@ -41,7 +41,7 @@ pub use berth_workflows::{
 pub use certs::{show_certificate_file, CertificateDetail};
 pub use deletes::{GcLogLine, SavedPolicy};
 pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ErrorCode, Fix, FixAction, ProfileField};
 pub use inspect::{
     CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
 };

@@ -411,8 +411,9 @@ pub(crate) fn normalize_fingerprint(s: &str) -> Result<String, ApiError> {
     } else {
         Err(invalid(
             format!("{s:?} is not a SHA-256 fingerprint"),
-            "give 64 hex digits (colons allowed), as `berth cert show FILE` prints them",
-        ))
+            "give 64 hex digits (colons allowed), as the certificate's details show its SHA-256 fingerprint",
+        )
+        .with_fix(crate::FixAction::Command, "berth cert show FILE"))
     }
 }
 
@@ -488,8 +489,9 @@ impl Draft {
         if self.settings.auth != AuthMode::None && self.profile.username.is_none() {
             return Err(invalid(
                 format!("{} auth needs a username", self.settings.auth.as_str()),
-                "give --username USER (and the password with --password-stdin)",
-            ));
+                "give a username (and its password)",
+            )
+            .edit(&self.profile.name, crate::ProfileField::Username, "--username USER --password-stdin"));
         }
         match &c.password {
             SecretChange::Set(_) if self.profile.username.is_none() => {
@@ -553,7 +555,12 @@ impl Draft {
             (Some(_), None) | (None, Some(_)) => {
                 return Err(invalid(
                     "a client certificate needs its key (and a key its certificate)",
-                    "give both --client-cert FILE and --client-key FILE",
+                    "give both the client certificate and its key",
+                )
+                .edit(
+                    &self.profile.name,
+                    crate::ProfileField::ClientCertificate,
+                    "--client-cert FILE --client-key FILE",
                 ));
             }
             (Some(cert_path), Some(key_path)) => {
@@ -580,7 +587,12 @@ impl Draft {
                     (_, true) => {
                         return Err(invalid(
                             format!("the client key {} is encrypted", key_path.display()),
-                            "give its passphrase with --key-passphrase-stdin",
+                            "give its passphrase",
+                        )
+                        .edit(
+                            &name,
+                            crate::ProfileField::KeyPassphrase,
+                            "--key-passphrase-stdin",
                         ))
                     }
                     (_, false) => None,
@@ -613,7 +625,12 @@ impl Draft {
                 if !self.settings.has_key_passphrase && self.settings.client_key_file.is_none() {
                     return Err(invalid(
                         "a key passphrase without a client key",
-                        "give --client-cert and --client-key with it",
+                        "give the client certificate and its key with it",
+                    )
+                    .edit(
+                        &self.profile.name,
+                        crate::ProfileField::ClientCertificate,
+                        "--client-cert FILE --client-key FILE",
                     ));
                 }
                 self.settings.has_key_passphrase = true;
@@ -768,7 +785,13 @@ pub(crate) async fn edit(berth: &Berth, name: &str, req: EditProfileRequest) -> 
             }
         }
         if let Some(c) = &gc.command {
-            berth_backend::dry_run_command(c)?;
+            berth_backend::dry_run_command(c).map_err(|e| {
+                ApiError::from(e).edit(
+                    name,
+                    crate::ProfileField::GcCommand,
+                    format!("berth profile edit {name} --gc-command 'registry garbage-collect /etc/docker/registry/config.yml'"),
+                )
+            })?;
         }
         changes.gc = Some(gc);
     }
@@ -907,8 +930,9 @@ pub(crate) async fn import(
     if export.format != EXPORT_FORMAT {
         return Err(invalid(
             format!("unknown profile file format {:?}", export.format),
-            format!("expected {EXPORT_FORMAT:?}, as `berth profile export` writes"),
-        ));
+            format!("expected {EXPORT_FORMAT:?}, as a profile export writes"),
+        )
+        .with_fix(crate::FixAction::Command, "berth profile export NAME > profile.json"));
     }
     let name = name.unwrap_or_else(|| export.name.clone());
     let changes = Changes {
@@ -999,15 +1023,19 @@ pub fn trust_choice(name: &str, chain: &[CertificateDetail], pin: bool) -> Resul
         if chain.len() == 1 && c.is_ca && c.self_signed {
             return Err(invalid(
                 "the server's only certificate is a self-signed certificate marked as a CA, which TLS libraries refuse as a server certificate even when trusted",
-                format!("pin it instead: berth profile trust {name} --pin (or re-issue it without CA:TRUE)"),
-            ));
+                "pin this certificate instead (or re-issue it without CA:TRUE)",
+            )
+            .with_fix(crate::FixAction::TrustServer { profile: name.to_string() }, format!("berth profile trust {name} --pin")));
         }
         if !c.is_ca && !c.self_signed {
             return Err(invalid(
                 format!("the server sends only its own certificate, not the CA that signed it ({})", c.issuer),
-                format!(
-                    "import that CA's file: berth profile edit {name} --ca-file FILE, or pin this certificate: berth profile trust {name} --pin"
-                ),
+                "import the file of the CA that signed it into the profile, or pin this certificate",
+            )
+            .edit(
+                name,
+                crate::ProfileField::CaFile,
+                format!("berth profile edit {name} --ca-file FILE (or pin it: berth profile trust {name} --pin)"),
             ));
         }
     }
@@ -1042,7 +1070,12 @@ pub(crate) async fn connection(berth: &Berth, name: &str) -> Result<Connection, 
         ApiError::new(
             ErrorCode::Keyring,
             format!("the OS keyring has no {what} for profile {:?}", row.name),
-            format!("store it again: berth profile edit {} --password-stdin", row.name),
+            "store it again in the profile",
+        )
+        .edit(
+            &row.name,
+            crate::ProfileField::Password,
+            format!("berth profile edit {} --password-stdin", row.name),
         )
     };
     let creds = match (&row.username, s.auth) {
@@ -1062,20 +1095,26 @@ pub(crate) async fn connection(berth: &Berth, name: &str) -> Result<Connection, 
         ..TlsOptions::default()
     };
     for ca in &s.cas {
-        tls.extra_ca_pem.push(certs::read_file(&berth.data_dir().join(&ca.file)).map_err(|e| missing_file(&row, e))?);
+        tls.extra_ca_pem.push(
+            certs::read_file(&berth.data_dir().join(&ca.file))
+                .map_err(|e| missing_file(&row, e, crate::ProfileField::CaFile))?,
+        );
     }
     if let (Some(cert), Some(key)) = (&s.client_cert_file, &s.client_key_file) {
-        let cert_pem = certs::read_file(&berth.data_dir().join(cert)).map_err(|e| missing_file(&row, e))?;
+        let cert_missing = |e| missing_file(&row, e, crate::ProfileField::ClientCertificate);
+        let cert_pem = certs::read_file(&berth.data_dir().join(cert)).map_err(cert_missing)?;
         let key_path = berth.data_dir().join(key);
-        let key = certs::load_client_key(&key_path).map_err(|e| missing_file(&row, e))?;
+        let key = certs::load_client_key(&key_path).map_err(cert_missing)?;
         if key.encrypted && passphrase.is_none() {
             return Err(ApiError::new(
                 ErrorCode::Keyring,
                 format!("the OS keyring has no passphrase for the client key of profile {:?}", row.name),
-                format!(
-                    "store it again: berth profile edit {} --client-cert FILE --client-key FILE --key-passphrase-stdin",
-                    row.name
-                ),
+                "store the key's passphrase again in the profile",
+            )
+            .edit(
+                &row.name,
+                crate::ProfileField::KeyPassphrase,
+                format!("berth profile edit {} --client-cert FILE --client-key FILE --key-passphrase-stdin", row.name),
             ));
         }
         let plain = certs::decrypt_client_key(
@@ -1088,12 +1127,17 @@ pub(crate) async fn connection(berth: &Berth, name: &str) -> Result<Connection, 
     Ok(Connection { row, creds, tls })
 }
 
-fn missing_file(row: &ProfileRow, e: ApiError) -> ApiError {
+fn missing_file(row: &ProfileRow, e: ApiError, field: crate::ProfileField) -> ApiError {
+    let flags = match field {
+        crate::ProfileField::CaFile => "--ca-file FILE",
+        _ => "--client-cert FILE --client-key FILE",
+    };
     ApiError::new(
         ErrorCode::Storage,
         format!("profile {:?}: {}", row.name, e.message),
-        format!("import the certificate again with berth profile edit {}", row.name),
+        "import the certificate file into the profile again",
     )
+    .edit(&row.name, field, format!("berth profile edit {} {flags}", row.name))
 }
 
 #[cfg(test)]

@@ -68,8 +68,9 @@ fn wrong_kind(row: &ProfileRow, want: &str) -> ApiError {
     ApiError::new(
         ErrorCode::InvalidInput,
         format!("profile {profile:?} is a {} profile, not {want}", row.kind.as_str()),
-        format!("use a {want} profile, or set its kind: berth profile edit {profile} --kind {want}"),
+        format!("use a {want} profile, or set this profile's kind to {want}"),
     )
+    .edit(profile, crate::ProfileField::Kind, format!("berth profile edit {profile} --kind {want}"))
 }
 
 /// What a profile's backend can do, without connecting (for profile views). A Nexus profile is a

@@ -240,8 +240,9 @@ impl Berth {
             return Err(ApiError::new(
                 ErrorCode::NotFound,
                 format!("{profile} has not been synced yet"),
-                format!("run `berth sync {profile}` first"),
-            ));
+                "sync it first: its tags come from the cache",
+            )
+            .with_fix(crate::FixAction::Sync { profile: profile.to_string() }, format!("berth sync {profile}")));
         }
         let re = match filter {
             Some(f) => Some(regex::Regex::new(f).map_err(|e| {

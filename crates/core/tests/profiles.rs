@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use berth_core::{AddProfileRequest, Berth, EditProfileRequest, ErrorCode, Secret};
+use berth_core::{AddProfileRequest, Berth, EditProfileRequest, ErrorCode, FixAction, ProfileField, Secret};
 use berth_secrets::{KeyringStore, MemoryStore};
 use berth_testkit::{ImageSpec, Nginx, NginxOptions, Registry, Seeder, TestCa, TlsMode, TokenIssuer, TokenUser};
 
@@ -305,7 +305,10 @@ async fn encrypted_client_key_with_its_passphrase_in_the_keyring() {
         ..Default::default()
     };
     let e = b.add_profile(req(None)).await.unwrap_err();
-    assert!(e.message.contains("encrypted") && e.hint.contains("--key-passphrase-stdin"), "{e:?}");
+    assert!(e.message.contains("encrypted") && !e.hint.contains("--"), "the hint names no CLI flag: {e:?}");
+    let fix = e.fix.clone().expect("a fix");
+    assert!(matches!(fix.action, FixAction::EditProfile { field: ProfileField::KeyPassphrase, .. }), "{fix:?}");
+    assert!(fix.command.unwrap().contains("--key-passphrase-stdin"));
     let e = b.add_profile(req(Some("wrong"))).await.unwrap_err();
     assert!(e.message.contains("passphrase does not decrypt"), "{e:?}");
     assert!(b.profiles().await.unwrap().is_empty(), "nothing saved after a refusal");
@@ -335,7 +338,10 @@ async fn trust_on_first_use_pins_a_self_signed_leaf() {
     assert!(chain[0].is_ca && chain[0].self_signed);
     // As a CA it cannot work (CA used as a leaf): refused, pointing at --pin.
     let e = b.trust_server("self", false, None).await.unwrap_err();
-    assert!(e.hint.contains("--pin"), "{e:?}");
+    assert!(e.hint.contains("pin") && !e.hint.contains("berth "), "{e:?}");
+    let fix = e.fix.clone().expect("a fix");
+    assert_eq!(fix.action, FixAction::TrustServer { profile: "self".into() });
+    assert_eq!(fix.command.as_deref(), Some("berth profile trust self --pin"));
     // A fingerprint that is not the server's is refused.
     let e = b.trust_server("self", true, Some(&"00".repeat(32))).await.unwrap_err();
     assert!(e.message.contains("different certificate"), "{e:?}");
@@ -357,7 +363,11 @@ async fn trust_imports_a_presented_ca() {
     b.add_profile(AddProfileRequest { name: "leafonly".into(), url: reg.url(), ..Default::default() }).await.unwrap();
     let e = b.trust_server("leafonly", false, None).await.unwrap_err();
     assert!(e.message.contains("only its own certificate"), "{e:?}");
-    assert!(e.hint.contains("--ca-file") && e.hint.contains("--pin"), "{e:?}");
+    assert!(!e.hint.contains("berth "), "the hint names no CLI command: {e:?}");
+    let fix = e.fix.clone().expect("a fix");
+    assert_eq!(fix.action, FixAction::EditProfile { profile: "leafonly".into(), field: ProfileField::CaFile });
+    let command = fix.command.unwrap();
+    assert!(command.contains("--ca-file") && command.contains("--pin"), "{command}");
     // Pinning that leaf works.
     b.trust_server("leafonly", true, None).await.unwrap();
     assert!(b.test_profile("leafonly").await.unwrap().ok);
@@ -473,4 +483,31 @@ async fn snippets_for_a_profile() {
     assert!(s.iter().any(|s| s.language == "json" && s.text.contains("\"insecure-registries\": [\"10.1.2.3:5000\"]")));
     assert!(s.iter().any(|s| s.text.starts_with("docker login 10.1.2.3:5000 -u ci")));
     assert!(s.iter().any(|s| s.language == "toml" && s.text.contains("insecure = true")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_lost_from_the_keyring_is_a_fix_for_the_window_and_a_command_for_the_cli() {
+    use berth_secrets::SecretStore as _;
+    let reg = Registry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    let b = Berth::open_with_secrets(tmp.path(), secrets.clone()).await.unwrap();
+    b.add_profile(AddProfileRequest {
+        name: "lab".into(),
+        url: reg.url(),
+        username: Some("ci".into()),
+        password: Some(Secret::new("pw")),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // Someone cleared the keyring entry behind Berth's back.
+    assert!(secrets.delete("lab", berth_secrets::SecretKind::Password).unwrap());
+    let e = b.sync("lab", 4, &berth_core::CancellationToken::new(), &|_| {}).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Keyring, "{e:?}");
+    assert!(e.message.contains("no password for profile \"lab\""), "{e:?}");
+    assert!(!e.hint.contains("berth ") && !e.hint.contains("--"), "the hint is for any front end: {e:?}");
+    let fix = e.fix.expect("a fix");
+    assert_eq!(fix.action, FixAction::EditProfile { profile: "lab".into(), field: ProfileField::Password });
+    assert_eq!(fix.command.as_deref(), Some("berth profile edit lab --password-stdin"));
 }

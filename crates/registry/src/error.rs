@@ -4,7 +4,8 @@
 use std::fmt;
 
 /// What went wrong, in terms a front end can switch on (e.g. offer "Import CA…" for `TlsUnknownCa`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     InvalidUrl,
@@ -37,6 +38,9 @@ pub enum ErrorKind {
     Server,
     /// The user cancelled the work (a job, a command it ran).
     Cancelled,
+    /// The server refused because a rule holds (Harbor's 412: an index references the artifact, a tag
+    /// immutability rule protects the tag).
+    PreconditionFailed,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +77,19 @@ impl Error {
                 | ErrorKind::TlsExpired
                 | ErrorKind::Tls
                 | ErrorKind::Unauthorized
+        )
+    }
+
+    /// The server could not be reached at all (name, connection, time-out): what is cached still
+    /// answers, offline.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Dns
+                | ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionLost
+                | ErrorKind::Timeout
+                | ErrorKind::Connect
         )
     }
 

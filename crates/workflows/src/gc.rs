@@ -489,7 +489,7 @@ pub async fn remove_empty_repositories(
     if cmds.before.is_none() {
         return Err(WorkflowError::invalid(
             "removing repository folders needs the registry read-only or stopped, and this profile has no GC before command",
-            "set one with `berth profile edit NAME --gc-before CMD --gc-after CMD`",
+            "set the profile's GC before and after commands (read-only on, then off and restart)",
         ));
     }
     let repos = empty_repositories(t).await?;

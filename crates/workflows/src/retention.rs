@@ -179,7 +179,7 @@ pub async fn plan_retention_many(
     if policies.is_empty() {
         return Err(WorkflowError::invalid(
             "no retention policy",
-            "save one with `berth retention NAME --keep-last N … --save`",
+            "save a retention policy for the profile first (keep last N, older than D days, …)",
         ));
     }
     let compiled = policies.iter().map(compile).collect::<Result<Vec<_>, _>>()?;

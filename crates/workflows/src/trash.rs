@@ -78,7 +78,7 @@ pub async fn restore(t: Target<'_>, id: i64) -> Result<RestoreReport, WorkflowEr
     let Some(entry) = t.store.trash_entry(t.profile_id, id).await? else {
         return Err(WorkflowError::invalid(
             format!("no trash entry {id} in profile {}", t.profile),
-            format!("list the trash with `berth trash {}`", t.profile),
+            format!("the trash of {} lists the entries that can be restored", t.profile),
         ));
     };
     if entry.state != "trashed" {
@@ -135,7 +135,7 @@ pub async fn restore(t: Target<'_>, id: i64) -> Result<RestoreReport, WorkflowEr
     } else if t.client().head_manifest(repo, &Reference::Digest(parse(&entry.digest)?)).await?.is_none() {
         return Err(WorkflowError::NotRestorable {
             message: format!("cannot re-tag {repo}@{}: the image itself was deleted since", entry.digest),
-            hint: "restore that delete first (see `berth trash`), then this one".into(),
+            hint: "restore that delete first (it is in the trash), then this one".into(),
         });
     }
     for tag in &entry.tags {

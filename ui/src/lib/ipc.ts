@@ -65,6 +65,8 @@ function internal(message: string): ApiError {
     registry: null,
     message: message.length > 0 ? message : "Unexpected error",
     hint: "This looks like a bug in Berth. Try again; if it keeps happening, restart the app.",
+    fix: null,
+    unreachable: false,
   };
 }
 
@@ -77,9 +79,12 @@ export function toApiError(value: unknown): ApiError {
     if (typeof v["message"] === "string") {
       return {
         code: isErrorCode(v["code"]) ? v["code"] : "internal",
-        registry: typeof v["registry"] === "string" ? v["registry"] : null,
+        // The registry kind and the fix come from Rust's own types (ts-rs): passed through as sent.
+        registry: typeof v["registry"] === "string" ? (v["registry"] as ApiError["registry"]) : null,
         message: v["message"],
         hint: typeof v["hint"] === "string" ? v["hint"] : "",
+        fix: typeof v["fix"] === "object" && v["fix"] !== null ? (v["fix"] as ApiError["fix"]) : null,
+        unreachable: v["unreachable"] === true,
       };
     }
   }

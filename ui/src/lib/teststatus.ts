@@ -46,6 +46,3 @@ export function saveTestStatus(profile: string, status: TestStatus): void {
     // Storage full or disabled: the status still shows for this session.
   }
 }
-
-/** Registry error kinds that mean "cannot reach the server" (the cache may still answer). */
-export const UNREACHABLE_KINDS: readonly string[] = ["dns", "connection_refused", "connection_lost", "timeout", "connect"];
