@@ -125,9 +125,11 @@ describe("delete dialog", () => {
 
     await waitFor(() => expect(callsOf(calls, "execute_delete")).toHaveLength(1));
     expect(callsOf(calls, "execute_delete")[0]?.args).toEqual({ profile: "lab", plan: UNTAG_PLAN });
-    await emit("delete-progress", { operation: "op-1", done: 0, total: 1, current: "untag app:latest" });
+    await emit("delete-progress", { profile: "other", operation: "op-9", done: 5, total: 9, current: "untag other:x" });
+    await emit("delete-progress", { profile: "lab", operation: "op-1", done: 0, total: 1, current: "untag app:latest" });
     const progress = await screen.findByTestId("delete-progress");
     await waitFor(() => expect(progress).toHaveTextContent("untag app:latest"));
+    expect(progress).not.toHaveTextContent("other:x");
     expect(screen.getByTestId("mode-image")).toBeDisabled();
     await user.click(screen.getByTestId("delete-cancel"));
     expect(callsOf(calls, "cancel_delete")[0]?.args).toEqual({ profile: "lab" });
@@ -466,7 +468,7 @@ describe("GC view", () => {
     mockBackend({});
     const gc = { command: "registry garbage-collect /etc/r.yml", before: null, after: null };
     // gc_dry_run: false means no dry-run button, whatever the kind says.
-    for (const kind of ["registry", "harbor", "nexus"]) {
+    for (const kind of ["registry", "harbor", "nexus"] as const) {
       const p = { ...profile(`p-${kind}`, "https://p.lab", kind), gc, capabilities: { ...CAPABILITIES[kind]!, gc_dry_run: false } };
       const { unmount } = render(GcView, { profile: p, onedit: vi.fn() });
       expect(screen.queryByTestId("gc-dry-run"), kind).toBeNull();

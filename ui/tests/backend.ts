@@ -64,7 +64,7 @@ export const CAPABILITIES: Record<string, Capabilities> = {
   },
 };
 
-export function profile(name: string, url: string, kind = "registry"): ProfileView {
+export function profile(name: string, url: string, kind: ProfileView["kind"] = "registry"): ProfileView {
   return {
     name,
     url,
@@ -235,7 +235,7 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
           return options.statuses ?? profiles.map((p) => ({ profile: p.name, last_sync: null, cached: false }));
         case "add_profile": {
           const request = args["request"] as AddProfileRequest;
-          const result = options.addProfile ? options.addProfile(request) : profile(request.name, request.url, request.kind ?? "registry");
+          const result = options.addProfile ? options.addProfile(request) : profile(request.name, request.url, (request.kind as ProfileView["kind"] | null | undefined) ?? "registry");
           if (isApiError(result)) throw result;
           profiles.push(result);
           return result;
@@ -250,7 +250,7 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
             : {
                 ...current,
                 url: request.url ?? current.url,
-                kind: request.kind ?? current.kind,
+                kind: (request.kind as ProfileView["kind"] | null | undefined) ?? current.kind,
                 // The core answers with the new backend's capabilities when the kind changes.
                 capabilities: request.kind !== undefined ? (CAPABILITIES[request.kind] ?? current.capabilities) : current.capabilities,
               };

@@ -141,15 +141,16 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if e.hint.is_empty() {
-                eprintln!("berth: {}", e.message);
-            } else {
-                eprintln!("berth: {}. {}", e.message, capitalize(&e.hint));
+            // One line: what happened, what to do, and the command that does it (the window offers the
+            // same fix as a button).
+            let mut line = format!("berth: {}", e.message);
+            if !e.hint.is_empty() {
+                line.push_str(&format!(". {}", capitalize(&e.hint)));
             }
-            // The fix, as the command that does it (the window offers the same as a button).
             if let Some(command) = e.fix.as_ref().and_then(|f| f.command.as_deref()) {
-                eprintln!("  run: {command}");
+                line.push_str(&format!(" (run: {command})"));
             }
+            eprintln!("{line}");
             ExitCode::FAILURE
         }
     }

@@ -119,9 +119,7 @@ impl From<berth_store::StoreError> for ApiError {
             S::ProfileNotFound(name) => {
                 ApiError::new(ErrorCode::NotFound, e.to_string(), "pick one of the profiles, or add this one").with_fix(
                     FixAction::AddProfile,
-                    format!(
-                        "berth profile add {name} --url https://registry.example.com (berth profile list shows them)"
-                    ),
+                    format!("berth profile add {name} --url https://registry.example.com"),
                 )
             }
             S::ProfileExists(_) => ApiError::new(ErrorCode::AlreadyExists, e.to_string(), "choose another name"),

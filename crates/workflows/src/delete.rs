@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::plan::{compute_plan, DeletePlan, PlanOptions, Selection};
+use crate::plan::{compute_plan, DeletePlan, PlanOptions, PlannedTag, Selection};
 use crate::{operation_id, Target, WorkflowError};
 
 /// Refreshes the selected repositories, probes delete support in each, and computes the plan.
@@ -57,6 +57,8 @@ pub(crate) async fn probe(t: Target<'_>, repos: &[String]) -> Result<HashMap<Str
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct DeleteProgress {
+    /// The profile being deleted from (every progress event names its profile).
+    pub profile: String,
     pub operation: String,
     #[ts(type = "number")]
     pub done: u64,
@@ -70,12 +72,14 @@ pub struct DeleteProgress {
 #[ts(export)]
 pub struct ActionResult {
     /// `untag`, `delete`, `delete_child` or `delete_referrer`.
+    #[ts(type = "\"untag\" | \"delete\" | \"delete_child\" | \"delete_referrer\"")]
     pub action: String,
     pub repository: String,
     /// The tag, or the digest.
     pub target: String,
     pub digest: Option<String>,
     /// `ok`, `skipped` or `failed`.
+    #[ts(type = "\"ok\" | \"skipped\" | \"failed\"")]
     pub result: String,
     pub message: Option<String>,
 }
@@ -136,6 +140,7 @@ impl Run<'_, '_> {
         }
         self.report.results.push(r);
         (self.progress)(&DeleteProgress {
+            profile: self.t.profile.to_string(),
             operation: self.operation.clone(),
             done: self.report.results.len() as u64,
             total: self.total,
@@ -145,6 +150,7 @@ impl Run<'_, '_> {
 
     fn announce(&self, current: String) {
         (self.progress)(&DeleteProgress {
+            profile: self.t.profile.to_string(),
             operation: self.operation.clone(),
             done: self.report.results.len() as u64,
             total: self.total,
@@ -265,46 +271,120 @@ pub async fn execute_plan(
     }
     removed.extend(plan.referrers.iter().filter_map(|r| r.tag.clone().map(|tag| (r.repository.clone(), tag))));
 
+    let checked = Checked { graph: &graph, now: &now, blocked: &blocked, removed: &removed };
     for u in &plan.untag {
         if cancel.is_cancelled() {
             break;
         }
-        if let Some((reason, _)) = blocked.get(&u.repository) {
-            run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(reason.clone()))).await;
-            continue;
+        run.untag(u, &checked).await?;
+    }
+
+    // Image deletes, then referrers; each followed by the children planned with it.
+    let mut roots: Vec<Root> = Vec::new();
+    for d in &plan.delete {
+        roots.push(Root {
+            action: "delete",
+            repo: d.repository.clone(),
+            digest: d.digest.clone(),
+            planned_tags: d.tags.clone(),
+        });
+    }
+    for r in &plan.referrers {
+        roots.push(Root {
+            action: "delete_referrer",
+            repo: r.repository.clone(),
+            digest: r.digest.clone(),
+            planned_tags: r.tag.clone().into_iter().collect(),
+        });
+    }
+    for root in roots {
+        if cancel.is_cancelled() {
+            break;
         }
-        match now.get(&(u.repository.clone(), u.tag.clone())) {
+        run.delete_root(root, plan, &checked, cancel).await?;
+    }
+    if cancel.is_cancelled() {
+        run.report.cancelled = true;
+        let audit = NewAudit {
+            profile_id: t.profile_id,
+            profile_name: t.profile,
+            operation: &run.operation,
+            action: "cancel",
+            repository: None,
+            target: "delete",
+            digest: None,
+            result: "skipped",
+            message: Some("cancelled: later actions did not run"),
+        };
+        t.store.add_audit(&audit).await?;
+    }
+    // The cache follows what happened.
+    let fresh = CancellationToken::new();
+    if let Err(e) = berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, &fresh).await {
+        tracing::warn!("refreshing the cache after the delete failed: {e}");
+    }
+    Ok(run.report)
+}
+
+/// What the registry holds now, from the refresh right before the execution.
+struct Checked<'g> {
+    graph: &'g ProfileGraph,
+    /// repo → tag → digest, now.
+    now: &'g HashMap<(String, String), String>,
+    /// Repositories where deletes cannot work now, with why.
+    blocked: &'g HashMap<String, (String, String)>,
+    /// Tags this plan removes, per repository, so child checks know what survives.
+    removed: &'g HashSet<(String, String)>,
+}
+
+/// An image delete or a referrer delete, with the tags the plan saw on it.
+struct Root {
+    action: &'static str,
+    repo: String,
+    digest: String,
+    planned_tags: Vec<String>,
+}
+
+impl Run<'_, '_> {
+    /// One untag, re-checked: skipped when the repository is blocked, the tag moved or is gone.
+    async fn untag(&mut self, u: &PlannedTag, ck: &Checked<'_>) -> Result<(), WorkflowError> {
+        if let Some((reason, _)) = ck.blocked.get(&u.repository) {
+            self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(reason.clone()))).await;
+            return Ok(());
+        }
+        match ck.now.get(&(u.repository.clone(), u.tag.clone())) {
             Some(d) if *d == u.digest => {}
             Some(d) => {
                 let msg = format!("the tag moved since the plan (now {d}): not touched");
-                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
-                continue;
+                self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+                return Ok(());
             }
             None => {
                 let msg = "the tag is gone already".to_string();
-                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
-                continue;
+                self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+                return Ok(());
             }
         }
-        run.announce(format!("untag {}:{}", u.repository, u.tag));
-        let raw = t.store.manifests_raw(std::slice::from_ref(&u.digest)).await?;
-        let untagged = retry(|| t.backend.remove_tag(&u.repository, &u.tag, &u.digest)).await;
+        self.announce(format!("untag {}:{}", u.repository, u.tag));
+        let raw = self.t.store.manifests_raw(std::slice::from_ref(&u.digest)).await?;
+        let untagged = retry(|| self.t.backend.remove_tag(&u.repository, &u.tag, &u.digest)).await;
         match untagged {
             Ok(TagRemoval::Moved(d)) => {
                 let msg = format!("the tag moved since the plan (now {d}): not touched");
-                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+                self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
             }
             Ok(TagRemoval::Gone) => {
                 let msg = "the tag is gone already".to_string();
-                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
+                self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(msg))).await;
             }
             Ok(TagRemoval::Removed(method)) => {
                 if let Some((mt, raw)) = raw.get(&u.digest) {
-                    let id = t
+                    let id = self
+                        .t
                         .store
                         .add_trash_entry(&NewTrashEntry {
-                            profile_id: t.profile_id,
-                            operation: run.operation.clone(),
+                            profile_id: self.t.profile_id,
+                            operation: self.operation.clone(),
                             repository: u.repository.clone(),
                             digest: u.digest.clone(),
                             media_type: mt.clone(),
@@ -319,48 +399,46 @@ pub async fn execute_plan(
                             blobs: vec![],
                         })
                         .await?;
-                    run.report.trash_ids.push(id);
+                    self.report.trash_ids.push(id);
                 }
                 let msg = format!("untagged ({method})");
-                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "ok", Some(msg))).await;
+                self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "ok", Some(msg))).await;
             }
             Err(e) => {
                 let fatal = e.is_fatal();
-                run.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "failed", Some(error_text(&e))))
+                self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "failed", Some(error_text(&e))))
                     .await;
                 if fatal {
                     return Err(e.into());
                 }
             }
         }
+        Ok(())
     }
 
-    // Image deletes, then referrers; each followed by the children planned with it.
-    let mut roots: Vec<(&str, String, String, Vec<String>, String)> = Vec::new(); // (action, repo, digest, tags, media)
-    for d in &plan.delete {
-        roots.push(("delete", d.repository.clone(), d.digest.clone(), d.tags.clone(), d.media_type.clone()));
-    }
-    for r in &plan.referrers {
-        roots.push((
-            "delete_referrer",
-            r.repository.clone(),
-            r.digest.clone(),
-            r.tag.clone().into_iter().collect(),
-            String::new(),
-        ));
-    }
-    for (action, repo, digest, planned_tags, _) in roots {
-        if cancel.is_cancelled() {
-            break;
-        }
+    /// One image (or referrer) delete with the children planned under it, re-checked first: nothing
+    /// is deleted when another tag points at it now, a planned tag moved, or a push races the delete.
+    async fn delete_root(
+        &mut self,
+        root: Root,
+        plan: &DeletePlan,
+        ck: &Checked<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<(), WorkflowError> {
+        let Root { action, repo, digest, planned_tags } = root;
         let target = planned_tags.first().cloned().unwrap_or_else(|| digest.clone());
-        if let Some((reason, _)) = blocked.get(&repo) {
-            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(reason.clone()))).await;
-            continue;
+        if let Some((reason, _)) = ck.blocked.get(&repo) {
+            self.record(result(action, &repo, &target, Some(&digest), "skipped", Some(reason.clone()))).await;
+            return Ok(());
         }
         // Every tag on this digest now must be one the plan chose; every chosen tag must still be here.
-        let tags_now: BTreeSet<&str> =
-            graph.tags.iter().filter(|g| g.repository == repo && g.digest == digest).map(|g| g.name.as_str()).collect();
+        let tags_now: BTreeSet<&str> = ck
+            .graph
+            .tags
+            .iter()
+            .filter(|g| g.repository == repo && g.digest == digest)
+            .map(|g| g.name.as_str())
+            .collect();
         let extra: Vec<&str> = tags_now.iter().filter(|tag| !planned_tags.iter().any(|p| p == *tag)).copied().collect();
         if !extra.is_empty() {
             let msg = format!(
@@ -368,69 +446,71 @@ pub async fn execute_plan(
                 extra.join(", "),
                 if extra.len() == 1 { "was" } else { "were" }
             );
-            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
-            continue;
+            self.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
+            return Ok(());
         }
         let moved: Vec<String> = planned_tags
             .iter()
             .filter_map(|p| {
-                now.get(&(repo.clone(), p.clone())).filter(|d| **d != digest).map(|d| format!("{p} (now {d})"))
+                ck.now.get(&(repo.clone(), p.clone())).filter(|d| **d != digest).map(|d| format!("{p} (now {d})"))
             })
             .collect();
         if !moved.is_empty() {
             let msg = format!("moved since the plan: {}; nothing deleted", moved.join(", "));
-            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
-            continue;
+            self.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
+            return Ok(());
         }
         if action == "delete_referrer"
             && planned_tags.is_empty()
-            && graph.tags.iter().any(|g| g.repository == repo && g.digest == digest)
+            && ck.graph.tags.iter().any(|g| g.repository == repo && g.digest == digest)
         {
-            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some("it is tagged now".into()))).await;
-            continue;
+            self.record(result(action, &repo, &target, Some(&digest), "skipped", Some("it is tagged now".into())))
+                .await;
+            return Ok(());
         }
         // Last look right before the delete: the refresh above is seconds old.
         let mut raced = None;
         for p in &planned_tags {
-            if let Ok(Some(h)) = t.client().head_manifest(&repo, &Reference::Tag(p.clone())).await {
+            if let Ok(Some(h)) = self.t.client().head_manifest(&repo, &Reference::Tag(p.clone())).await {
                 if h.digest.as_str() != digest {
                     raced = Some(format!("{p} was pushed to just now (now {}): nothing deleted", h.digest));
                 }
             }
         }
         if let Some(msg) = raced {
-            run.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
-            continue;
+            self.record(result(action, &repo, &target, Some(&digest), "skipped", Some(msg))).await;
+            return Ok(());
         }
         let Some(parsed) = Digest::parse(&digest) else {
-            run.record(result(action, &repo, &target, Some(&digest), "failed", Some("not a digest".into()))).await;
-            continue;
+            self.record(result(action, &repo, &target, Some(&digest), "failed", Some("not a digest".into()))).await;
+            return Ok(());
         };
-        let mut keep_bytes = t.store.manifests_raw(std::slice::from_ref(&digest)).await?;
-        run.announce(format!("delete {repo}@{digest}"));
-        match retry(|| t.backend.delete_manifest(&repo, &parsed)).await {
+        let mut keep_bytes = self.t.store.manifests_raw(std::slice::from_ref(&digest)).await?;
+        self.announce(format!("delete {repo}@{digest}"));
+        match retry(|| self.t.backend.delete_manifest(&repo, &parsed)).await {
             Ok(found) => {
                 let msg = (!found).then(|| "already gone".to_string());
-                run.record(result(action, &repo, &target, Some(&digest), "ok", msg)).await;
+                self.record(result(action, &repo, &target, Some(&digest), "ok", msg)).await;
             }
             Err(e) => {
                 let fatal = e.is_fatal();
-                run.record(result(action, &repo, &target, Some(&digest), "failed", Some(error_text(&e)))).await;
+                self.record(result(action, &repo, &target, Some(&digest), "failed", Some(error_text(&e)))).await;
                 if fatal {
                     return Err(e.into());
                 }
-                continue;
+                return Ok(());
             }
         }
         // Children planned under this root (recursively), checked against what survives now.
         let mut deleted_manifests = vec![];
-        let surviving_roots: Vec<&str> = graph
+        let surviving_roots: Vec<&str> = ck
+            .graph
             .tags
             .iter()
-            .filter(|g| g.repository == repo && !removed.contains(&(g.repository.clone(), g.name.clone())))
+            .filter(|g| g.repository == repo && !ck.removed.contains(&(g.repository.clone(), g.name.clone())))
             .map(|g| g.digest.as_str())
             .collect();
-        let live = closure(&graph, &surviving_roots);
+        let live = closure(ck.graph, &surviving_roots);
         let mut parents = vec![digest.clone()];
         while let Some(parent) = parents.pop() {
             for c in plan.children.iter().filter(|c| c.repository == repo && c.parent == parent) {
@@ -439,22 +519,29 @@ pub async fn execute_plan(
                 }
                 if live.contains(c.digest.as_str()) {
                     let msg = "a tag or index that survives uses it now: kept".to_string();
-                    run.record(result("delete_child", &repo, &c.digest, Some(&c.digest), "skipped", Some(msg))).await;
+                    self.record(result("delete_child", &repo, &c.digest, Some(&c.digest), "skipped", Some(msg))).await;
                     continue;
                 }
                 let Some(cd) = Digest::parse(&c.digest) else { continue };
-                keep_bytes.extend(t.store.manifests_raw(std::slice::from_ref(&c.digest)).await?);
-                run.announce(format!("delete {repo}@{} (child)", c.digest));
-                match retry(|| t.backend.delete_manifest(&repo, &cd)).await {
+                keep_bytes.extend(self.t.store.manifests_raw(std::slice::from_ref(&c.digest)).await?);
+                self.announce(format!("delete {repo}@{} (child)", c.digest));
+                match retry(|| self.t.backend.delete_manifest(&repo, &cd)).await {
                     Ok(_) => {
-                        run.record(result("delete_child", &repo, &c.digest, Some(&c.digest), "ok", c.platform.clone()))
-                            .await;
+                        self.record(result(
+                            "delete_child",
+                            &repo,
+                            &c.digest,
+                            Some(&c.digest),
+                            "ok",
+                            c.platform.clone(),
+                        ))
+                        .await;
                         deleted_manifests.push(c.digest.clone());
                         parents.push(c.digest.clone());
                     }
                     Err(e) => {
                         let fatal = e.is_fatal();
-                        run.record(result(
+                        self.record(result(
                             "delete_child",
                             &repo,
                             &c.digest,
@@ -483,15 +570,16 @@ pub async fn execute_plan(
                 })
             })
             .collect();
-        let blobs = run.claim(&graph, &deleted_manifests);
+        let blobs = self.claim(ck.graph, &deleted_manifests);
         let reclaimable: u64 = blobs.iter().map(|(_, s)| s).sum();
-        run.report.reclaimable_bytes += reclaimable;
+        self.report.reclaimable_bytes += reclaimable;
         if let Some(root) = manifests.last() {
-            let id = t
+            let id = self
+                .t
                 .store
                 .add_trash_entry(&NewTrashEntry {
-                    profile_id: t.profile_id,
-                    operation: run.operation.clone(),
+                    profile_id: self.t.profile_id,
+                    operation: self.operation.clone(),
                     repository: repo.clone(),
                     digest: digest.clone(),
                     media_type: root.media_type.clone(),
@@ -502,30 +590,10 @@ pub async fn execute_plan(
                     blobs,
                 })
                 .await?;
-            run.report.trash_ids.push(id);
+            self.report.trash_ids.push(id);
         }
+        Ok(())
     }
-    if cancel.is_cancelled() {
-        run.report.cancelled = true;
-        let audit = NewAudit {
-            profile_id: t.profile_id,
-            profile_name: t.profile,
-            operation: &run.operation,
-            action: "cancel",
-            repository: None,
-            target: "delete",
-            digest: None,
-            result: "skipped",
-            message: Some("cancelled: later actions did not run"),
-        };
-        t.store.add_audit(&audit).await?;
-    }
-    // The cache follows what happened.
-    let fresh = CancellationToken::new();
-    if let Err(e) = berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, &fresh).await {
-        tracing::warn!("refreshing the cache after the delete failed: {e}");
-    }
-    Ok(run.report)
 }
 
 fn closure<'a>(g: &'a ProfileGraph, roots: &[&'a str]) -> HashSet<&'a str> {

@@ -18,9 +18,11 @@ pub struct TrashView {
     pub digest: String,
     pub media_type: String,
     /// `untag` (the tags went, the image stayed) or `delete` (the image went with its tags).
+    #[ts(type = "\"untag\" | \"delete\"")]
     pub kind: String,
     pub deleted_at: String,
     /// `trashed`, `restored` or `collected` (garbage-collected: cannot come back).
+    #[ts(type = "\"trashed\" | \"restored\" | \"collected\"")]
     pub state: String,
     #[ts(type = "number")]
     pub reclaimable_bytes: u64,

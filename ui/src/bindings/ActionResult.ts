@@ -4,7 +4,7 @@ export type ActionResult = {
 /**
  * `untag`, `delete`, `delete_child` or `delete_referrer`.
  */
-action: string, repository: string, 
+action: "untag" | "delete" | "delete_child" | "delete_referrer", repository: string, 
 /**
  * The tag, or the digest.
  */
@@ -12,4 +12,4 @@ target: string, digest: string | null,
 /**
  * `ok`, `skipped` or `failed`.
  */
-result: string, message: string | null, };
+result: "ok" | "skipped" | "failed", message: string | null, };

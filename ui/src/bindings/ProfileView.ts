@@ -8,9 +8,9 @@ import type { TlsView } from "./TlsView";
  */
 export type ProfileView = { name: string, url: string, 
 /**
- * `registry`, `nexus` or `harbor`.
+ * `registry`, `nexus` or `harbor` (for display: decisions read `capabilities`).
  */
-kind: string, 
+kind: "registry" | "nexus" | "harbor", 
 /**
  * `none`, `basic` or `token` (token: the same username and password, sent to the token
  * service the registry's challenge names).

@@ -4,11 +4,11 @@ export type TrashView = { id: number, repository: string, tags: Array<string>, d
 /**
  * `untag` (the tags went, the image stayed) or `delete` (the image went with its tags).
  */
-kind: string, deleted_at: string, 
+kind: "untag" | "delete", deleted_at: string, 
 /**
  * `trashed`, `restored` or `collected` (garbage-collected: cannot come back).
  */
-state: string, reclaimable_bytes: number, 
+state: "trashed" | "restored" | "collected", reclaimable_bytes: number, 
 /**
  * Manifests kept in the trash (an index with its children counts them all).
  */
