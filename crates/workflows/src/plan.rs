@@ -202,7 +202,9 @@ fn blob_closure<'a>(g: &'a ProfileGraph, manifests: &HashSet<&'a str>) -> HashMa
 }
 
 /// Computes the plan from the profile's graph. `blocked`: repositories where deletes cannot work
-/// (delete disabled, read-only, no permission), with the reason and the fix.
+/// (delete disabled, read-only, no permission), with the reason and the fix. In steps: resolve the
+/// selections, decide per image (untag or delete), the referrers of deleted images, the index children
+/// deleted with them, then the bytes GC can free.
 pub fn compute_plan(
     profile: &str,
     g: &ProfileGraph,
@@ -210,118 +212,178 @@ pub fn compute_plan(
     opts: PlanOptions,
     blocked: &HashMap<String, (String, String)>,
 ) -> DeletePlan {
-    let mut plan = DeletePlan {
-        profile: profile.to_string(),
-        options: opts,
-        untag: vec![],
-        delete: vec![],
-        siblings: vec![],
-        children: vec![],
-        kept_children: vec![],
-        referrers: vec![],
-        refused: vec![],
-        reclaimable_bytes: 0,
-        reclaimable_blobs: vec![],
-        notes: vec![],
-    };
-    // repo → tag → digest
-    let mut tags: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
-    for t in &g.tags {
-        tags.entry(t.repository.as_str()).or_default().insert(t.name.as_str(), t.digest.as_str());
+    let mut p = Planner::new(profile, g, opts);
+    let (selected, whole) = p.select(selections, blocked);
+    p.decide(&selected, &whole);
+    if opts.referrers {
+        p.referrers();
     }
-    // (repo, digest) → selected tags; and digests selected as whole images
-    let mut selected: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-    let mut whole: HashSet<(&str, &str)> = HashSet::new();
-    for s in selections {
-        let refuse = |reason: String, hint: &str| Refusal {
-            repository: s.repository.clone(),
-            reference: s.reference.clone(),
-            reason,
-            hint: hint.to_string(),
-        };
-        if let Some((reason, hint)) = blocked.get(&s.repository) {
-            plan.refused.push(refuse(reason.clone(), hint));
-            continue;
+    p.children();
+    p.reclaimable();
+    p.plan
+}
+
+/// A plan being computed over one graph.
+struct Planner<'g> {
+    g: &'g ProfileGraph,
+    opts: PlanOptions,
+    /// repo → tag → digest
+    tags: BTreeMap<&'g str, BTreeMap<&'g str, &'g str>>,
+    plan: DeletePlan,
+    /// (repo, tag) the plan removes.
+    removed_tags: HashSet<(&'g str, &'g str)>,
+    /// repo → deleted manifest digests (images and referrers).
+    deleted: BTreeMap<&'g str, BTreeSet<&'g str>>,
+    /// repo → index children deleted with their index.
+    child_deleted: BTreeMap<&'g str, BTreeSet<&'g str>>,
+}
+
+/// (repo, digest) → selected tags.
+type Selected<'g> = BTreeMap<(&'g str, &'g str), BTreeSet<&'g str>>;
+
+impl<'g> Planner<'g> {
+    fn new(profile: &str, g: &'g ProfileGraph, opts: PlanOptions) -> Self {
+        let mut tags: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for t in &g.tags {
+            tags.entry(t.repository.as_str()).or_default().insert(t.name.as_str(), t.digest.as_str());
         }
-        let Some(repo_tags) = tags.get_key_value(s.repository.as_str()) else {
-            plan.refused.push(refuse(
-                format!("no repository {} in the cache", s.repository),
-                "check the name, or sync the profile: the plan is computed from the cache",
-            ));
-            continue;
+        let plan = DeletePlan {
+            profile: profile.to_string(),
+            options: opts,
+            untag: vec![],
+            delete: vec![],
+            siblings: vec![],
+            children: vec![],
+            kept_children: vec![],
+            referrers: vec![],
+            refused: vec![],
+            reclaimable_bytes: 0,
+            reclaimable_blobs: vec![],
+            notes: vec![],
         };
-        let (repo, repo_tags) = (*repo_tags.0, repo_tags.1);
-        if s.reference.contains(':') {
-            let matching: Vec<(&str, &str)> =
-                repo_tags.iter().filter(|(_, d)| **d == s.reference).map(|(t, d)| (*t, *d)).collect();
-            if matching.is_empty() {
-                plan.refused.push(refuse(
-                    format!("no tag of {repo} points at {}", s.reference),
-                    "only tagged images can be deleted from here: sync, then select it again",
-                ));
+        Planner {
+            g,
+            opts,
+            tags,
+            plan,
+            removed_tags: HashSet::new(),
+            deleted: BTreeMap::new(),
+            child_deleted: BTreeMap::new(),
+        }
+    }
+
+    /// The selections as (repo, digest) → tags, and the digests selected as whole images; refusals
+    /// for what cannot be planned.
+    fn select(
+        &mut self,
+        selections: &[Selection],
+        blocked: &HashMap<String, (String, String)>,
+    ) -> (Selected<'g>, HashSet<(&'g str, &'g str)>) {
+        let (tags, plan) = (&self.tags, &mut self.plan);
+        // (repo, digest) → selected tags; and digests selected as whole images
+        let mut selected: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+        let mut whole: HashSet<(&str, &str)> = HashSet::new();
+        for s in selections {
+            let refuse = |reason: String, hint: &str| Refusal {
+                repository: s.repository.clone(),
+                reference: s.reference.clone(),
+                reason,
+                hint: hint.to_string(),
+            };
+            if let Some((reason, hint)) = blocked.get(&s.repository) {
+                plan.refused.push(refuse(reason.clone(), hint));
                 continue;
             }
-            for (t, d) in matching {
-                selected.entry((repo, d)).or_default().insert(t);
-                whole.insert((repo, d));
+            let Some(repo_tags) = tags.get_key_value(s.repository.as_str()) else {
+                plan.refused.push(refuse(
+                    format!("no repository {} in the cache", s.repository),
+                    "check the name, or sync the profile: the plan is computed from the cache",
+                ));
+                continue;
+            };
+            let (repo, repo_tags) = (*repo_tags.0, repo_tags.1);
+            if s.reference.contains(':') {
+                let matching: Vec<(&str, &str)> =
+                    repo_tags.iter().filter(|(_, d)| **d == s.reference).map(|(t, d)| (*t, *d)).collect();
+                if matching.is_empty() {
+                    plan.refused.push(refuse(
+                        format!("no tag of {repo} points at {}", s.reference),
+                        "only tagged images can be deleted from here: sync, then select it again",
+                    ));
+                    continue;
+                }
+                for (t, d) in matching {
+                    selected.entry((repo, d)).or_default().insert(t);
+                    whole.insert((repo, d));
+                }
+            } else if let Some((t, d)) = repo_tags.get_key_value(s.reference.as_str()) {
+                selected.entry((repo, *d)).or_default().insert(*t);
+            } else {
+                plan.refused.push(refuse(
+                    format!("{repo}:{} is not in the cache", s.reference),
+                    "it may be gone already: sync the profile and select it again",
+                ));
             }
-        } else if let Some((t, d)) = repo_tags.get_key_value(s.reference.as_str()) {
-            selected.entry((repo, *d)).or_default().insert(*t);
-        } else {
-            plan.refused.push(refuse(
-                format!("{repo}:{} is not in the cache", s.reference),
-                "it may be gone already: sync the profile and select it again",
-            ));
+        }
+        (selected, whole)
+    }
+
+    /// Per image: untag the chosen tags, or delete the image with every tag on it (siblings listed).
+    fn decide(&mut self, selected: &Selected<'g>, whole: &HashSet<(&'g str, &'g str)>) {
+        let (g, opts) = (self.g, self.opts);
+        let (tags, plan, removed_tags, deleted) =
+            (&self.tags, &mut self.plan, &mut self.removed_tags, &mut self.deleted);
+        // Decide per image: untag or delete.
+        for ((repo, digest), sel) in selected {
+            let all: BTreeSet<&str> = tags[repo].iter().filter(|(_, d)| *d == digest).map(|(t, _)| *t).collect();
+            let others: Vec<&str> = all.difference(sel).copied().collect();
+            let delete_image = match opts.mode {
+                DeleteMode::UntagOnly => false,
+                DeleteMode::Image => true,
+                DeleteMode::Auto => others.is_empty() || whole.contains(&(*repo, *digest)),
+            };
+            if delete_image {
+                let m = g.manifests.get(*digest);
+                plan.delete.push(PlannedImage {
+                    repository: repo.to_string(),
+                    digest: digest.to_string(),
+                    media_type: m.map(|m| m.media_type.clone()).unwrap_or_default(),
+                    tags: all.iter().map(|t| t.to_string()).collect(),
+                    size: blob_closure(g, &manifest_closure(g, [*digest])).values().sum(),
+                });
+                for t in &others {
+                    plan.siblings.push(PlannedTag {
+                        repository: repo.to_string(),
+                        tag: t.to_string(),
+                        digest: digest.to_string(),
+                    });
+                }
+                for t in &all {
+                    removed_tags.insert((repo, t));
+                }
+                deleted.entry(repo).or_default().insert(digest);
+            } else {
+                for t in sel {
+                    plan.untag.push(PlannedTag {
+                        repository: repo.to_string(),
+                        tag: t.to_string(),
+                        digest: digest.to_string(),
+                    });
+                    removed_tags.insert((repo, t));
+                }
+            }
         }
     }
 
-    // Decide per image: untag or delete.
-    let mut removed_tags: HashSet<(&str, &str)> = HashSet::new();
-    let mut deleted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new(); // repo → deleted manifest digests
-    for ((repo, digest), sel) in &selected {
-        let all: BTreeSet<&str> = tags[repo].iter().filter(|(_, d)| *d == digest).map(|(t, _)| *t).collect();
-        let others: Vec<&str> = all.difference(sel).copied().collect();
-        let delete_image = match opts.mode {
-            DeleteMode::UntagOnly => false,
-            DeleteMode::Image => true,
-            DeleteMode::Auto => others.is_empty() || whole.contains(&(*repo, *digest)),
-        };
-        if delete_image {
-            let m = g.manifests.get(*digest);
-            plan.delete.push(PlannedImage {
-                repository: repo.to_string(),
-                digest: digest.to_string(),
-                media_type: m.map(|m| m.media_type.clone()).unwrap_or_default(),
-                tags: all.iter().map(|t| t.to_string()).collect(),
-                size: blob_closure(g, &manifest_closure(g, [*digest])).values().sum(),
-            });
-            for t in &others {
-                plan.siblings.push(PlannedTag {
-                    repository: repo.to_string(),
-                    tag: t.to_string(),
-                    digest: digest.to_string(),
-                });
-            }
-            for t in &all {
-                removed_tags.insert((repo, t));
-            }
-            deleted.entry(repo).or_default().insert(digest);
-        } else {
-            for t in sel {
-                plan.untag.push(PlannedTag {
-                    repository: repo.to_string(),
-                    tag: t.to_string(),
-                    digest: digest.to_string(),
-                });
-                removed_tags.insert((repo, t));
-            }
-        }
-    }
-
-    // Referrers of deleted images: tags `sha256-<hex>[.suffix]` in the same repository, and referrers the
-    // cache knows by subject.
-    if opts.referrers {
-        for (repo, repo_tags) in &tags {
+    /// Referrers of deleted images: tags `sha256-<hex>[.suffix]` in the same repository, and referrers
+    /// the cache knows by subject.
+    fn referrers(&mut self) {
+        let g = self.g;
+        let (tags, plan, removed_tags, deleted) =
+            (&self.tags, &mut self.plan, &mut self.removed_tags, &mut self.deleted);
+        // Referrers of deleted images: tags `sha256-<hex>[.suffix]` in the same repository, and referrers the
+        // cache knows by subject.
+        for (repo, repo_tags) in tags.iter() {
             let Some(dels) = deleted.get(repo).cloned() else { continue };
             for (t, d) in repo_tags {
                 let Some((subject, suffix)) = referrer_tag_subject(t) else { continue };
@@ -368,96 +430,109 @@ pub fn compute_plan(
         }
     }
 
-    // Index children: deleted with their index unless a surviving tag or index in the repository uses them.
-    let mut child_deleted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (repo, dels) in &deleted {
-        let surviving_roots = tags[repo].iter().filter(|(t, _)| !removed_tags.contains(&(*repo, **t))).map(|(_, d)| *d);
-        let live_in_repo = manifest_closure(g, surviving_roots);
-        let mut stack: Vec<&str> = dels.iter().copied().collect();
-        let mut seen: HashSet<&str> = HashSet::new();
-        while let Some(parent) = stack.pop() {
-            if !seen.insert(parent) {
-                continue;
-            }
-            let Some(m) = g.manifests.get(parent) else { continue };
-            if !media::is_index(&m.media_type) {
-                continue;
-            }
-            let raw_children = children_with_platform(g, parent);
-            for (child, platform) in raw_children {
-                if dels.contains(child) || child_deleted.get(repo).is_some_and(|c| c.contains(child)) {
+    /// Index children: deleted with their index unless a surviving tag or index in the repository uses them.
+    fn children(&mut self) {
+        let g = self.g;
+        let (tags, plan, removed_tags, deleted, child_deleted) =
+            (&self.tags, &mut self.plan, &self.removed_tags, &self.deleted, &mut self.child_deleted);
+        // Index children: deleted with their index unless a surviving tag or index in the repository uses them.
+        for (repo, dels) in deleted.iter() {
+            let surviving_roots =
+                tags[repo].iter().filter(|(t, _)| !removed_tags.contains(&(*repo, **t))).map(|(_, d)| *d);
+            let live_in_repo = manifest_closure(g, surviving_roots);
+            let mut stack: Vec<&str> = dels.iter().copied().collect();
+            let mut seen: HashSet<&str> = HashSet::new();
+            while let Some(parent) = stack.pop() {
+                if !seen.insert(parent) {
                     continue;
                 }
-                let mut pc = PlannedChild {
-                    repository: repo.to_string(),
-                    digest: child.to_string(),
-                    parent: parent.to_string(),
-                    platform,
-                    reason: None,
-                };
-                if live_in_repo.contains(child) {
-                    let by_tag: Vec<&str> = tags[repo]
-                        .iter()
-                        .filter(|(t, d)| **d == child && !removed_tags.contains(&(*repo, **t)))
-                        .map(|(t, _)| *t)
-                        .collect();
-                    pc.reason = Some(if by_tag.is_empty() {
-                        "another index in this repository uses it".to_string()
-                    } else {
-                        format!("tagged {}", by_tag.join(", "))
-                    });
-                    if !plan.kept_children.iter().any(|k| k.repository == pc.repository && k.digest == pc.digest) {
-                        plan.kept_children.push(pc);
+                let Some(m) = g.manifests.get(parent) else { continue };
+                if !media::is_index(&m.media_type) {
+                    continue;
+                }
+                let raw_children = children_with_platform(g, parent);
+                for (child, platform) in raw_children {
+                    if dels.contains(child) || child_deleted.get(repo).is_some_and(|c| c.contains(child)) {
+                        continue;
                     }
-                } else {
-                    child_deleted.entry(repo).or_default().insert(child);
-                    plan.children.push(pc);
-                    stack.push(child);
+                    let mut pc = PlannedChild {
+                        repository: repo.to_string(),
+                        digest: child.to_string(),
+                        parent: parent.to_string(),
+                        platform,
+                        reason: None,
+                    };
+                    if live_in_repo.contains(child) {
+                        let by_tag: Vec<&str> = tags[repo]
+                            .iter()
+                            .filter(|(t, d)| **d == child && !removed_tags.contains(&(*repo, **t)))
+                            .map(|(t, _)| *t)
+                            .collect();
+                        pc.reason = Some(if by_tag.is_empty() {
+                            "another index in this repository uses it".to_string()
+                        } else {
+                            format!("tagged {}", by_tag.join(", "))
+                        });
+                        if !plan.kept_children.iter().any(|k| k.repository == pc.repository && k.digest == pc.digest) {
+                            plan.kept_children.push(pc);
+                        }
+                    } else {
+                        child_deleted.entry(repo).or_default().insert(child);
+                        plan.children.push(pc);
+                        stack.push(child);
+                    }
                 }
             }
         }
     }
 
-    // Reclaimable bytes: what the deleted manifests reach minus what every surviving tag of every
-    // repository reaches (blobs are stored once per registry).
-    let live_roots = g
-        .tags
-        .iter()
-        .filter(|t| !removed_tags.contains(&(t.repository.as_str(), t.name.as_str())))
-        .map(|t| t.digest.as_str());
-    let live = blob_closure(g, &manifest_closure(g, live_roots));
-    let mut gone_manifests: HashSet<&str> = HashSet::new();
-    for (repo, dels) in &deleted {
-        gone_manifests.extend(dels.iter().copied());
-        if let Some(c) = child_deleted.get(repo) {
-            gone_manifests.extend(c.iter().copied());
+    /// Reclaimable bytes: what the deleted manifests reach minus what every surviving tag of every
+    /// repository reaches (blobs are stored once per registry); and the notes.
+    fn reclaimable(&mut self) {
+        let g = self.g;
+        let (plan, removed_tags, deleted, child_deleted) =
+            (&mut self.plan, &self.removed_tags, &self.deleted, &self.child_deleted);
+        // Reclaimable bytes: what the deleted manifests reach minus what every surviving tag of every
+        // repository reaches (blobs are stored once per registry).
+        let live_roots = g
+            .tags
+            .iter()
+            .filter(|t| !removed_tags.contains(&(t.repository.as_str(), t.name.as_str())))
+            .map(|t| t.digest.as_str());
+        let live = blob_closure(g, &manifest_closure(g, live_roots));
+        let mut gone_manifests: HashSet<&str> = HashSet::new();
+        for (repo, dels) in deleted.iter() {
+            gone_manifests.extend(dels.iter().copied());
+            if let Some(c) = child_deleted.get(repo) {
+                gone_manifests.extend(c.iter().copied());
+            }
+        }
+        // A manifest deleted in one repository may stay in another one (a revision there).
+        let gone = blob_closure(g, &gone_manifests);
+        let mut reclaim: Vec<BlobRef> = gone
+            .into_iter()
+            .filter(|(d, _)| !live.contains_key(d))
+            .map(|(d, s)| BlobRef { digest: d.to_string(), size: s })
+            .collect();
+        reclaim.sort_by(|a, b| a.digest.cmp(&b.digest));
+        plan.reclaimable_bytes = reclaim.iter().map(|b| b.size).sum();
+        plan.reclaimable_blobs = reclaim;
+        if !plan.untag.is_empty() {
+            plan.notes.push(
+                "untagging frees no space: the image stays in the registry, untagged, until it is deleted by digest"
+                    .into(),
+            );
+        }
+        if !plan.delete.is_empty() {
+            plan.notes.push(
+                "space returns only after garbage collection; until then the trash can restore what was deleted".into(),
+            );
+            plan.notes.push(
+                "the estimate counts what the cache knows: untagged manifests kept by the registry can hold blobs too"
+                    .into(),
+            );
         }
     }
-    // A manifest deleted in one repository may stay in another one (a revision there).
-    let gone = blob_closure(g, &gone_manifests);
-    let mut reclaim: Vec<BlobRef> = gone
-        .into_iter()
-        .filter(|(d, _)| !live.contains_key(d))
-        .map(|(d, s)| BlobRef { digest: d.to_string(), size: s })
-        .collect();
-    reclaim.sort_by(|a, b| a.digest.cmp(&b.digest));
-    plan.reclaimable_bytes = reclaim.iter().map(|b| b.size).sum();
-    plan.reclaimable_blobs = reclaim;
-    if !plan.untag.is_empty() {
-        plan.notes.push(
-            "untagging frees no space: the image stays in the registry, untagged, until it is deleted by digest".into(),
-        );
-    }
-    if !plan.delete.is_empty() {
-        plan.notes.push(
-            "space returns only after garbage collection; until then the trash can restore what was deleted".into(),
-        );
-        plan.notes.push(
-            "the estimate counts what the cache knows: untagged manifests kept by the registry can hold blobs too"
-                .into(),
-        );
-    }
-    plan
 }
 
 /// Every manifest and blob digest the profile's tags reach (what GC keeps).
