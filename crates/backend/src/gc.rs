@@ -15,6 +15,10 @@ pub struct GcRequest {
     pub delete_untagged: bool,
     /// Harbor: GC workers (1 to 5; `null`: Harbor's default).
     pub workers: Option<u32>,
+    /// registry:2 without a before command: the user confirms the registry is stopped or read-only
+    /// (else GC is refused: a sweep while pushes run can delete the layers of uploads in progress).
+    #[serde(default)]
+    pub registry_stopped: bool,
 }
 
 /// Commands run before and after a real GC, where the backend has them.

@@ -107,13 +107,18 @@ pub struct AuditArgs {
     json: bool,
 }
 
+/// Ctrl+C (SIGINT) and SIGTERM cancel: the run stops at its next safe point (a GC's after command
+/// still runs once its before command started).
 fn ctrl_c_cancels() -> CancellationToken {
     let cancel = CancellationToken::new();
     let c = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            c.cancel();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => if r.is_err() { return },
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
         }
+        c.cancel();
     });
     cancel
 }
@@ -395,6 +400,10 @@ pub struct GcArgs {
     /// List past GC runs instead.
     #[arg(long, conflicts_with_all = ["dry_run", "yes"])]
     history: bool,
+    /// The registry is stopped (or read-only) although the profile has no GC before command: without
+    /// this, GC is refused there (a sweep while pushes run can delete the layers of uploads).
+    #[arg(long)]
+    registry_stopped: bool,
     /// Repositories with no tag left (2.x lists them forever): show them and the commands that remove
     /// their folders; with --yes, run those between the profile's GC before and after commands.
     #[arg(long, requires = "storage_root", conflicts_with = "history")]
@@ -462,7 +471,8 @@ pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
     let log = |line: &str| eprintln!("  {line}");
     let run = a.yes && !a.dry_run;
     let report = if run {
-        berth.gc_run(&a.name, &log, &cancel).await?
+        let request = berth_core::GcRequest { registry_stopped: a.registry_stopped, ..Default::default() };
+        berth.gc(&a.name, &request, &log, &cancel).await?
     } else {
         berth.gc_dry_run(&a.name, &log, &cancel).await?
     };

@@ -20,14 +20,18 @@ fn ok(out: &Output) {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_gc_runs_of_one_profile_exclude_each_other_across_processes() {
     let reg = Registry::start().await;
-    Seeder::new(&reg.url()).push_image("app", "v1", &ImageSpec::small("a")).await;
+    let (url, config) = (reg.url(), reg.config_path().display().to_string());
+    Seeder::new(&url).push_image("app", "v1", &ImageSpec::small("a")).await;
+    let reg = std::sync::Arc::new(tokio::sync::Mutex::new(reg));
+    let control = berth_testkit::RegistryControl::serve(reg.clone()).await;
     let data = tempfile::tempdir().unwrap();
-    let config = reg.config_path().display().to_string();
-    ok(&berth(data.path()).args(["profile", "add", "lab", "--url", &reg.url()]).output().unwrap());
-    // The before command keeps the run busy for a while, so the two processes overlap for sure.
+    ok(&berth(data.path()).args(["profile", "add", "lab", "--url", &url]).output().unwrap());
+    // The before command (read-only on) also keeps the run busy for a while, so the two processes
+    // overlap for sure.
+    let before = format!("{} && sleep 3", control.read_only_command());
     ok(&berth(data.path())
         .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
-        .args(["--gc-before", "sleep 3"])
+        .args(["--gc-before", &before, "--gc-after", &control.read_write_command()])
         .output()
         .unwrap());
 
@@ -80,5 +84,45 @@ async fn two_gc_runs_of_one_profile_exclude_each_other_across_processes() {
     assert!(gc.wait().unwrap().success());
 
     // Free again once the run ended (the lock goes with the process).
+    ok(&berth(data.path()).args(["sync", "lab"]).output().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_the_before_command_still_runs_the_after_command() {
+    let reg = Registry::start().await;
+    let (url, config) = (reg.url(), reg.config_path().display().to_string());
+    Seeder::new(&url).push_image("app", "v1", &ImageSpec::small("a")).await;
+    let reg = std::sync::Arc::new(tokio::sync::Mutex::new(reg));
+    let control = berth_testkit::RegistryControl::serve(reg.clone()).await;
+    let data = tempfile::tempdir().unwrap();
+    let marker = data.path().join("after-ran");
+    ok(&berth(data.path()).args(["profile", "add", "lab", "--url", &url]).output().unwrap());
+    let before = format!("{} && echo read-only-now && sleep 30", control.read_only_command());
+    let after = format!("{} && touch {}", control.read_write_command(), marker.display());
+    ok(&berth(data.path())
+        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+        .args(["--gc-before", &before, "--gc-after", &after])
+        .output()
+        .unwrap());
+    let gc =
+        berth(data.path()).args(["gc", "lab", "--yes"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // Wait until the registry is read-only (the before command is in its sleep).
+    let started = Instant::now();
+    while !reg.lock().await.is_read_only() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the before command never made the registry read-only");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(gc.id() as i32, libc::SIGTERM) };
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || gc.wait_with_output().unwrap()).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20), "the cancel ends the run promptly (not after the 30 s sleep)");
+    assert!(!out.status.success());
+    assert!(marker.exists(), "the after command ran: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!reg.lock().await.is_read_only(), "the registry is writable again");
+    let history = berth(data.path()).args(["gc", "lab", "--history", "--json"]).output().unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history[0]["status"], "failed", "{history}");
+    // Nothing holds the profile any more.
     ok(&berth(data.path()).args(["sync", "lab"]).output().unwrap());
 }

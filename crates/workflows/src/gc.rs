@@ -162,6 +162,14 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<GcReport, WorkflowError> {
     t.backend.gc_check(req).await?;
+    let hooks = t.backend.gc_hooks();
+    if t.backend.capabilities().gc_commands && !req.dry_run && hooks.before.is_none() && !req.registry_stopped {
+        return Err(WorkflowError::invalid(
+            "GC would sweep a registry that still accepts pushes: the profile has no GC before command",
+            "set a before command that makes the registry read-only (and an after command that turns it back), \
+             or stop the registry and confirm that it is stopped; uploads in progress during a sweep can lose their layers",
+        ));
+    }
     let started = Instant::now();
     let prediction = predict(t, cancel).await?;
     let id = t.store.start_gc_run(t.profile_id, req.dry_run).await?;
@@ -234,6 +242,16 @@ async fn recorded_run(
             }
         }
     }
+    if hooks.before.is_some() && !req.registry_stopped {
+        if let Some(why) = still_writable(t, log).await {
+            after_command(&hooks, log, &mut text).await;
+            let message = format!("the registry still accepts writes after the before-GC command: {why}");
+            let hint = "make the before command turn read-only mode on (or stop the registry); nothing was collected, \
+                        the after command ran"
+                .to_string();
+            return fail(text, message, hint).await;
+        }
+    }
     let gc = t.backend.gc(req, log, cancel).await;
     let after_ok = after_command(&hooks, log, &mut text).await;
     let out = match gc {
@@ -290,6 +308,25 @@ async fn recorded_run(
         )
         .await?;
     Ok(report)
+}
+
+/// After the before command: `None` when the registry is read-only or stopped (nothing can be pushed
+/// while GC sweeps), else what the probe found.
+async fn still_writable(t: Target<'_>, log: &LogFn<'_>) -> Option<String> {
+    let repo = t.store.repository_summaries(t.profile_id).await.ok().and_then(|r| r.into_iter().next().map(|r| r.name));
+    let repo = repo.unwrap_or_else(|| "berth/gc-probe".to_string());
+    match t.client().probe_delete(&repo).await {
+        Ok(berth_registry::DeleteCapability::ReadOnly) => {
+            log("the registry is read-only: GC can sweep");
+            None
+        }
+        Err(e) if e.is_unreachable() => {
+            log("the registry is stopped: GC can sweep");
+            None
+        }
+        Ok(other) => Some(format!("it answers writes as {other:?} (not read-only)")),
+        Err(e) => Some(format!("probing it failed: {}", e.message)),
+    }
 }
 
 /// Runs the after command, if any, whatever happened before (never cancelled: it undoes the before

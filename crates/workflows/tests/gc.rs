@@ -159,6 +159,58 @@ async fn a_failing_before_command_collects_nothing_and_the_after_command_always_
     };
     let backend = Registry2::new(client.clone(), Some(cmds), "lab");
     let t = Target { store: &store, profile_id: pid, profile: "lab", backend: &backend };
-    assert!(gc::run(t, &GcRequest::default(), &|_| {}, &CancellationToken::new()).await.is_err());
+    // Without a before command GC runs only when the user confirms the registry is stopped.
+    let runs = gc::history(&store, pid, false).await.unwrap().len();
+    let err = gc::run(t, &GcRequest::default(), &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(err.to_string().contains("still accepts pushes"), "{err}");
+    assert_eq!(gc::history(&store, pid, false).await.unwrap().len(), runs, "refused before anything ran");
+    assert!(!marker.exists());
+    let stopped = GcRequest { registry_stopped: true, ..GcRequest::default() };
+    assert!(gc::run(t, &stopped, &|_| {}, &CancellationToken::new()).await.is_err());
     assert!(marker.exists(), "after command ran although GC failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_refuses_to_sweep_a_registry_the_before_command_left_writable() {
+    let registry = Registry::start().await;
+    let (url, config) = (registry.url(), registry.config_path().display().to_string());
+    let seeder = Seeder::new(&url);
+    let a = seeder.push_image("app", "v1", &ImageSpec::small("a")).await;
+    seeder.push_image("app", "v2", &ImageSpec::small("b")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let pid = store
+        .add_profile(&NewProfile {
+            name: "lab".into(),
+            url: format!("{url}/"),
+            kind: ProfileKind::Registry,
+            username: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let marker = dir.path().join("after-ran");
+    // A before command that "succeeds" but leaves the registry accepting pushes.
+    let cmds = GcCommands {
+        command: format!("docker-registry garbage-collect {config}"),
+        before: Some("echo maintenance on".into()),
+        after: Some(format!("touch {}", marker.display())),
+    };
+    let backend = Registry2::new(client.clone(), Some(cmds), "lab");
+    let t = Target { store: &store, profile_id: pid, profile: "lab", backend: &backend };
+    let cancel = CancellationToken::new();
+    sync_profile(&store, pid, &backend, &SyncOptions::default(), &cancel, &|_| {}).await.unwrap();
+    let plan = plan_delete(t, &[Selection::parse("app:v1").unwrap()], PlanOptions::default(), &cancel).await.unwrap();
+    execute_plan(t, &plan, &cancel, &|_| {}).await.unwrap();
+    let disk_before = registry.blobs_on_disk();
+
+    let err = gc::run(t, &GcRequest::default(), &|_| {}, &cancel).await.unwrap_err();
+    assert!(err.to_string().contains("still accepts writes after the before-GC command"), "{err}");
+    assert!(marker.exists(), "the after command undid the before command");
+    assert_eq!(registry.blobs_on_disk(), disk_before, "nothing was swept");
+    assert!(a.all_blobs().keys().all(|d| disk_before.contains(d)));
+    let history = gc::history(&store, pid, true).await.unwrap();
+    assert_eq!(history[0].status, "failed");
+    assert!(history[0].log.contains("maintenance on"), "{}", history[0].log);
 }
