@@ -422,12 +422,19 @@ describe("GC view", () => {
     expect(within(dry).getByTestId("gc-registry-blobs")).toHaveTextContent("2 eligible");
     expect(within(dry).getByTestId("gc-not-eligible")).toHaveTextContent("b9b9");
 
+    // No before command: the real run waits for the user to confirm the registry is stopped.
+    expect(screen.getByTestId("gc-run")).toBeDisabled();
+    await user.click(screen.getByTestId("gc-registry-stopped"));
     await user.click(screen.getByTestId("gc-run"));
     expect(screen.getByTestId("gc-confirm-box")).toHaveTextContent("can no longer be restored");
     expect(callsOf(calls, "run_gc")).toHaveLength(1);
     await user.click(screen.getByTestId("gc-confirm"));
     await waitFor(() => expect(callsOf(calls, "run_gc")).toHaveLength(2));
-    expect(callsOf(calls, "run_gc")[1]?.args).toEqual({ profile: "lab", dryRun: false });
+    expect(callsOf(calls, "run_gc")[1]?.args).toEqual({
+      profile: "lab",
+      dryRun: false,
+      request: { dry_run: false, delete_untagged: false, workers: null, registry_stopped: true },
+    });
     await emit("gc-log", { profile: "lab", line: "blob eligible for deletion: sha256:b1" });
     await emit("gc-log", { profile: "other", line: "not mine" });
     await emit("gc-log", { profile: "lab", line: "<i>deleting</i>" });
@@ -466,7 +473,7 @@ describe("GC view", () => {
 
   it("follows the profile's capabilities, not its kind", () => {
     mockBackend({});
-    const gc = { command: "registry garbage-collect /etc/r.yml", before: null, after: null };
+    const gc = { command: "registry garbage-collect /etc/r.yml", before: "ro on", after: "ro off" };
     // gc_dry_run: false means no dry-run button, whatever the kind says.
     for (const kind of ["registry", "harbor", "nexus"] as const) {
       const p = { ...profile(`p-${kind}`, "https://p.lab", kind), gc, capabilities: { ...CAPABILITIES[kind]!, gc_dry_run: false } };

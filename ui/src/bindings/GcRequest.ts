@@ -15,4 +15,9 @@ delete_untagged: boolean,
 /**
  * Harbor: GC workers (1 to 5; `null`: Harbor's default).
  */
-workers: number | null, };
+workers: number | null, 
+/**
+ * registry:2 without a before command: the user confirms the registry is stopped or read-only
+ * (else GC is refused: a sweep while pushes run can delete the layers of uploads in progress).
+ */
+registry_stopped: boolean, };

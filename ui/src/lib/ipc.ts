@@ -8,6 +8,7 @@ import type { AboutView } from "../bindings/AboutView";
 import type { AuditView } from "../bindings/AuditView";
 import type { DeletePlan } from "../bindings/DeletePlan";
 import type { DeleteProgress } from "../bindings/DeleteProgress";
+import type { GcRequest } from "../bindings/GcRequest";
 import type { DeleteReport } from "../bindings/DeleteReport";
 import type { GcLogLine } from "../bindings/GcLogLine";
 import type { GcPrediction } from "../bindings/GcPrediction";
@@ -240,8 +241,11 @@ export function gcHistory(profile: string): Promise<GcRunView[]> {
 }
 
 /** `dryRun`: the registry's dry run beside Berth's prediction; else GC and the check after it. */
-export function runGc(profile: string, dryRun: boolean): Promise<GcReport> {
-  return call<GcReport>("run_gc", { profile, dryRun });
+/** `registryStopped`: the user confirms the registry is stopped or read-only (no before command set). */
+export function runGc(profile: string, dryRun: boolean, registryStopped = false): Promise<GcReport> {
+  if (!registryStopped) return call<GcReport>("run_gc", { profile, dryRun });
+  const request: GcRequest = { dry_run: dryRun, delete_untagged: false, workers: null, registry_stopped: true };
+  return call<GcReport>("run_gc", { profile, dryRun, request });
 }
 
 export function cancelGc(profile: string): Promise<boolean> {
