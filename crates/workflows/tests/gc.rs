@@ -116,24 +116,23 @@ async fn gc_frees_exactly_the_predicted_blobs_and_keeps_everything_else() {
     assert!(history[1].dry_run);
 }
 
+/// A cache with the profile `lab` for the registry at `url`, and its client.
+async fn lab(url: &str) -> (tempfile::TempDir, Store, i64, RegistryClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let profile =
+        NewProfile { name: "lab".into(), url: format!("{url}/"), kind: ProfileKind::Registry, username: None };
+    let pid = store.add_profile(&profile).await.unwrap().id;
+    let client = RegistryClient::new(url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    (dir, store, pid, client)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_before_command_collects_nothing_and_the_after_command_always_runs() {
     let registry = Registry::start().await;
     let url = registry.url();
     let config = registry.config_path().display().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    let pid = store
-        .add_profile(&NewProfile {
-            name: "lab".into(),
-            url: format!("{url}/"),
-            kind: ProfileKind::Registry,
-            username: None,
-        })
-        .await
-        .unwrap()
-        .id;
-    let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let (dir, store, pid, client) = lab(&url).await;
     let marker = dir.path().join("after-ran");
     let cmds = GcCommands {
         command: format!("docker-registry garbage-collect {config}"),
@@ -177,19 +176,7 @@ async fn gc_refuses_to_sweep_a_registry_the_before_command_left_writable() {
     let seeder = Seeder::new(&url);
     let a = seeder.push_image("app", "v1", &ImageSpec::small("a")).await;
     seeder.push_image("app", "v2", &ImageSpec::small("b")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    let pid = store
-        .add_profile(&NewProfile {
-            name: "lab".into(),
-            url: format!("{url}/"),
-            kind: ProfileKind::Registry,
-            username: None,
-        })
-        .await
-        .unwrap()
-        .id;
-    let client = RegistryClient::new(&url, Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let (dir, store, pid, client) = lab(&url).await;
     let marker = dir.path().join("after-ran");
     // A before command that "succeeds" but leaves the registry accepting pushes.
     let cmds = GcCommands {
