@@ -70,6 +70,18 @@ impl Backend for Harbor {
         })
     }
 
+    /// From the artifacts API (`with_tag=true`, 100 per page): every artifact with its tags.
+    fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+        Box::pin(async move {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for a in self.api.artifacts(repo, None).await? {
+                out.extend(a.tag_names().into_iter().map(|t| (t, a.digest.clone())));
+            }
+            out.sort();
+            Ok(Some(out))
+        })
+    }
+
     fn remove_tag<'a>(
         &'a self,
         repo: &'a str,

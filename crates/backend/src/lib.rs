@@ -60,6 +60,13 @@ pub trait Backend: Send + Sync {
     /// Every repository (the catalog, Harbor's projects API, …).
     fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, Error>>;
 
+    /// Every tag of `repo` with the digest it points at, listed in bulk where the backend can (Harbor's
+    /// artifacts API, Nexus's components API: a page of tags per request, with their digests);
+    /// `None` where only `/v2` can tell (a tag list, then a HEAD per tag).
+    fn tag_digests<'a>(&'a self, _repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Removes `repo:tag` and nothing else, only while it still points at `digest` (the one the plan
     /// showed): a moved tag is reported, not removed.
     fn remove_tag<'a>(

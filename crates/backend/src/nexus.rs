@@ -70,6 +70,11 @@ impl NexusServer {
     }
 }
 
+/// The digest of a docker component's manifest asset (`v2/<image>/manifests/<tag>`).
+fn manifest_digest(c: &berth_nexus::Component) -> Option<String> {
+    c.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(|a| a.digest())
+}
+
 fn server_profile_error() -> Error {
     Error::new(
         ErrorKind::InvalidUrl,
@@ -165,6 +170,22 @@ impl Backend for Nexus {
         Box::pin(self.client.catalog())
     }
 
+    /// From the components API (paged by `continuationToken`): a docker component is one tag, its
+    /// manifest asset carries the digest. `None` when an asset does not say (then `/v2` decides).
+    fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for c in self.api.components(&self.repository).await?.into_iter().filter(|c| c.name == repo) {
+                match manifest_digest(&c) {
+                    Some(d) => out.push((c.version, d)),
+                    None => return Ok(None),
+                }
+            }
+            out.sort();
+            Ok(Some(out))
+        })
+    }
+
     fn remove_tag<'a>(
         &'a self,
         repo: &'a str,
@@ -177,7 +198,7 @@ impl Backend for Nexus {
                 return Ok(TagRemoval::Gone);
             };
             // The component's manifest asset carries the manifest's sha256: it must be the planned digest.
-            let manifest = c.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(|a| a.digest());
+            let manifest = manifest_digest(&c);
             let now = match manifest {
                 Some(d) => Some(d),
                 None => tag_digest(&self.client, repo, tag).await?,
@@ -212,8 +233,7 @@ impl Backend for Nexus {
             let components = self.api.components(&self.repository).await?;
             let mut found = false;
             for c in components.iter().filter(|c| c.name == repo) {
-                let manifest = c.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(|a| a.digest());
-                if manifest.as_deref() == Some(digest.as_str()) {
+                if manifest_digest(c).as_deref() == Some(digest.as_str()) {
                     self.api.delete_component(&c.id).await?;
                     found = true;
                 }
