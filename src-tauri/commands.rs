@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use berth_core::{
-    AboutView, AddProfileRequest, ApiError, Berth, CancellationToken, CertificateDetail, ConnectionReport,
-    EditProfileRequest, ErrorCode, HarborProjectView, ImageDetail, ProfileStatusView, ProfileView, RepoNode,
-    RepositoryView, SearchResult, ShellVersions, Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
+    AboutView, AddProfileRequest, ApiError, Berth, BlobStoreView, CancellationToken, CertificateDetail,
+    ConnectionReport, EditProfileRequest, ErrorCode, HarborProjectView, ImageDetail, NexusCleanupView,
+    NexusComponentPage, NexusDiscoveryView, NexusTaskView, ProfileStatusView, ProfileView, RepoNode, RepositoryView,
+    SearchResult, ShellVersions, Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
 };
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -75,6 +76,41 @@ pub async fn storage(berth: State<'_, Berth>, profile: String) -> Result<Storage
 #[tauri::command]
 pub async fn harbor_projects(berth: State<'_, Berth>, profile: String) -> Result<Vec<HarborProjectView>, ApiError> {
     berth.harbor_projects(&profile).await
+}
+
+/// Discovers a Nexus server profile's docker repositories: creates, updates and removes the
+/// profiles beneath it.
+#[tauri::command]
+pub async fn nexus_discover(berth: State<'_, Berth>, profile: String) -> Result<NexusDiscoveryView, ApiError> {
+    berth.nexus_discover(&profile).await
+}
+
+/// The Nexus server's blob stores (of a server or repository profile).
+#[tauri::command]
+pub async fn nexus_blob_stores(berth: State<'_, Berth>, profile: String) -> Result<Vec<BlobStoreView>, ApiError> {
+    berth.nexus_blob_stores(&profile).await
+}
+
+/// One page of a Nexus repository profile's components.
+#[tauri::command]
+pub async fn nexus_components(
+    berth: State<'_, Berth>,
+    profile: String,
+    token: Option<String>,
+) -> Result<NexusComponentPage, ApiError> {
+    berth.nexus_components(&profile, token.as_deref()).await
+}
+
+/// The Nexus tasks behind GC and cleanup, with their last run.
+#[tauri::command]
+pub async fn nexus_tasks(berth: State<'_, Berth>, profile: String) -> Result<Vec<NexusTaskView>, ApiError> {
+    berth.nexus_tasks(&profile).await
+}
+
+/// The Nexus server's docker cleanup policies.
+#[tauri::command]
+pub async fn nexus_cleanup_policies(berth: State<'_, Berth>, profile: String) -> Result<NexusCleanupView, ApiError> {
+    berth.nexus_cleanup_policies(&profile).await
 }
 
 /// The certificates in a PEM file, to show before importing it.

@@ -76,6 +76,7 @@ export function profile(name: string, url: string, kind: ProfileView["kind"] = "
     tls: { system_roots: true, cas: [], client_cert: null, has_key_passphrase: false, pinned_sha256: [], insecure_skip_verify: false },
     gc: { command: null, before: null, after: null },
     warnings: [],
+    link: null,
     created_at: "2025-01-01T00:00:00Z",
     updated_at: "2025-01-01T00:00:00Z",
   };
@@ -102,6 +103,7 @@ export function okReport(name: string, url: string): ConnectionReport {
     delete: "enabled",
     delete_explained: null,
     error: null,
+    checks: [],
   };
 }
 

@@ -12,6 +12,7 @@
 //! vocabulary of every crate that talks to a server.
 
 mod capabilities;
+mod check;
 mod gc;
 mod harbor;
 mod nexus;
@@ -25,9 +26,10 @@ use berth_registry::{Digest, Error, RegistryClient};
 use tokio_util::sync::CancellationToken;
 
 pub use capabilities::Capabilities;
+pub use check::{Check, CheckFix};
 pub use gc::{GcFailed, GcHooks, GcOutput, GcRequest, RegistryGcCounts};
 pub use harbor::{Harbor, HARBOR_WINDOW_NOTE};
-pub use nexus::{Nexus, NexusServer};
+pub use nexus::{read_only as nexus_read_only, Nexus, NexusServer};
 pub use registry::{dry_run_command, parse_gc_output, GcCommands, Registry2, DELETE_UNTAGGED_WARNING};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -85,6 +87,12 @@ pub trait Backend: Send + Sync {
     /// disabled, read-only, no permission). Plans refuse what is blocked; nothing is attempted there.
     fn delete_blocked<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<(String, String)>, Error>> {
         Box::pin(probe_v2(self.client(), repo))
+    }
+
+    /// What a connection test finds beyond `/v2/`: the server's own API, the account's rights, the
+    /// server settings that break things, each with what to do. Empty for a plain registry.
+    fn diagnose(&self) -> BoxFuture<'_, Vec<Check>> {
+        Box::pin(async { Vec::new() })
     }
 
     /// Checks that GC can run at all (configured, writable), before anything is predicted or recorded.

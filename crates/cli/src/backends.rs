@@ -59,6 +59,29 @@ pub enum NexusCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Components (image:tag) of a Nexus repository profile with their assets, page by page.
+    Components {
+        name: String,
+        /// Every page (else the first, with the token of the next).
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        continuation_token: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The docker GC, compact and cleanup tasks with their last run.
+    Tasks {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Docker cleanup policies and the repositories they are attached to.
+    CleanupPolicies {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove IMAGE:TAG of a Nexus repository profile through the components API: `berth delete
     /// --untag-only`, with its plan, trash entry and audit row.
     DeleteTag {
@@ -120,9 +143,69 @@ pub async fn run_nexus(berth: &Berth, cmd: NexusCmd) -> Result<(), ApiError> {
             if json {
                 print_json(&found);
             } else {
-                for r in found {
+                for r in &found.repositories {
                     let new = if r.created { " (new profile)" } else { "" };
-                    println!("{}  {}  {}  → profile {}{new}", r.name, r.kind, r.endpoint, r.profile);
+                    let ro = r.read_only.as_deref().map(|w| format!("  [read-only: {w}]")).unwrap_or_default();
+                    println!("{}  {}  {}  → profile {}{new}{ro}", r.name, r.kind, r.endpoint, r.profile);
+                }
+                for p in &found.removed {
+                    println!("removed profile {p}: its repository is gone from Nexus");
+                }
+            }
+        }
+        NexusCmd::Components { name, all, continuation_token, json } => {
+            let mut token = continuation_token;
+            let mut pages = Vec::new();
+            loop {
+                let page = berth.nexus_components(&name, token.as_deref()).await?;
+                token = page.continuation_token.clone();
+                let last = page.items.is_empty() || token.is_none();
+                pages.push(page);
+                if !all || last {
+                    break;
+                }
+            }
+            if json {
+                print_json(&pages);
+            } else {
+                for c in pages.iter().flat_map(|p| &p.items) {
+                    let size: u64 = c.assets.iter().filter_map(|a| a.size).sum();
+                    println!(
+                        "{}:{}  {}  {} asset(s)  {}",
+                        c.image,
+                        c.tag,
+                        c.digest.as_deref().unwrap_or("?"),
+                        c.assets.len(),
+                        human_size(size)
+                    );
+                }
+                if let Some(t) = pages.last().and_then(|p| p.continuation_token.as_deref()).filter(|_| !all) {
+                    println!("more: --continuation-token {t}");
+                }
+            }
+        }
+        NexusCmd::Tasks { name, json } => {
+            let tasks = berth.nexus_tasks(&name).await?;
+            if json {
+                print_json(&tasks);
+            } else {
+                for t in tasks {
+                    let last = t.last_run.as_deref().unwrap_or("never");
+                    let result = t.last_result.as_deref().unwrap_or("-");
+                    println!("{}  {}  {}  last run {last}: {result}", t.name, t.kind, t.state);
+                }
+            }
+        }
+        NexusCmd::CleanupPolicies { name, json } => {
+            let c = berth.nexus_cleanup_policies(&name).await?;
+            if json {
+                print_json(&c);
+            } else if !c.available {
+                println!("this Nexus has no cleanup policy API, or the account may not read it");
+            } else {
+                for p in c.policies {
+                    let age = p.last_blob_updated_days.map(|d| format!("older than {d} days")).unwrap_or_default();
+                    println!("{}  {}  {age}  → {}", p.name, p.format, p.repositories.join(", "));
                 }
             }
         }

@@ -102,7 +102,8 @@ async fn nexus_discover_creates_one_profile_per_docker_repository() {
     n.seeder("docker-b").push_image("tools/lint", "2.0", &ImageSpec::small("b")).await;
     let env = Env::new("nexus");
     env.add("nx", &n.url(), "nexus", "admin", "admin123");
-    let found = env.json(&["nexus", "discover", "nx", "--json"]);
+    let discovery = env.json(&["nexus", "discover", "nx", "--json"]);
+    let found = &discovery["repositories"];
     assert_eq!(found.as_array().unwrap().len(), 2);
     assert_eq!(found[0]["profile"], "nx-docker-a");
     assert_eq!(
@@ -114,6 +115,10 @@ async fn nexus_discover_creates_one_profile_per_docker_repository() {
     assert_eq!(repos[0]["name"], "tools/lint");
     let stores = env.json(&["nexus", "blobstores", "nx", "--json"]);
     assert!(stores[0]["total_size"].as_u64().unwrap() > 0);
+    let tasks = env.json(&["nexus", "tasks", "nx", "--json"]);
+    assert_eq!(tasks[0]["kind"], "repository.docker.gc", "{tasks}");
+    let pages = env.json(&["nexus", "components", "nx-docker-b", "--all", "--json"]);
+    assert_eq!(pages[0]["items"][0]["tag"], "2.0", "{pages}");
 
     // Delete through the plan: the components API, the trash and the audit log.
     let done = env.json(&["nexus", "delete-tag", "nx-docker-b", "tools/lint:2.0", "--yes", "--json"]);

@@ -53,14 +53,112 @@ pub struct NexusRepositoryView {
     pub name: String,
     /// `hosted`, `proxy` or `group`.
     pub kind: String,
-    /// Where its registry API answers (connector port or `/repository/<name>/`).
+    /// Where Berth reaches its registry API: the user's endpoint if set, else the discovered one.
     pub endpoint: String,
+    /// The endpoint discovery computed (connector port on the server's host, or the path route).
+    pub discovered_endpoint: String,
+    /// `connector`, `subdomain` or `path` (`/repository/<name>/` on the main port).
+    pub routing: String,
     pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
+    /// Path-based routing (`docker.pathEnabled`, recent versions).
+    pub path_enabled: bool,
+    /// Whether the account could read the repository's settings (ports, policy); without them the
+    /// path route is used.
+    pub settings_visible: bool,
     pub blob_store: Option<String>,
+    /// Hosted: `ALLOW`, `ALLOW_ONCE` or `DENY`.
+    pub write_policy: Option<String>,
+    pub cleanup_policies: Vec<String>,
+    /// Group: its members.
+    pub members: Vec<String>,
+    /// Why Berth does not delete here (proxy, group, read-only policy).
+    pub read_only: Option<String>,
     /// The child profile browsing it.
     pub profile: String,
     /// Whether this discovery created the child profile.
     pub created: bool,
+}
+
+/// What a discovery found, and the child profiles it removed (their repository is gone from Nexus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusDiscoveryView {
+    pub server: String,
+    pub repositories: Vec<NexusRepositoryView>,
+    pub removed: Vec<String>,
+}
+
+/// A docker component (one image:tag) with its assets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusComponentView {
+    pub id: String,
+    pub image: String,
+    pub tag: String,
+    /// The manifest asset's sha256, as `sha256:<hex>`.
+    pub digest: Option<String>,
+    pub assets: Vec<NexusAssetView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusAssetView {
+    pub path: String,
+    pub content_type: Option<String>,
+    #[ts(type = "number | null")]
+    pub size: Option<u64>,
+    pub last_modified: Option<String>,
+    pub blob_store: Option<String>,
+}
+
+/// One page of components; `continuation_token` asks for the next (`null`: the last page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusComponentPage {
+    pub repository: String,
+    pub items: Vec<NexusComponentView>,
+    pub continuation_token: Option<String>,
+}
+
+/// A Nexus task Berth runs or shows (docker GC, compact, cleanup).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusTaskView {
+    pub id: String,
+    pub name: String,
+    /// `repository.docker.gc`, `blobstore.compact`, `repository.cleanup`.
+    pub kind: String,
+    pub state: String,
+    pub last_run: Option<String>,
+    /// `OK`, `FAILED`, `CANCELED`, `INTERRUPTED`.
+    pub last_result: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A cleanup policy and the repositories it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusCleanupPolicyView {
+    pub name: String,
+    pub format: String,
+    /// Component age: days since the last blob update.
+    #[ts(type = "number | null")]
+    pub last_blob_updated_days: Option<i64>,
+    #[ts(type = "number | null")]
+    pub last_downloaded_days: Option<i64>,
+    pub asset_regex: Option<String>,
+    pub notes: Option<String>,
+    pub repositories: Vec<String>,
+}
+
+/// Cleanup policies; `available: false` when the server has no such API (before 3.9x) or the
+/// account may not read it (the repositories still name their policies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NexusCleanupView {
+    pub available: bool,
+    pub policies: Vec<NexusCleanupPolicyView>,
 }
 
 /// A Nexus blob store: the only place Nexus tells the space used.
@@ -142,8 +240,10 @@ impl Berth {
     }
 
     /// Finds the docker repositories of a Nexus server profile and creates (or updates) one child
-    /// profile per repository, named `<profile>-<repository>`, with the same credentials and TLS.
-    pub async fn nexus_discover(&self, profile: &str) -> Result<Vec<NexusRepositoryView>, ApiError> {
+    /// profile per repository, named `<profile>-<repository>`, with the same credentials and TLS;
+    /// removes the child profiles of repositories Nexus no longer has. An endpoint the user set for
+    /// a repository is kept.
+    pub async fn nexus_discover(&self, profile: &str) -> Result<NexusDiscoveryView, ApiError> {
         let session = self.session(profile).await?;
         let (c, repository) = session.nexus()?;
         if repository.is_some() {
@@ -159,13 +259,14 @@ impl Berth {
         let mut out = Vec::new();
         for r in repos {
             let existing = children.iter().find(|l| l.repository == r.name);
+            let endpoint = existing.and_then(|l| l.endpoint_override.clone()).unwrap_or_else(|| r.endpoint.clone());
             let (name, created) = match existing {
                 Some(l) => {
                     let row = self.store().profile(&l.profile).await?;
-                    if berth_registry::parse_registry_url(&r.endpoint).map(|u| u.to_string()).ok().as_deref()
+                    if berth_registry::parse_registry_url(&endpoint).map(|u| u.to_string()).ok().as_deref()
                         != Some(row.url.as_str())
                     {
-                        let changes = Changes { url: Some(r.endpoint.clone()), ..Changes::default() };
+                        let changes = Changes { url: Some(endpoint.clone()), ..Changes::default() };
                         profiles::update(self, &l.profile, changes).await?;
                     }
                     (l.profile.clone(), false)
@@ -173,27 +274,127 @@ impl Berth {
                 None => {
                     let name = format!("{profile}-{}", r.name);
                     let view: ProfileView = profiles::duplicate(self, profile, &name).await?;
-                    let changes = Changes { url: Some(r.endpoint.clone()), ..Changes::default() };
+                    let changes = Changes { url: Some(endpoint.clone()), ..Changes::default() };
                     if let Err(e) = profiles::update(self, &view.name, changes).await {
                         let _ = profiles::delete(self, &view.name).await;
                         return Err(e);
                     }
-                    let child = self.store().profile(&name).await?;
-                    self.store().set_backend_link(child.id, session.id(), &r.name).await?;
                     (name, true)
                 }
             };
+            let child = self.store().profile(&name).await?;
+            let info = berth_store::LinkInfo {
+                repository: &r.name,
+                repository_kind: &r.kind,
+                write_policy: r.write_policy.as_deref(),
+            };
+            self.store().set_backend_link(child.id, session.id(), &info).await?;
+            let docker = r.docker.clone().unwrap_or_default();
             out.push(NexusRepositoryView {
-                http_port: r.docker.as_ref().and_then(|d| d.http_port),
+                read_only: berth_backend::nexus_read_only(&r.name, &r.kind, r.write_policy.as_deref()).map(|(w, _)| w),
+                http_port: docker.http_port,
+                https_port: docker.https_port,
+                path_enabled: docker.path_enabled.unwrap_or(false),
+                settings_visible: r.docker.is_some(),
                 name: r.name,
                 kind: r.kind,
-                endpoint: r.endpoint,
+                endpoint,
+                discovered_endpoint: r.endpoint,
+                routing: r.routing,
                 blob_store: r.blob_store,
+                write_policy: r.write_policy,
+                cleanup_policies: r.cleanup_policies,
+                members: r.members,
                 profile: name,
                 created,
             });
         }
-        Ok(out)
+        let mut removed = Vec::new();
+        for l in children.iter().filter(|l| !out.iter().any(|r| r.name == l.repository)) {
+            profiles::delete(self, &l.profile).await?;
+            removed.push(l.profile.clone());
+        }
+        Ok(NexusDiscoveryView { server: profile.to_string(), repositories: out, removed })
+    }
+
+    /// One page of components of a Nexus repository profile (`token`: the previous page's).
+    pub async fn nexus_components(&self, profile: &str, token: Option<&str>) -> Result<NexusComponentPage, ApiError> {
+        let session = self.session(profile).await?;
+        let (c, repository) = session.nexus()?;
+        let Some(repository) = repository else {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{profile:?} is a Nexus server profile: components live in its repositories"),
+                "open one of the repositories beneath it",
+            ));
+        };
+        let page = c.components_page(repository, token).await.map_err(api_error)?;
+        Ok(NexusComponentPage {
+            repository: repository.to_string(),
+            continuation_token: page.continuation_token,
+            items: page
+                .items
+                .into_iter()
+                .map(|comp| NexusComponentView {
+                    digest: comp.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(|a| a.digest()),
+                    assets: comp
+                        .assets
+                        .iter()
+                        .map(|a| NexusAssetView {
+                            path: a.path.clone(),
+                            content_type: a.content_type.clone(),
+                            size: a.file_size,
+                            last_modified: a.last_modified.clone(),
+                            blob_store: a.blob_store_name.clone(),
+                        })
+                        .collect(),
+                    id: comp.id,
+                    image: comp.name,
+                    tag: comp.version,
+                })
+                .collect(),
+        })
+    }
+
+    /// The Nexus tasks behind GC and cleanup (docker GC, compact, cleanup), with their last run.
+    pub async fn nexus_tasks(&self, profile: &str) -> Result<Vec<NexusTaskView>, ApiError> {
+        let session = self.session(profile).await?;
+        let tasks = session.nexus()?.0.tasks(None).await.map_err(api_error)?;
+        Ok(tasks
+            .into_iter()
+            .filter(|t| matches!(t.kind.as_str(), "repository.docker.gc" | "blobstore.compact" | "repository.cleanup"))
+            .map(|t| NexusTaskView {
+                id: t.id,
+                name: t.name,
+                kind: t.kind,
+                state: t.current_state,
+                last_run: t.last_run,
+                last_result: t.last_run_result,
+                message: t.message,
+            })
+            .collect())
+    }
+
+    /// The docker cleanup policies of the Nexus server (of a server or repository profile).
+    pub async fn nexus_cleanup_policies(&self, profile: &str) -> Result<NexusCleanupView, ApiError> {
+        let session = self.session(profile).await?;
+        let found = session.nexus()?.0.cleanup_policies().await.map_err(api_error)?;
+        Ok(NexusCleanupView {
+            available: found.is_some(),
+            policies: found
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| NexusCleanupPolicyView {
+                    name: p.name,
+                    format: p.format,
+                    last_blob_updated_days: p.criteria_last_blob_updated,
+                    last_downloaded_days: p.criteria_last_downloaded,
+                    asset_regex: p.criteria_asset_regex,
+                    notes: p.notes.filter(|n| !n.is_empty()),
+                    repositories: p.repositories,
+                })
+                .collect(),
+        })
     }
 
     /// The child profiles of a Nexus server profile (empty for other profiles).

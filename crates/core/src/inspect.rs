@@ -325,24 +325,47 @@ pub struct ConnectionReport {
     pub delete_explained: Option<String>,
     /// What went wrong and how to fix it.
     pub error: Option<ApiError>,
+    /// What the backend checked beyond `/v2/` (a Nexus server: its REST API, the account's rights,
+    /// realms, each repository's endpoint), each with its fix.
+    pub checks: Vec<CheckView>,
+}
+
+/// One finding of a connection test, with what to do when it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct CheckView {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+    pub hint: Option<String>,
+    pub fix: Option<crate::Fix>,
+    /// Nothing works while this fails.
+    pub fatal: bool,
+}
+
+impl ConnectionReport {
+    pub(crate) fn new(profile: &str, url: &str) -> ConnectionReport {
+        ConnectionReport {
+            profile: profile.to_string(),
+            url: url.to_string(),
+            ok: false,
+            status: None,
+            api_version: None,
+            auth: None,
+            certificates: Vec::new(),
+            catalog_accessible: None,
+            repositories: None,
+            delete: None,
+            delete_explained: None,
+            error: None,
+            checks: Vec::new(),
+        }
+    }
 }
 
 pub(crate) async fn test_connection(profile: &str, client: &RegistryClient) -> ConnectionReport {
     let url = client.base_url().clone();
-    let mut report = ConnectionReport {
-        profile: profile.to_string(),
-        url: url.to_string(),
-        ok: false,
-        status: None,
-        api_version: None,
-        auth: None,
-        certificates: Vec::new(),
-        catalog_accessible: None,
-        repositories: None,
-        delete: None,
-        delete_explained: None,
-        error: None,
-    };
+    let mut report = ConnectionReport::new(profile, url.as_str());
     let ping = client.ping().await;
     if url.scheme() == "https" {
         let wants_chain = match &ping {

@@ -28,7 +28,10 @@ use berth_secrets::{KeyringStore, SecretStore};
 use berth_store::Store;
 
 pub use about::{AboutView, ShellVersions, VERSION};
-pub use backends::{BlobStoreView, HarborArtifactView, HarborProjectView, NexusRepositoryView};
+pub use backends::{
+    BlobStoreView, HarborArtifactView, HarborProjectView, NexusAssetView, NexusCleanupPolicyView, NexusCleanupView,
+    NexusComponentPage, NexusComponentView, NexusDiscoveryView, NexusRepositoryView, NexusTaskView,
+};
 pub use berth_backend::{Capabilities, GcRequest};
 pub use berth_secrets::{
     Secret, SecretError, SecretStore as SecretBackend, APP_ID, SERVICE_ENV as KEYRING_SERVICE_ENV,
@@ -43,14 +46,15 @@ pub use deletes::{GcLogLine, SavedPolicy};
 pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
 pub use error::{ApiError, ErrorCode, Fix, FixAction, ProfileField};
 pub use inspect::{
-    CertificateView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView, ReferrerView,
+    CertificateView, CheckView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView,
+    ReferrerView,
 };
 pub use instance::instance_id;
 pub use jobs::{Job, JobKind};
 pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
     trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
-    ProfileView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
+    ProfileView, ServerLinkView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
 };
 pub use session::Session;
 pub use snippets::Snippet;
@@ -113,7 +117,19 @@ impl Berth {
         profiles::add(self, req).await
     }
 
+    /// Edits a profile. A new URL on a profile a server discovered is kept by later discoveries
+    /// (a reverse proxy, another host in front of the repository).
     pub async fn edit_profile(&self, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
+        let url_changed = req.url.is_some();
+        let view = self.edit_profile_row(name, req).await?;
+        let row = self.store.profile(&view.name).await?;
+        if url_changed && self.store.backend_link(row.id).await?.is_some() {
+            self.store.set_endpoint_override(row.id, Some(&row.url)).await?;
+        }
+        session::profile_view(self, row).await
+    }
+
+    async fn edit_profile_row(&self, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
         profiles::edit(self, name, req).await
     }
 
@@ -130,16 +146,14 @@ impl Berth {
     pub async fn profiles(&self) -> Result<Vec<ProfileView>, ApiError> {
         let mut out = Vec::new();
         for row in self.store.profiles().await? {
-            let caps = session::capabilities(self, &row).await?;
-            out.push(ProfileView { capabilities: caps, ..profiles::view(&self.data_dir, row) });
+            out.push(session::profile_view(self, row).await?);
         }
         Ok(out)
     }
 
     pub async fn profile(&self, name: &str) -> Result<ProfileView, ApiError> {
         let row = self.store.profile(name).await?;
-        let caps = session::capabilities(self, &row).await?;
-        Ok(ProfileView { capabilities: caps, ..profiles::view(&self.data_dir, row) })
+        session::profile_view(self, row).await
     }
 
     /// The profile as JSON-ready data, without secrets.
@@ -184,13 +198,71 @@ impl Berth {
     /// registry problem: that is what the report is for.
     pub async fn test_profile(&self, profile: &str) -> Result<ConnectionReport, ApiError> {
         let session = self.session(profile).await?;
-        Ok(inspect::test_connection(profile, session.client()).await)
+        let backend = session.backend();
+        // A server profile (Nexus) has no `/v2/` of its own: its checks are the test.
+        let mut report = if backend.capabilities().browse {
+            inspect::test_connection(profile, session.client()).await
+        } else {
+            let mut r = ConnectionReport::new(profile, &session.row().url);
+            r.ok = true;
+            r
+        };
+        let children = self.store.backend_children(session.id()).await?;
+        for c in backend.diagnose().await {
+            let fix = c.fix.map(|f| check_fix(session.row(), &children, f));
+            if c.fatal && !c.ok {
+                report.ok = false;
+                if report.error.is_none() {
+                    let mut e =
+                        ApiError::new(ErrorCode::Registry, c.detail.clone(), c.hint.clone().unwrap_or_default());
+                    e.fix = fix.clone();
+                    report.error = Some(e);
+                }
+            }
+            report.checks.push(inspect::CheckView {
+                name: c.name,
+                ok: c.ok,
+                detail: c.detail,
+                hint: c.hint,
+                fix,
+                fatal: c.fatal,
+            });
+        }
+        Ok(report)
     }
 
     /// One image by tag or digest: platforms, layers, config, referrers, sibling tags, raw manifest.
     pub async fn inspect(&self, profile: &str, repo: &str, reference: &str) -> Result<ImageDetail, ApiError> {
         let session = self.session(profile).await?;
         inspect::inspect(session.client(), repo, reference).await
+    }
+}
+
+/// A check's fix as the window's action and the CLI's command.
+fn check_fix(
+    row: &berth_store::ProfileRow,
+    children: &[berth_store::BackendLink],
+    fix: berth_backend::CheckFix,
+) -> Fix {
+    use berth_backend::CheckFix as F;
+    let profile = &row.name;
+    match fix {
+        F::Credentials => Fix {
+            action: FixAction::EditProfile { profile: profile.clone(), field: ProfileField::Password },
+            command: Some(format!("berth profile edit {profile} --username USER --password-stdin")),
+        },
+        F::Endpoint { repository } => match children.iter().find(|l| l.repository == repository) {
+            Some(l) => Fix {
+                action: FixAction::EditProfile { profile: l.profile.clone(), field: ProfileField::Url },
+                command: Some(format!("berth profile edit {} --url URL", l.profile)),
+            },
+            None => Fix {
+                action: FixAction::Sync { profile: profile.clone() },
+                command: Some(format!("berth nexus discover {profile}")),
+            },
+        },
+        // The hint says where in the server's UI; there is no command for it.
+        F::ServerSetting { .. } => Fix { action: FixAction::Command, command: None },
     }
 }
 

@@ -107,8 +107,16 @@ impl Berth {
             }
             ProfileKind::Nexus => match self.store().backend_link(row.id).await? {
                 None => {
-                    let api = NexusClient::new(&row.url, c.creds, &c.tls).map_err(api_error)?;
-                    let backend = Box::new(NexusServer::new(client, api.clone()));
+                    let api = NexusClient::new(&row.url, c.creds.clone(), &c.tls).map_err(api_error)?;
+                    let endpoints = self
+                        .store()
+                        .backend_children(row.id)
+                        .await?
+                        .into_iter()
+                        .filter_map(|l| l.endpoint_override.map(|e| (l.repository, e)))
+                        .collect();
+                    let backend =
+                        Box::new(NexusServer::new(client, api.clone(), c.creds, c.tls).with_endpoints(endpoints));
                     Session { row, backend, harbor: None, nexus: Some((api, None)) }
                 }
                 Some(link) => {
@@ -122,7 +130,10 @@ impl Berth {
                     // The REST API answers on the server's URL, with the server profile's credentials.
                     let s = profiles::connection(self, server).await?;
                     let api = NexusClient::new(&s.row.url, s.creds, &s.tls).map_err(api_error)?;
-                    let backend = Box::new(Nexus::new(client, api.clone(), link.repository.clone()));
+                    let backend = Box::new(
+                        Nexus::new(client, api.clone(), link.repository.clone())
+                            .with_kind(&link.repository_kind, link.write_policy.as_deref()),
+                    );
                     Session { row, backend, harbor: None, nexus: Some((api, Some(link.repository))) }
                 }
             },
@@ -131,8 +142,18 @@ impl Berth {
     }
 }
 
-/// [`capabilities_of`] a stored profile (a Nexus profile's link read from the store).
-pub(crate) async fn capabilities(berth: &Berth, row: &ProfileRow) -> Result<Capabilities, ApiError> {
-    let child = row.kind == ProfileKind::Nexus && berth.store().backend_link(row.id).await?.is_some();
-    Ok(capabilities_of(row.kind, child))
+/// A stored profile as a view, with its capabilities and (for a discovered profile) its link.
+pub(crate) async fn profile_view(berth: &Berth, row: ProfileRow) -> Result<crate::ProfileView, ApiError> {
+    let link = berth.store().backend_link(row.id).await?;
+    let capabilities = capabilities_of(row.kind, row.kind == ProfileKind::Nexus && link.is_some());
+    let link = link.map(|l| crate::ServerLinkView {
+        read_only: berth_backend::nexus_read_only(&l.repository, &l.repository_kind, l.write_policy.as_deref())
+            .map(|(why, _)| why),
+        parent: l.parent,
+        repository: l.repository,
+        repository_kind: l.repository_kind,
+        write_policy: l.write_policy,
+        endpoint_override: l.endpoint_override.is_some(),
+    });
+    Ok(crate::ProfileView { capabilities, link, ..profiles::view(berth.data_dir(), row) })
 }

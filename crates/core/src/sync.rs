@@ -196,7 +196,7 @@ impl Berth {
             repositories_removed: 0,
             error_samples: Vec::new(),
         };
-        for r in found {
+        for r in found.repositories {
             let s = self.sync(&r.profile, concurrency, cancel, progress).await?;
             total.repositories += s.repositories;
             total.tags += s.tags;

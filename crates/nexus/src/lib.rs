@@ -60,13 +60,48 @@ pub struct DockerAttributes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DockerRepository {
     pub name: String,
+    /// `hosted`, `proxy` or `group`.
     pub kind: String,
     /// The repository's URL (`…/repository/<name>`).
     pub url: String,
+    /// `None`: the account may not read the repository's settings (it needs
+    /// `nx-repository-admin-docker-<name>-read`), or the server is too old to show them (before ~3.30).
     pub docker: Option<DockerAttributes>,
     pub blob_store: Option<String>,
+    /// Hosted: `ALLOW` (redeploy), `ALLOW_ONCE` (no redeploy), `DENY` (read-only).
+    pub write_policy: Option<String>,
+    /// Names of the cleanup policies attached to it.
+    pub cleanup_policies: Vec<String>,
+    /// Group: its members.
+    pub members: Vec<String>,
     /// The registry root to use for `/v2`: the connector port when there is one, else the path route.
     pub endpoint: String,
+    /// How `endpoint` was chosen: `connector` (its own port), `subdomain` or `path` (`/repository/<name>/`).
+    pub routing: String,
+}
+
+/// A cleanup policy (`/internal/cleanup-policies`, recent versions only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CleanupPolicy {
+    pub name: String,
+    pub format: String,
+    pub notes: Option<String>,
+    /// Component age: days since the last blob update.
+    pub criteria_last_blob_updated: Option<i64>,
+    /// Days since the last download.
+    pub criteria_last_downloaded: Option<i64>,
+    pub criteria_asset_regex: Option<String>,
+    pub retain: Option<i64>,
+    pub in_use_count: Option<i64>,
+    pub repositories: Vec<String>,
+}
+
+/// One page of components and the token of the next (`None`: the last page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComponentPage {
+    pub items: Vec<Component>,
+    pub continuation_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -170,11 +205,15 @@ impl NexusClient {
     }
 
     async fn call(&self, method: Method, url: &Url, what: &str) -> Result<reqwest::Response, Error> {
-        let resp = self.send(method, url).await?;
+        let resp = self.send(method.clone(), url).await?;
         if resp.status().is_success() {
             return Ok(resp);
         }
-        Err(self.fail(url, resp.status(), what))
+        let e = self.fail(url, resp.status(), what);
+        if resp.status() == StatusCode::FORBIDDEN {
+            return Err(forbidden(&method, url, what));
+        }
+        Err(e)
     }
 
     fn fail(&self, url: &Url, status: StatusCode, what: &str) -> Error {
@@ -210,7 +249,9 @@ impl NexusClient {
         let url = self.url(path);
         let resp = self.call(Method::GET, &url, what).await?;
         let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        // Through `Value`: a key given twice (some 3.6x versions repeat `blobCreated`) keeps its last
+        // value instead of failing a derived struct.
+        serde_json::from_slice::<Value>(&bytes).and_then(serde_json::from_value).map_err(|e| {
             Error::new(
                 ErrorKind::Protocol,
                 format!("{what}: unexpected JSON from {url}: {e}"),
@@ -261,38 +302,97 @@ impl NexusClient {
         self.get_json("v1/repositories", "listing Nexus repositories").await
     }
 
-    /// Docker repositories with their registry endpoints. Uses `GET /v1/repositories/docker/<type>/<name>`
-    /// for the connector ports; on servers without it (before ~3.30) the path route is used.
+    /// Docker repositories (hosted, proxy, group) with their registry endpoints. Reads
+    /// `GET /v1/repositories/docker/<type>/<name>` for the connector ports; where the server has no
+    /// such call (before ~3.30) or the account may not read the settings, the path route is used.
     pub async fn docker_repositories(&self) -> Result<Vec<DockerRepository>, Error> {
         let mut out = Vec::new();
         for r in self.repositories().await?.into_iter().filter(|r| r.format == "docker") {
-            let url = self.url(&format!("v1/repositories/docker/{}/{}", r.kind, r.name));
+            let url = self.url(&format!("v1/repositories/docker/{}/{}", r.kind, enc(&r.name)));
             let resp = self.send(Method::GET, &url).await?;
-            let (docker, blob_store) = match resp.status() {
+            let settings: Option<Value> = match resp.status() {
                 s if s.is_success() => {
-                    let v: Value = resp.json().await.map_err(|e| Error::from_transport(&url, &e))?;
-                    let docker =
-                        v.get("docker").cloned().and_then(|d| serde_json::from_value::<DockerAttributes>(d).ok());
-                    let store = v.pointer("/storage/blobStoreName").and_then(Value::as_str).map(str::to_string);
-                    (docker, store)
+                    let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+                    serde_json::from_slice(&bytes).ok()
                 }
-                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => (None, None),
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::FORBIDDEN => None,
                 s => return Err(self.fail(&url, s, &format!("reading docker repository {}", r.name))),
             };
-            let endpoint = self.endpoint(&r, docker.as_ref());
-            out.push(DockerRepository { name: r.name, kind: r.kind, url: r.url, docker, blob_store, endpoint });
+            let v = settings.unwrap_or(Value::Null);
+            let docker = v.get("docker").cloned().and_then(|d| serde_json::from_value::<DockerAttributes>(d).ok());
+            let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+            let list = |p: &str| -> Vec<String> {
+                v.pointer(p)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default()
+            };
+            let (endpoint, routing) = self.endpoint(&r, docker.as_ref());
+            out.push(DockerRepository {
+                blob_store: text("/storage/blobStoreName"),
+                write_policy: text("/storage/writePolicy").map(|w| w.to_ascii_uppercase()),
+                cleanup_policies: list("/cleanup/policyNames"),
+                members: list("/group/memberNames"),
+                name: r.name,
+                kind: r.kind,
+                url: r.url,
+                docker,
+                endpoint,
+                routing: routing.into(),
+            });
         }
         Ok(out)
     }
 
-    fn endpoint(&self, r: &RepositoryXo, d: Option<&DockerAttributes>) -> String {
+    fn endpoint(&self, r: &RepositoryXo, d: Option<&DockerAttributes>) -> (String, &'static str) {
         let host = self.root.host_str().unwrap_or("localhost");
         let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
         match d {
-            Some(DockerAttributes { https_port: Some(p), .. }) => format!("https://{host}:{p}"),
-            Some(DockerAttributes { http_port: Some(p), .. }) => format!("{}://{host}:{p}", self.root.scheme()),
-            _ => format!("{}repository/{}", self.root, r.name),
+            Some(DockerAttributes { https_port: Some(p), .. }) => (format!("https://{host}:{p}"), "connector"),
+            Some(DockerAttributes { http_port: Some(p), .. }) => {
+                (format!("{}://{host}:{p}", self.root.scheme()), "connector")
+            }
+            Some(DockerAttributes { subdomain: Some(sub), .. }) if !sub.is_empty() => {
+                let port = self.root.port().map(|p| format!(":{p}")).unwrap_or_default();
+                (format!("{}://{sub}.{host}{port}", self.root.scheme()), "subdomain")
+            }
+            _ => (format!("{}repository/{}", self.root, r.name), "path"),
         }
+    }
+
+    /// Whether anonymous access is on (`None`: the account may not read the setting).
+    pub async fn anonymous_enabled(&self) -> Result<Option<bool>, Error> {
+        let v: Option<Value> = self.get_optional("v1/security/anonymous", "reading anonymous access").await?;
+        Ok(v.and_then(|v| v.get("enabled").and_then(Value::as_bool)))
+    }
+
+    /// The active security realms in order (`None`: the account may not read them).
+    pub async fn active_realms(&self) -> Result<Option<Vec<String>>, Error> {
+        self.get_optional("v1/security/realms/active", "reading the active realms").await
+    }
+
+    /// Cleanup policies (`None`: the server has no such API, or the account may not read it).
+    pub async fn cleanup_policies(&self) -> Result<Option<Vec<CleanupPolicy>>, Error> {
+        self.get_optional("internal/cleanup-policies?format=docker", "listing cleanup policies").await
+    }
+
+    /// A GET whose 403/404/405 means "not available to this account or server": `None`.
+    async fn get_optional<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<Option<T>, Error> {
+        match self.get_json(path, what).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if matches!(e.status, Some(403..=405)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of a repository's components (`token`: from the previous page).
+    pub async fn components_page(&self, repository: &str, token: Option<&str>) -> Result<ComponentPage, Error> {
+        let mut p = format!("v1/components?repository={}", enc(repository));
+        if let Some(t) = token {
+            p.push_str(&format!("&continuationToken={}", enc(t)));
+        }
+        let page: Page<Component> = self.get_json(&p, &format!("listing components of {repository}")).await?;
+        Ok(ComponentPage { items: page.items, continuation_token: page.continuation_token })
     }
 
     async fn all_pages<T: DeserializeOwned>(&self, path: &str, repository: &str, what: &str) -> Result<Vec<T>, Error> {
@@ -378,6 +478,49 @@ impl NexusClient {
     pub async fn blob_stores(&self) -> Result<Vec<BlobStore>, Error> {
         self.get_json("v1/blobstores", "listing blob stores").await
     }
+}
+
+/// The privilege a REST call needs, as Nexus names it (Security → Privileges).
+pub fn needed_privilege(method: &Method, url: &Url) -> Option<String> {
+    let path = url.path();
+    let rel = path.split("/service/rest/").nth(1)?;
+    let query = |k: &str| url.query_pairs().find(|(a, _)| a == k).map(|(_, v)| v.into_owned());
+    let segs: Vec<&str> = rel.split('/').collect();
+    let p = match (method.as_str(), segs.as_slice()) {
+        (_, ["v1", "tasks", ..]) if method == Method::GET => "nx-tasks-read".to_string(),
+        (_, ["v1", "tasks", ..]) => "nx-tasks-run".to_string(),
+        (_, ["v1", "blobstores", ..]) => "nx-blobstores-read".to_string(),
+        (_, ["v1", "security", ..]) => "nx-settings-read".to_string(),
+        (_, ["internal", "cleanup-policies", ..]) => "nx-cleanup-policies-read".to_string(),
+        ("GET", ["v1", "components" | "assets"]) => {
+            format!("nx-repository-view-docker-{}-browse", query("repository")?)
+        }
+        ("DELETE", ["v1", "components", id]) => {
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id.trim_end_matches('=')).ok()?;
+            let decoded = String::from_utf8(raw).ok()?;
+            format!("nx-repository-view-docker-{}-delete", decoded.split_once(':')?.0)
+        }
+        ("GET", ["v1", "repositories", "docker", _, name]) => format!("nx-repository-admin-docker-{name}-read"),
+        _ => return None,
+    };
+    Some(p)
+}
+
+fn forbidden(method: &Method, url: &Url, what: &str) -> Error {
+    let e = match needed_privilege(method, url) {
+        Some(p) => Error::new(
+            ErrorKind::PermissionDenied,
+            format!("{what}: this Nexus user lacks the privilege {p}"),
+            format!("ask a Nexus administrator to add {p} to one of the user's roles (Security → Roles)"),
+        ),
+        None => Error::new(
+            ErrorKind::PermissionDenied,
+            format!("{what}: this Nexus user lacks the privilege"),
+            "ask a Nexus administrator for the nx-repository-view-docker-<repository>-* privileges (and nx-tasks / nx-blobstores for maintenance)",
+        ),
+    };
+    e.with_status(403, None)
 }
 
 fn enc(s: &str) -> String {

@@ -167,6 +167,11 @@ impl RegistryClient {
         self.auth.requests.load(Ordering::Relaxed)
     }
 
+    /// The auth scheme the server's last challenge asked for (`basic`, `bearer`), if any.
+    pub fn challenged_scheme(&self) -> Option<String> {
+        self.auth.challenged.lock().expect("auth lock").clone()
+    }
+
     /// How many tokens this client fetched from the token service (tests check the cache with it).
     pub fn token_requests(&self) -> usize {
         self.auth.token_requests.load(Ordering::Relaxed)

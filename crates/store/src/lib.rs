@@ -11,7 +11,7 @@ mod catalog;
 mod deletes;
 mod profiles;
 
-pub use backends::BackendLink;
+pub use backends::{BackendLink, LinkInfo};
 pub use catalog::{ChildRecord, ManifestRecord, RepositorySummary, SyncCounts, SyncRunRow, TagRecord, TagRow, TagSort};
 pub use deletes::{
     AuditRow, GcOutcome, GcRunRow, GraphManifest, GraphTag, NewAudit, NewTrashEntry, ProfileGraph, TrashManifest,

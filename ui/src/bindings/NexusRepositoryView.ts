@@ -9,9 +9,38 @@ export type NexusRepositoryView = { name: string,
  */
 kind: string, 
 /**
- * Where its registry API answers (connector port or `/repository/<name>/`).
+ * Where Berth reaches its registry API: the user's endpoint if set, else the discovered one.
  */
-endpoint: string, http_port: number | null, blob_store: string | null, 
+endpoint: string, 
+/**
+ * The endpoint discovery computed (connector port on the server's host, or the path route).
+ */
+discovered_endpoint: string, 
+/**
+ * `connector`, `subdomain` or `path` (`/repository/<name>/` on the main port).
+ */
+routing: string, http_port: number | null, https_port: number | null, 
+/**
+ * Path-based routing (`docker.pathEnabled`, recent versions).
+ */
+path_enabled: boolean, 
+/**
+ * Whether the account could read the repository's settings (ports, policy); without them the
+ * path route is used.
+ */
+settings_visible: boolean, blob_store: string | null, 
+/**
+ * Hosted: `ALLOW`, `ALLOW_ONCE` or `DENY`.
+ */
+write_policy: string | null, cleanup_policies: Array<string>, 
+/**
+ * Group: its members.
+ */
+members: Array<string>, 
+/**
+ * Why Berth does not delete here (proxy, group, read-only policy).
+ */
+read_only: string | null, 
 /**
  * The child profile browsing it.
  */

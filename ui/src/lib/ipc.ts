@@ -15,6 +15,11 @@ import type { GcPrediction } from "../bindings/GcPrediction";
 import type { GcReport } from "../bindings/GcReport";
 import type { GcRunView } from "../bindings/GcRunView";
 import type { HarborProjectView } from "../bindings/HarborProjectView";
+import type { BlobStoreView } from "../bindings/BlobStoreView";
+import type { NexusCleanupView } from "../bindings/NexusCleanupView";
+import type { NexusComponentPage } from "../bindings/NexusComponentPage";
+import type { NexusDiscoveryView } from "../bindings/NexusDiscoveryView";
+import type { NexusTaskView } from "../bindings/NexusTaskView";
 import type { PlanOptions } from "../bindings/PlanOptions";
 import type { RestoreReport } from "../bindings/RestoreReport";
 import type { RetentionPlan } from "../bindings/RetentionPlan";
@@ -170,6 +175,28 @@ export function harborProjects(profile: string): Promise<HarborProjectView[]> {
   return call<HarborProjectView[]>("harbor_projects", { profile });
 }
 
+/** Discovers a Nexus server profile's docker repositories (creates, updates, removes the profiles beneath it). */
+export function nexusDiscover(profile: string): Promise<NexusDiscoveryView> {
+  return call<NexusDiscoveryView>("nexus_discover", { profile });
+}
+
+export function nexusBlobStores(profile: string): Promise<BlobStoreView[]> {
+  return call<BlobStoreView[]>("nexus_blob_stores", { profile });
+}
+
+/** One page of a Nexus repository profile's components; `token` from the previous page. */
+export function nexusComponents(profile: string, token: string | null): Promise<NexusComponentPage> {
+  return call<NexusComponentPage>("nexus_components", { profile, token });
+}
+
+export function nexusTasks(profile: string): Promise<NexusTaskView[]> {
+  return call<NexusTaskView[]>("nexus_tasks", { profile });
+}
+
+export function nexusCleanupPolicies(profile: string): Promise<NexusCleanupView> {
+  return call<NexusCleanupView>("nexus_cleanup_policies", { profile });
+}
+
 export function storage(profile: string): Promise<StorageView> {
   return call<StorageView>("storage", { profile });
 }
@@ -259,6 +286,11 @@ export function onGcLog(handler: (l: GcLogLine) => void): Promise<UnlistenFn> {
 
 export type {
   AboutView,
+  BlobStoreView,
+  NexusCleanupView,
+  NexusComponentPage,
+  NexusDiscoveryView,
+  NexusTaskView,
   AuditView,
   DeletePlan,
   DeleteProgress,

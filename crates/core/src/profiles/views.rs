@@ -26,8 +26,27 @@ pub struct ProfileView {
     pub warnings: Vec<String>,
     /// What its backend can do: the window shows tabs and buttons from this, never from `kind`.
     pub capabilities: berth_backend::Capabilities,
+    /// For a profile a server discovered (a Nexus repository): its server profile and repository.
+    pub link: Option<ServerLinkView>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Which server profile discovered this profile, and the repository it browses there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ServerLinkView {
+    /// The server profile (`null`: it was deleted; this profile still browses its endpoint).
+    pub parent: Option<String>,
+    pub repository: String,
+    /// `hosted`, `proxy` or `group`.
+    pub repository_kind: String,
+    /// Hosted: `ALLOW`, `ALLOW_ONCE` or `DENY`.
+    pub write_policy: Option<String>,
+    /// Why Berth does not delete here (proxy, group, read-only policy); `null`: it does.
+    pub read_only: Option<String>,
+    /// The user set this endpoint; discoveries keep it.
+    pub endpoint_override: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -256,6 +275,7 @@ pub(crate) fn view(data_dir: &Path, row: ProfileRow) -> ProfileView {
         gc: GcSettingsView { command: s.gc.command.clone(), before: s.gc.before.clone(), after: s.gc.after.clone() },
         warnings,
         capabilities: crate::session::capabilities_of(row.kind, false),
+        link: None,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
