@@ -50,6 +50,7 @@ async fn a_server_added_by_its_rest_url_tests_discovers_and_keeps_its_repositori
         .cleanup_policy("docker-30d", 30)
         .docker_hosted("docker-b", true)
         .docker_proxy("docker-hub", true)
+        .docker_group("docker-all", false, &["docker-b"])
         .start()
         .await;
     for i in 0..12 {
@@ -76,7 +77,13 @@ async fn a_server_added_by_its_rest_url_tests_discovers_and_keeps_its_repositori
     // Discovery: one profile per repository beneath the server, proxies read-only.
     let d = b.nexus_discover("nx").await.unwrap();
     let names: Vec<&str> = d.repositories.iter().map(|r| r.profile.as_str()).collect();
-    assert_eq!(names, ["nx-docker-a", "nx-docker-b", "nx-docker-hub"]);
+    assert_eq!(names, ["nx-docker-a", "nx-docker-b", "nx-docker-hub", "nx-docker-all"]);
+    let group = &d.repositories[3];
+    assert_eq!(
+        (group.kind.as_str(), group.routing.as_str(), &group.members[..]),
+        ("group", "path", &["docker-b".to_string()][..])
+    );
+    assert!(group.read_only.as_deref().is_some_and(|w| w.contains("group")), "{group:?}");
     let hub = &d.repositories[2];
     assert_eq!((hub.kind.as_str(), hub.routing.as_str()), ("proxy", "connector"));
     assert!(hub.read_only.as_deref().is_some_and(|w| w.contains("proxy")), "{hub:?}");
@@ -93,7 +100,9 @@ async fn a_server_added_by_its_rest_url_tests_discovers_and_keeps_its_repositori
 
     // The proxy browses like any registry, and its deletes are refused in the plan with why.
     let s = b.sync("nx", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
-    assert_eq!(s.tags, 14, "{s:?}");
+    assert_eq!(s.tags, 15, "the group reads through its member: {s:?}");
+    let (plan, _) = delete(&b, "nx-docker-all", "tools/lint:3.0").await.unwrap();
+    assert!(plan.untag.is_empty() && plan.refused[0].reason.contains("group"), "{:?}", plan.refused);
     let (plan, report) = delete(&b, "nx-docker-hub", "library/nginx:1.27").await.unwrap();
     assert!(plan.untag.is_empty() && report.results.is_empty(), "{plan:?}");
     assert!(plan.refused[0].reason.contains("proxy"), "{:?}", plan.refused);
@@ -125,6 +134,18 @@ async fn a_server_added_by_its_rest_url_tests_discovers_and_keeps_its_repositori
         (Some(30), &["docker-a".to_string()][..])
     );
 
+    // Untag through the components API, then undo it from the trash (pushed back through the connector).
+    let (_, report) = delete(&b, "nx-docker-a", "team/app:1.3").await.unwrap();
+    assert_eq!(report.untagged, 1, "{report:?}");
+    assert!(!n.registry_tags("docker-a", "team/app").contains_key("1.3"));
+    let trash = b.trash("nx-docker-a", false).await.unwrap();
+    assert_eq!(trash.len(), 1, "{trash:?}");
+    let restored = b.restore("nx-docker-a", trash[0].id).await.unwrap();
+    assert_eq!(restored.tags_restored, ["1.3"], "{restored:?}");
+    assert!(n.registry_tags("docker-a", "team/app").contains_key("1.3"));
+    let audit = b.audit("nx-docker-a", 50).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "untag") && audit.iter().any(|a| a.action == "restore"), "{audit:?}");
+
     // An endpoint the user sets (a reverse proxy, here the path route) survives the next discovery.
     let path_route = format!("{}/repository/docker-b/", n.url());
     let edited = b
@@ -146,7 +167,7 @@ async fn a_server_added_by_its_rest_url_tests_discovers_and_keeps_its_repositori
     let d = b.nexus_discover("nx").await.unwrap();
     assert_eq!(d.removed, ["nx-docker-b"]);
     let left: Vec<String> = b.profiles().await.unwrap().into_iter().map(|p| p.name).collect();
-    assert_eq!(left, ["nx", "nx-docker-a", "nx-docker-hub"]);
+    assert_eq!(left, ["nx", "nx-docker-a", "nx-docker-all", "nx-docker-hub"]);
 }
 
 #[tokio::test]

@@ -2,12 +2,18 @@
 //! docker repository on its own connector), against the Nexus emulator with real registries behind:
 //! the server is added by its REST URL, its repositories appear beneath it in the sidebar, one is
 //! browsed and untagged, GC runs the Nexus tasks and the blob store shrinks; a second server with
-//! the seed's mistakes shows each diagnosis, and a fix opens the repository's endpoint.
+//! the seed's mistakes shows each diagnosis, and a fix opens the repository's endpoint; an anonymous
+//! profile while anonymous access is off, then a user with view privileges only, are told what they
+//! lack.
 
 use std::time::{Duration, Instant};
 
 use berth_e2e::AppSession;
 use berth_testkit::{ImageSpec, Nexus};
+
+/// One window at a time in this file: three WebKit windows with their emulators at once on a
+/// 2-core machine make the waits race the load.
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn add_nexus(app: &AppSession, name: &str, url: &str) {
     app.click("[data-testid=add-profile-open]", 20).await;
@@ -31,6 +37,7 @@ async fn select_profile(app: &AppSession, css: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nexus_server_with_its_repositories_browse_untag_and_gc() {
+    let _one = ONE_WINDOW.lock().await;
     let n = Nexus::builder()
         .user("admin", "admin123")
         .docker_hosted("docker-a", true)
@@ -129,6 +136,7 @@ async fn a_nexus_server_with_its_repositories_browse_untag_and_gc() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_deployments_mistakes_are_shown_with_their_fixes() {
+    let _one = ONE_WINDOW.lock().await;
     let n = Nexus::builder()
         .user("admin", "admin123")
         .docker_token_realm(false)
@@ -176,5 +184,41 @@ async fn the_seed_deployments_mistakes_are_shown_with_their_fixes() {
     app.type_into("#profile-url", &format!("{}/repository/hidden/", n.url())).await;
     app.click("[data-testid=profile-test]", 5).await;
     app.wait_text("[data-testid=connection-result]", "Connected", 30).await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_profile_then_a_limited_user_are_told_what_they_lack() {
+    let _one = ONE_WINDOW.lock().await;
+    let n = Nexus::builder()
+        .user_with("dev", "dev123", &["nx-repository-view-docker-*-browse", "nx-repository-view-docker-docker-a-read"])
+        .docker_hosted("docker-a", true)
+        .docker_hosted("docker-b", true)
+        .start()
+        .await;
+    n.seeder("docker-a").push_image("app", "1", &ImageSpec::small("a")).await;
+
+    // Anonymous, while anonymous access is off: the test fails, its fix opens the credentials.
+    let app = AppSession::start().await;
+    app.click("[data-testid=add-profile-open]", 20).await;
+    app.js("document.querySelector('[data-testid=kind-nexus]').click(); return true;").await;
+    app.type_into("#profile-name", "nx").await;
+    app.type_into("#profile-url", &n.url()).await;
+    app.click("[data-testid=add-profile-submit]", 5).await;
+    let anon = app.wait_text("[data-testid=check][data-ok=false]", "anonymous access is off", 60).await;
+    assert!(anon.contains("Security → Anonymous Access"), "{anon}");
+    app.click("[data-testid=check][data-name='anonymous access'] [data-testid=check-fix]", 10).await;
+    app.wait_js("document.activeElement?.id === 'profile-password'", "the password field is focused", 10).await;
+
+    // With a user whose role gives view privileges only: it works, and each missing privilege is named.
+    app.type_into("#profile-username", "dev").await;
+    app.type_into("#profile-password", "dev123").await;
+    app.click("[data-testid=profile-test]", 5).await;
+    let privileges = app.wait_text("[data-testid=check][data-name='privileges']", "nx-tasks-read", 60).await;
+    assert!(privileges.contains("nx-blobstores-read") && privileges.contains("Security → Roles"), "{privileges}");
+    let denied = app.wait_text("[data-testid=check][data-name='repository docker-b']", "403", 10).await;
+    assert!(denied.contains("nx-repository-view-docker-docker-b-read"), "{denied}");
+    let deletes = app.texts("[data-testid=check][data-name='repository docker-a: deletes']").await.join(" ");
+    assert!(deletes.contains("nx-repository-view-docker-docker-a-delete"), "{deletes}");
     app.close().await;
 }

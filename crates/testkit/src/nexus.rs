@@ -57,6 +57,8 @@ struct RepoSpec {
     write_policy: String,
     force_basic_auth: bool,
     cleanup: Vec<String>,
+    /// Group: its member repositories (added before it); it reads through the first.
+    members: Vec<String>,
 }
 
 /// A local user and the privileges its roles give (`nx-all` for an administrator).
@@ -143,7 +145,18 @@ impl NexusBuilder {
             write_policy: if kind == "hosted" { "ALLOW".into() } else { "DENY".into() },
             force_basic_auth: true,
             cleanup: Vec::new(),
+            members: Vec::new(),
         }
+    }
+
+    /// A docker group repository over members added before it (it reads through the first one);
+    /// writes are refused.
+    pub fn docker_group(mut self, name: &str, connector: bool, members: &[&str]) -> Self {
+        assert!(!members.is_empty(), "a group needs members");
+        let mut spec = Self::repo_spec(name, "group", connector);
+        spec.members = members.iter().map(|m| m.to_string()).collect();
+        self.repos.push(spec);
+        self
     }
 
     /// A docker hosted repository backed by its own registry; `connector`: served on its own port
@@ -249,7 +262,15 @@ impl NexusBuilder {
             tokens: Mutex::new(BTreeMap::new()),
         });
         for spec in &self.repos {
-            let registry = Arc::new(Registry::builder().blob_descriptor_cache(false).start().await);
+            let registry = match spec.members.first() {
+                Some(m) => repos
+                    .iter()
+                    .find(|r: &&Repo| r.name == *m)
+                    .unwrap_or_else(|| panic!("group {}: add its member {m} first", spec.name))
+                    .registry
+                    .clone(),
+                None => Arc::new(Registry::builder().blob_descriptor_cache(false).start().await),
+            };
             let cs = Arc::new(ConnectorState {
                 repo: spec.name.clone(),
                 kind: spec.kind,
@@ -281,6 +302,7 @@ impl NexusBuilder {
                 }
             };
             repos.push(Repo {
+                members: spec.members.clone(),
                 name: spec.name.clone(),
                 kind: spec.kind,
                 blob_store: spec.blob_store.clone(),
@@ -294,7 +316,8 @@ impl NexusBuilder {
                 removed: AtomicBool::new(false),
             });
         }
-        let mut stores: Vec<String> = repos.iter().map(|r| r.blob_store.clone()).collect();
+        let mut stores: Vec<String> =
+            repos.iter().filter(|r| r.kind != "group").map(|r| r.blob_store.clone()).collect();
         stores.sort();
         stores.dedup();
         let mut tasks = vec![Task::new(
@@ -425,6 +448,7 @@ impl Drop for Nexus {
 }
 
 struct Repo {
+    members: Vec<String>,
     name: String,
     kind: &'static str,
     blob_store: String,
@@ -671,8 +695,12 @@ async fn docker_api(cs: &ConnectorState, public: &str, pq: &str, req: Request) -
         }
     }
     if method != Method::GET && method != Method::HEAD {
-        if cs.kind == "proxy" {
-            return docker_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "Proxy repositories are read-only");
+        if cs.kind != "hosted" {
+            return docker_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "Proxy and group repositories are read-only",
+            );
         }
         if cs.write_policy == "DENY" {
             return docker_error(StatusCode::BAD_REQUEST, "DENIED", &format!("Repository is read only: {}", cs.repo));
@@ -801,7 +829,7 @@ impl NState {
     fn store_usage(&self, store: &str) -> (u64, u64) {
         self.repos
             .iter()
-            .filter(|r| r.blob_store == store)
+            .filter(|r| r.blob_store == store && r.kind != "group")
             .map(|r| r.disk.bytes_on_disk())
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
@@ -811,6 +839,12 @@ impl NState {
         let docker = json!({"v1Enabled": false, "forceBasicAuth": r.force_basic_auth, "httpPort": r.http_port,
             "httpsPort": null, "subdomain": null, "pathEnabled": false});
         let cleanup = json!({"policyNames": r.cleanup});
+        if r.kind == "group" {
+            return json!({"name": r.name, "format": "docker", "type": "group", "url": self.repo_url(r), "online": true,
+                "storage": {"blobStoreName": r.blob_store, "strictContentTypeValidation": true},
+                "group": {"memberNames": r.members},
+                "docker": docker});
+        }
         if r.kind == "proxy" {
             return json!({"name": r.name, "format": "docker", "type": "proxy", "url": self.repo_url(r), "online": true,
                 "storage": {"blobStoreName": r.blob_store, "strictContentTypeValidation": true},
@@ -1036,7 +1070,8 @@ async fn rest_api(State(st): State<Arc<NState>>, req: Request) -> Response {
             if !user.may("nx-blobstores-read") {
                 return forbidden();
             }
-            let mut stores: Vec<String> = st.repos.iter().map(|r| r.blob_store.clone()).collect();
+            let mut stores: Vec<String> =
+                st.repos.iter().filter(|r| r.kind != "group").map(|r| r.blob_store.clone()).collect();
             stores.sort();
             stores.dedup();
             let items: Vec<Value> = stores
@@ -1073,7 +1108,7 @@ fn run_task(st: &Arc<NState>, id: &str) -> Response {
             "repository.docker.gc" => {
                 let only = task.properties.get("repositoryName").and_then(Value::as_str).unwrap_or("*").to_string();
                 let mut deleted = 0;
-                for r in st.repos.iter().filter(|r| only == "*" || r.name == only) {
+                for r in st.repos.iter().filter(|r| r.kind != "group" && (only == "*" || r.name == only)) {
                     for image in r.disk.repositories() {
                         let manifests = r.disk.manifests(&image);
                         let tagged: Vec<String> = r.disk.tags(&image).into_values().map(|(d, _)| d).collect();
@@ -1097,8 +1132,12 @@ fn run_task(st: &Arc<NState>, id: &str) -> Response {
             "blobstore.compact" => {
                 let store =
                     task.properties.get("blobstoreName").and_then(Value::as_str).unwrap_or("default").to_string();
-                let regs: Vec<Arc<Registry>> =
-                    st.repos.iter().filter(|r| r.blob_store == store).map(|r| r.registry.clone()).collect();
+                let regs: Vec<Arc<Registry>> = st
+                    .repos
+                    .iter()
+                    .filter(|r| r.blob_store == store && r.kind != "group")
+                    .map(|r| r.registry.clone())
+                    .collect();
                 tokio::task::spawn_blocking(move || {
                     let mut blobs = 0;
                     for r in regs {
