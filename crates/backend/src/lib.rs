@@ -7,7 +7,7 @@
 //! and compact tasks). Tags, manifests and blobs always go through the `/v2` client
 //! ([`Backend::client`]), which every backend has.
 //!
-//! Nothing outside the code that builds backends (berth-core's session) looks at a profile's kind:
+//! Nothing outside [`open`] (which builds the backend for a profile's kind) looks at a kind:
 //! callers ask the backend, or its capabilities. Errors are [`berth_registry::Error`], the one error
 //! vocabulary of every crate that talks to a server.
 
@@ -16,6 +16,7 @@ mod check;
 mod gc;
 mod harbor;
 mod nexus;
+mod open;
 mod registry;
 pub mod shell;
 
@@ -30,6 +31,7 @@ pub use check::{Check, CheckFix};
 pub use gc::{GcFailed, GcHooks, GcOutput, GcRequest, RegistryGcCounts};
 pub use harbor::{Harbor, HARBOR_WINDOW_NOTE};
 pub use nexus::{read_only as nexus_read_only, Nexus, NexusServer};
+pub use open::{capabilities_for, open, Connect, Linked, Opened};
 pub use registry::{dry_run_command, parse_gc_output, GcCommands, Registry2, DELETE_UNTAGGED_WARNING};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -105,11 +105,6 @@ impl NexusServer {
     }
 }
 
-/// The digest of a docker component's manifest asset (`v2/<image>/manifests/<tag>`).
-fn manifest_digest(c: &berth_nexus::Component) -> Option<String> {
-    c.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(|a| a.digest())
-}
-
 /// Proxy and group repositories, and hosted ones whose deployment policy is read-only.
 pub fn read_only(repo: &str, kind: &str, write_policy: Option<&str>) -> Option<(String, String)> {
     match (kind, write_policy) {
@@ -127,6 +122,18 @@ pub fn read_only(repo: &str, kind: &str, write_policy: Option<&str>) -> Option<(
         )),
         _ => None,
     }
+}
+
+/// "Disable redeploy" (ALLOW_ONCE): what fails, and where an administrator changes it.
+fn redeploy_check(repo: &str, write_policy: Option<&str>) -> Option<Check> {
+    (write_policy == Some("ALLOW_ONCE")).then(|| {
+        Check::fail(
+            format!("repository {repo}: redeploy"),
+            format!("{repo}'s deployment policy is “Disable redeploy” (ALLOW_ONCE): a push of a tag that exists already fails (the same tag pushed twice, a copy or retag onto an existing tag)"),
+            format!("in Nexus, Repository → Repositories → {repo}: set Deployment policy to “Allow redeploy”"),
+        )
+        .with_fix(CheckFix::ServerSetting { place: format!("Repository → Repositories → {repo} → Deployment policy") })
+    })
 }
 
 fn repository_label(r: &DockerRepository, endpoint: &str) -> String {
@@ -205,16 +212,7 @@ async fn check_repository(
             ));
         }
     }
-    if r.write_policy.as_deref() == Some("ALLOW_ONCE") {
-        out.push(
-            Check::fail(
-                format!("{name}: redeploy"),
-                format!("{}'s deployment policy is “Disable redeploy” (ALLOW_ONCE): a push of a tag that exists already fails (the same tag pushed twice, a copy or retag onto an existing tag)", r.name),
-                format!("in Nexus, Repository → Repositories → {}: set Deployment policy to “Allow redeploy”", r.name),
-            )
-            .with_fix(CheckFix::ServerSetting { place: format!("Repository → Repositories → {} → Deployment policy", r.name) }),
-        );
-    }
+    out.extend(redeploy_check(&r.name, r.write_policy.as_deref()));
     out
 }
 
@@ -409,7 +407,7 @@ impl Backend for Nexus {
         Box::pin(async move {
             let mut out = Vec::new();
             for c in self.api.components(&self.repository).await?.into_iter().filter(|c| c.name == repo) {
-                match manifest_digest(&c) {
+                match c.manifest_digest() {
                     Some(d) => out.push((c.version, d)),
                     None => return Ok(None),
                 }
@@ -431,7 +429,7 @@ impl Backend for Nexus {
                 return Ok(TagRemoval::Gone);
             };
             // The component's manifest asset carries the manifest's sha256: it must be the planned digest.
-            let manifest = manifest_digest(&c);
+            let manifest = c.manifest_digest();
             let now = match manifest {
                 Some(d) => Some(d),
                 None => tag_digest(&self.client, repo, tag).await?,
@@ -469,7 +467,7 @@ impl Backend for Nexus {
             let components = self.api.components(&self.repository).await?;
             let mut found = false;
             for c in components.iter().filter(|c| c.name == repo) {
-                if manifest_digest(c).as_deref() == Some(digest.as_str()) {
+                if c.manifest_digest().as_deref() == Some(digest.as_str()) {
                     self.api.delete_component(&c.id).await?;
                     found = true;
                 }
@@ -507,21 +505,7 @@ impl Backend for Nexus {
                     format!("{} repository: deletes through the components API", self.kind),
                 ),
             }];
-            if self.write_policy.as_deref() == Some("ALLOW_ONCE") {
-                out.push(
-                    Check::fail(
-                        format!("{name}: redeploy"),
-                        "deployment policy “Disable redeploy” (ALLOW_ONCE): a push of a tag that exists already fails",
-                        format!(
-                            "in Nexus, Repository → Repositories → {}: set Deployment policy to “Allow redeploy”",
-                            self.repository
-                        ),
-                    )
-                    .with_fix(CheckFix::ServerSetting {
-                        place: format!("Repository → Repositories → {} → Deployment policy", self.repository),
-                    }),
-                );
-            }
+            out.extend(redeploy_check(&self.repository, self.write_policy.as_deref()));
             out
         })
     }

@@ -260,7 +260,7 @@ impl Berth {
         for r in repos {
             let existing = children.iter().find(|l| l.repository == r.name);
             let endpoint = existing.and_then(|l| l.endpoint_override.clone()).unwrap_or_else(|| r.endpoint.clone());
-            let (name, created) = match existing {
+            let (name, created, child_id) = match existing {
                 Some(l) => {
                     let row = self.store().profile(&l.profile).await?;
                     if berth_registry::parse_registry_url(&endpoint).map(|u| u.to_string()).ok().as_deref()
@@ -269,7 +269,7 @@ impl Berth {
                         let changes = Changes { url: Some(endpoint.clone()), ..Changes::default() };
                         profiles::update(self, &l.profile, changes).await?;
                     }
-                    (l.profile.clone(), false)
+                    (l.profile.clone(), false, l.profile_id)
                 }
                 None => {
                     let name = format!("{profile}-{}", r.name);
@@ -279,16 +279,16 @@ impl Berth {
                         let _ = profiles::delete(self, &view.name).await;
                         return Err(e);
                     }
-                    (name, true)
+                    let id = self.store().profile(&name).await?.id;
+                    (name, true, id)
                 }
             };
-            let child = self.store().profile(&name).await?;
             let info = berth_store::LinkInfo {
                 repository: &r.name,
                 repository_kind: &r.kind,
                 write_policy: r.write_policy.as_deref(),
             };
-            self.store().set_backend_link(child.id, session.id(), &info).await?;
+            self.store().set_backend_link(child_id, session.id(), &info).await?;
             let docker = r.docker.clone().unwrap_or_default();
             out.push(NexusRepositoryView {
                 read_only: berth_backend::nexus_read_only(&r.name, &r.kind, r.write_policy.as_deref()).map(|(w, _)| w),
@@ -336,7 +336,7 @@ impl Berth {
                 .items
                 .into_iter()
                 .map(|comp| NexusComponentView {
-                    digest: comp.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(|a| a.digest()),
+                    digest: comp.manifest_digest(),
                     assets: comp
                         .assets
                         .iter()

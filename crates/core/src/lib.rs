@@ -121,16 +121,13 @@ impl Berth {
     /// (a reverse proxy, another host in front of the repository).
     pub async fn edit_profile(&self, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
         let url_changed = req.url.is_some();
-        let view = self.edit_profile_row(name, req).await?;
+        let view = profiles::edit(self, name, req).await?;
         let row = self.store.profile(&view.name).await?;
-        if url_changed && self.store.backend_link(row.id).await?.is_some() {
+        if url_changed {
+            // Changes nothing for a profile no server discovered.
             self.store.set_endpoint_override(row.id, Some(&row.url)).await?;
         }
         session::profile_view(self, row).await
-    }
-
-    async fn edit_profile_row(&self, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
-        profiles::edit(self, name, req).await
     }
 
     /// Copies a profile (settings, certificate files, keyring secrets) under a new name.

@@ -1,13 +1,12 @@
 //! A session per operation: the profile's row, its secrets (one keyring read), TLS and clients are
-//! resolved once, and the backend is built for the profile's kind. This module and
-//! [`capabilities_of`] are the only places in core that look at a profile's kind: everything else
-//! asks the session's [`Backend`] or its [`Capabilities`].
+//! resolved once, and `berth_backend::open` builds the backend for the profile's kind (core never
+//! looks at a kind: it asks the session's [`Backend`] or its capabilities).
 
-use berth_backend::{Backend, Capabilities, GcCommands, Harbor, Nexus, NexusServer, Registry2};
+use berth_backend::{Backend, Connect, GcCommands, Linked};
 use berth_harbor::HarborClient;
 use berth_nexus::NexusClient;
 use berth_registry::RegistryClient;
-use berth_store::{ProfileKind, ProfileRow};
+use berth_store::ProfileRow;
 use berth_workflows::Target;
 
 use crate::backends::api_error;
@@ -73,79 +72,64 @@ fn wrong_kind(row: &ProfileRow, want: &str) -> ApiError {
     .edit(profile, crate::ProfileField::Kind, format!("berth profile edit {profile} --kind {want}"))
 }
 
-/// What a profile's backend can do, without connecting (for profile views). A Nexus profile is a
-/// server profile until a discovery links it to its server.
-pub(crate) fn capabilities_of(kind: ProfileKind, nexus_child: bool) -> Capabilities {
-    match kind {
-        ProfileKind::Registry => Registry2::CAPABILITIES,
-        ProfileKind::Harbor => Harbor::CAPABILITIES,
-        ProfileKind::Nexus if nexus_child => Nexus::CAPABILITIES,
-        ProfileKind::Nexus => NexusServer::CAPABILITIES,
-    }
-}
-
 impl Berth {
-    /// Resolves a profile for one operation: its row, secrets, TLS and clients, and its backend.
+    /// Resolves a profile for one operation: its row, secrets, TLS and clients, and its backend. A
+    /// discovered profile (a Nexus repository) also gets its server profile's REST connection.
     pub async fn session(&self, profile: &str) -> Result<Session, ApiError> {
         let c = profiles::connection(self, profile).await?;
-        let client = RegistryClient::new(&c.row.url, c.creds.clone(), &c.tls)?;
         let row = c.row;
-        let session = match row.kind {
-            ProfileKind::Registry => {
-                let gc = row.settings.gc.command.clone().map(|command| GcCommands {
-                    command,
-                    before: row.settings.gc.before.clone(),
-                    after: row.settings.gc.after.clone(),
-                });
-                let backend = Box::new(Registry2::new(client, gc, row.name.clone()));
-                Session { row, backend, harbor: None, nexus: None }
+        let linked = match self.store().backend_link(row.id).await? {
+            None => None,
+            Some(link) => {
+                let Some(server) = &link.parent else {
+                    return Err(ApiError::new(
+                        ErrorCode::NotFound,
+                        format!("the Nexus server profile of {profile:?} was deleted"),
+                        "add the Nexus server as a profile again and sync it to discover its repositories",
+                    ));
+                };
+                let s = profiles::connection(self, server).await?;
+                Some(Linked {
+                    repository: link.repository,
+                    repository_kind: link.repository_kind,
+                    write_policy: link.write_policy,
+                    server_url: s.row.url,
+                    server_creds: s.creds,
+                    server_tls: s.tls,
+                })
             }
-            ProfileKind::Harbor => {
-                let api = HarborClient::new(&row.url, c.creds, &c.tls).map_err(api_error)?;
-                let backend = Box::new(Harbor::new(client, api.clone()));
-                Session { row, backend, harbor: Some(api), nexus: None }
-            }
-            ProfileKind::Nexus => match self.store().backend_link(row.id).await? {
-                None => {
-                    let api = NexusClient::new(&row.url, c.creds.clone(), &c.tls).map_err(api_error)?;
-                    let endpoints = self
-                        .store()
-                        .backend_children(row.id)
-                        .await?
-                        .into_iter()
-                        .filter_map(|l| l.endpoint_override.map(|e| (l.repository, e)))
-                        .collect();
-                    let backend =
-                        Box::new(NexusServer::new(client, api.clone(), c.creds, c.tls).with_endpoints(endpoints));
-                    Session { row, backend, harbor: None, nexus: Some((api, None)) }
-                }
-                Some(link) => {
-                    let Some(server) = &link.parent else {
-                        return Err(ApiError::new(
-                            ErrorCode::NotFound,
-                            format!("the Nexus server profile of {profile:?} was deleted"),
-                            "add the Nexus server as a profile again and sync it to discover its repositories",
-                        ));
-                    };
-                    // The REST API answers on the server's URL, with the server profile's credentials.
-                    let s = profiles::connection(self, server).await?;
-                    let api = NexusClient::new(&s.row.url, s.creds, &s.tls).map_err(api_error)?;
-                    let backend = Box::new(
-                        Nexus::new(client, api.clone(), link.repository.clone())
-                            .with_kind(&link.repository_kind, link.write_policy.as_deref()),
-                    );
-                    Session { row, backend, harbor: None, nexus: Some((api, Some(link.repository))) }
-                }
-            },
         };
-        Ok(session)
+        let endpoints = self
+            .store()
+            .backend_children(row.id)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.endpoint_override.map(|e| (l.repository, e)))
+            .collect();
+        let gc = row.settings.gc.command.clone().map(|command| GcCommands {
+            command,
+            before: row.settings.gc.before.clone(),
+            after: row.settings.gc.after.clone(),
+        });
+        let opened = berth_backend::open(Connect {
+            kind: row.kind.as_str(),
+            profile: &row.name,
+            url: &row.url,
+            creds: c.creds,
+            tls: c.tls,
+            gc,
+            linked,
+            endpoints,
+        })
+        .map_err(api_error)?;
+        Ok(Session { row, backend: opened.backend, harbor: opened.harbor, nexus: opened.nexus })
     }
 }
 
 /// A stored profile as a view, with its capabilities and (for a discovered profile) its link.
 pub(crate) async fn profile_view(berth: &Berth, row: ProfileRow) -> Result<crate::ProfileView, ApiError> {
     let link = berth.store().backend_link(row.id).await?;
-    let capabilities = capabilities_of(row.kind, row.kind == ProfileKind::Nexus && link.is_some());
+    let capabilities = berth_backend::capabilities_for(row.kind.as_str(), link.is_some());
     let link = link.map(|l| crate::ServerLinkView {
         read_only: berth_backend::nexus_read_only(&l.repository, &l.repository_kind, l.write_policy.as_deref())
             .map(|(why, _)| why),

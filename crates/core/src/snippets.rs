@@ -138,7 +138,7 @@ mod tests {
             id: 1,
             name: "lab".into(),
             url: url.into(),
-            kind: ProfileKind::Registry,
+            kind: ProfileKind::default(),
             username: username.map(str::to_string),
             created_at: String::new(),
             updated_at: String::new(),

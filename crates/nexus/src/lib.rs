@@ -137,6 +137,13 @@ pub struct Component {
     pub assets: Vec<Asset>,
 }
 
+impl Component {
+    /// The digest of a docker component's manifest asset (`v2/<image>/manifests/<tag>`).
+    pub fn manifest_digest(&self) -> Option<String> {
+        self.assets.iter().filter(|a| a.path.contains("/manifests/")).find_map(Asset::digest)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Page<T> {

@@ -63,7 +63,8 @@ impl Store {
         Ok(())
     }
 
-    /// The endpoint the user chose for a child profile (`None`: the discovered one again).
+    /// The endpoint the user chose for a child profile (`None`: the discovered one again); nothing
+    /// for a profile that is not a child.
     pub async fn set_endpoint_override(&self, profile_id: i64, url: Option<&str>) -> Result<(), StoreError> {
         sqlx::query("UPDATE profile_backends SET endpoint_override = ? WHERE profile_id = ?")
             .bind(url)

@@ -6,10 +6,11 @@ use std::str::FromStr;
 
 use crate::{now_rfc3339, Store, StoreError};
 
-/// Kinds of registry a profile can point at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Kinds of registry a profile can point at (a new profile is a registry:2 one until told otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileKind {
+    #[default]
     Registry,
     Nexus,
     Harbor,

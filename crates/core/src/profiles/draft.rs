@@ -89,7 +89,7 @@ fn add_cas(draft: &mut Draft, certs: Vec<ParsedCert>) {
 impl Draft {
     pub(super) fn new(name: &str, url: &str) -> Draft {
         Draft {
-            profile: NewProfile { name: name.into(), url: url.into(), kind: ProfileKind::Registry, username: None },
+            profile: NewProfile { name: name.into(), url: url.into(), kind: ProfileKind::default(), username: None },
             settings: ProfileSettings::default(),
             files: Vec::new(),
             password: SecretChange::Keep,

@@ -274,7 +274,7 @@ pub(crate) fn view(data_dir: &Path, row: ProfileRow) -> ProfileView {
         },
         gc: GcSettingsView { command: s.gc.command.clone(), before: s.gc.before.clone(), after: s.gc.after.clone() },
         warnings,
-        capabilities: crate::session::capabilities_of(row.kind, false),
+        capabilities: berth_backend::capabilities_for(row.kind.as_str(), false),
         link: None,
         created_at: row.created_at,
         updated_at: row.updated_at,
