@@ -182,7 +182,18 @@ impl Berth {
         let job = self.start_job(profile, JobKind::Gc, cancel)?;
         let s = self.session(profile).await?;
         let no_command = s.backend().capabilities().gc_commands && s.row().settings.gc.command.is_none();
-        berth_workflows::gc::run(s.target(self), request, log, job.cancel_token()).await.map_err(|e| {
+        // A Nexus server's tasks collect for every repository it serves: the other profiles on the
+        // same server are locked too, and their trash is predicted, verified and marked with this run.
+        let mut member_jobs = Vec::new();
+        let mut members = Vec::new();
+        for name in self.same_server_profiles(s.row()).await? {
+            member_jobs.push(self.start_job(&name, JobKind::Gc, cancel)?);
+            members.push(self.session(&name).await?);
+        }
+        let targets: Vec<_> = members.iter().map(|m| m.target(self)).collect();
+        let run = berth_workflows::gc::run_over(s.target(self), &targets, request, log, job.cancel_token()).await;
+        drop(member_jobs);
+        run.map_err(|e| {
             let e = ApiError::from(e);
             if !no_command {
                 return e;
@@ -197,6 +208,17 @@ impl Berth {
                 ),
             )
         })
+    }
+
+    /// The other profiles a server discovered alongside this one (or beneath it, for the server).
+    async fn same_server_profiles(&self, row: &berth_store::ProfileRow) -> Result<Vec<String>, ApiError> {
+        let server = match self.store().backend_link(row.id).await? {
+            Some(link) => link.parent_id,
+            None => Some(row.id),
+        };
+        let Some(server) = server else { return Ok(Vec::new()) };
+        let children = self.store().backend_children(server).await?;
+        Ok(children.into_iter().filter(|l| l.profile_id != row.id).map(|l| l.profile).collect())
     }
 
     /// [`Berth::gc`] as a dry run.

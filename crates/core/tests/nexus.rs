@@ -321,3 +321,55 @@ async fn old_servers_and_odd_answers_still_discover_sync_and_delete() {
     assert_eq!(report.untagged, 1, "{report:?}");
     assert_eq!(n.registry_tags("docker-a", "team/app").keys().collect::<Vec<_>>(), ["2"]);
 }
+
+#[tokio::test]
+async fn gc_anywhere_on_the_server_collects_and_marks_the_trash_of_every_repository() {
+    let n = Nexus::builder()
+        .user("admin", "admin123")
+        .docker_hosted("docker-a", true)
+        .docker_hosted("docker-b", true)
+        .start()
+        .await;
+    n.seeder("docker-a").push_image("team/app", "old", &ImageSpec::small("a-old")).await;
+    n.seeder("docker-a").push_image("team/app", "new", &ImageSpec::small("a-new")).await;
+    n.seeder("docker-b").push_image("tools/lint", "old", &ImageSpec::small("b-old")).await;
+    n.seeder("docker-b").push_image("tools/lint", "new", &ImageSpec::small("b-new")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    b.add_profile(server("nx", &n.url(), Some(("admin", "admin123")))).await.unwrap();
+    b.sync("nx", 8, &CancellationToken::new(), &|_| {}).await.unwrap();
+    let delete_image = |profile: &'static str, image: &'static str| {
+        let b = &b;
+        async move {
+            let sel = [berth_core::Selection::parse(image).unwrap()];
+            let opts = berth_core::PlanOptions { mode: berth_core::DeleteMode::Image, referrers: true };
+            let plan = b.plan_delete(profile, &sel, opts, &CancellationToken::new()).await.unwrap();
+            let r = b.execute_delete(profile, &plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+            assert_eq!(r.deleted, 1, "{r:?}");
+            r.trash_ids[0]
+        }
+    };
+    let a_entry = delete_image("nx-docker-a", "team/app:old").await;
+    let b_entry = delete_image("nx-docker-b", "tools/lint:old").await;
+    let state = |profile: &'static str, id: i64| {
+        let b = &b;
+        async move { b.trash(profile, true).await.unwrap().into_iter().find(|t| t.id == id).unwrap().state }
+    };
+
+    // GC from docker-a's profile runs the server-wide tasks: docker-b's deleted image goes too, and
+    // its trash entry says so (no Restore offered for what is gone).
+    let run = b.gc_run("nx-docker-a", &|_| {}, &CancellationToken::new()).await.unwrap();
+    assert_eq!(run.verified, Some(true), "{:?}", run.problems);
+    assert!(run.predicted_blobs >= 2, "both repositories' blobs predicted: {run:?}");
+    assert_eq!(state("nx-docker-a", a_entry).await, "collected");
+    assert_eq!(state("nx-docker-b", b_entry).await, "collected");
+    assert!(b.gc_pending("nx-docker-b").await.unwrap().blobs.is_empty());
+
+    // From the server profile: its repositories' kept tags are checked, and their trash too.
+    let c_entry = delete_image("nx-docker-b", "tools/lint:new").await;
+    let run = b.gc_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap();
+    assert_eq!(run.verified, Some(true), "{:?}", run.problems);
+    assert!(run.predicted_blobs >= 1, "{run:?}");
+    assert_eq!(state("nx-docker-b", c_entry).await, "collected");
+    assert_eq!(n.registry_tags("docker-a", "team/app").keys().collect::<Vec<_>>(), ["new"], "kept");
+}

@@ -21,7 +21,7 @@ use crate::plan::BlobRef;
 use crate::{Target, WorkflowError};
 
 /// What GC will free, from the trash and the current catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct GcPrediction {
     #[ts(type = "number")]
@@ -161,6 +161,20 @@ pub async fn run(
     log: &LogFn<'_>,
     cancel: &CancellationToken,
 ) -> Result<GcReport, WorkflowError> {
+    run_over(t, &[], req, log, cancel).await
+}
+
+/// [`run`] for a backend whose GC collects for other profiles too (a Nexus server's tasks clean every
+/// repository, each browsed by a profile of its own): the backend's step runs once on `t`; every
+/// member's trash is predicted, verified and marked collected like `t`'s own. The GC history and the
+/// audit row are `t`'s.
+pub async fn run_over(
+    t: Target<'_>,
+    members: &[Target<'_>],
+    req: &GcRequest,
+    log: &LogFn<'_>,
+    cancel: &CancellationToken,
+) -> Result<GcReport, WorkflowError> {
     t.backend.gc_check(req).await?;
     let hooks = t.backend.gc_hooks();
     if t.backend.capabilities().gc_commands && !req.dry_run && hooks.before.is_none() && !req.registry_stopped {
@@ -171,9 +185,12 @@ pub async fn run(
         ));
     }
     let started = Instant::now();
-    let prediction = predict(t, cancel).await?;
+    let mut parts = vec![(t, predict(t, cancel).await?)];
+    for m in members {
+        parts.push((*m, predict(*m, cancel).await?));
+    }
     let id = t.store.start_gc_run(t.profile_id, req.dry_run).await?;
-    let result = recorded_run(t, req, &prediction, id, started, log, cancel).await;
+    let result = recorded_run(t, req, &parts, id, started, log, cancel).await;
     if !req.dry_run {
         let (res, msg) = match &result {
             Ok(r) => (
@@ -199,10 +216,24 @@ pub async fn run(
     result
 }
 
+/// One prediction over every part (blobs counted once).
+fn combined(parts: &[(Target<'_>, GcPrediction)]) -> GcPrediction {
+    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut out = GcPrediction::default();
+    for (_, p) in parts {
+        blobs.extend(p.blobs.iter().map(|b| (b.digest.clone(), b.size)));
+        out.trash_entries.extend(&p.trash_entries);
+        out.notes.extend(p.notes.iter().filter(|n| !out.notes.contains(n)).cloned().collect::<Vec<_>>());
+    }
+    out.predicted_bytes = blobs.values().sum();
+    out.blobs = blobs.into_iter().map(|(digest, size)| BlobRef { digest, size }).collect();
+    out
+}
+
 async fn recorded_run(
     t: Target<'_>,
     req: &GcRequest,
-    prediction: &GcPrediction,
+    parts: &[(Target<'_>, GcPrediction)],
     id: i64,
     started: Instant,
     log: &LogFn<'_>,
@@ -267,7 +298,8 @@ async fn recorded_run(
         return fail(text, message, "run the after command by hand; see the GC history for the log".into()).await;
     }
     let lists_blobs = t.backend.capabilities().gc_lists_blobs;
-    let mut report = report_from(id, req, prediction, &out, lists_blobs, started);
+    let prediction = if parts.len() == 1 { parts[0].1.clone() } else { combined(parts) };
+    let mut report = report_from(id, req, &prediction, &out, lists_blobs, started);
     if !req.dry_run {
         report.blobs_freed = out.blobs_freed.unwrap_or(report.registry.blobs.len() as u64);
         report.freed_bytes = match out.freed_bytes {
@@ -275,8 +307,12 @@ async fn recorded_run(
             None => t.store.known_sizes(&report.registry.blobs).await?.values().sum(),
         };
         log("checking: predicted blobs gone, kept tags and their blobs intact");
-        let (problems, kept) = verify(t, prediction).await?;
-        report.problems = problems;
+        let mut kept = Vec::new();
+        for (part, p) in parts {
+            let (problems, k) = verify(*part, p).await?;
+            report.problems.extend(problems);
+            kept.extend(k);
+        }
         if !kept.is_empty() {
             // Inside the server's time window (Harbor: 2 hours) recent blobs stay: expected, not a problem.
             report.notes.push(format!(
@@ -289,7 +325,9 @@ async fn recorded_run(
         for p in &report.problems {
             log(&format!("PROBLEM: {p}"));
         }
-        mark_collected(t, prediction).await?;
+        for (part, p) in parts {
+            mark_collected(*part, p).await?;
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     t.store
