@@ -263,8 +263,15 @@ impl Berth {
             let (name, created, child_id) = match existing {
                 Some(l) => {
                     let row = self.store().profile(&l.profile).await?;
-                    if berth_registry::parse_registry_url(&endpoint).map(|u| u.to_string()).ok().as_deref()
-                        != Some(row.url.as_str())
+                    // Read again right before writing: the user may have set an endpoint meanwhile.
+                    let user_set = self
+                        .store()
+                        .backend_link(l.profile_id)
+                        .await?
+                        .is_some_and(|now| now.endpoint_override.is_some());
+                    if !user_set
+                        && berth_registry::parse_registry_url(&endpoint).map(|u| u.to_string()).ok().as_deref()
+                            != Some(row.url.as_str())
                     {
                         let changes = Changes { url: Some(endpoint.clone()), ..Changes::default() };
                         profiles::update(self, &l.profile, changes).await?;

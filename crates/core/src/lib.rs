@@ -120,11 +120,25 @@ impl Berth {
     /// Edits a profile. A new URL on a profile a server discovered is kept by later discoveries
     /// (a reverse proxy, another host in front of the repository).
     pub async fn edit_profile(&self, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
+        // A discovered profile's new URL is its endpoint override, recorded before the edit so that a
+        // discovery running meanwhile keeps it (for other profiles this changes nothing).
+        let before = self.store.profile(name).await?;
+        let previous = self.store.backend_link(before.id).await?.and_then(|l| l.endpoint_override);
+        if let Some(url) = &req.url {
+            self.store.set_endpoint_override(before.id, Some(url)).await?;
+        }
         let url_changed = req.url.is_some();
-        let view = profiles::edit(self, name, req).await?;
+        let view = match profiles::edit(self, name, req).await {
+            Ok(v) => v,
+            Err(e) => {
+                if url_changed {
+                    self.store.set_endpoint_override(before.id, previous.as_deref()).await?;
+                }
+                return Err(e);
+            }
+        };
         let row = self.store.profile(&view.name).await?;
         if url_changed {
-            // Changes nothing for a profile no server discovered.
             self.store.set_endpoint_override(row.id, Some(&row.url)).await?;
         }
         session::profile_view(self, row).await
