@@ -4,13 +4,24 @@
 
 use std::time::{Duration, Instant};
 
-use berth_harbor::{GcParameters, HarborClient};
+use berth_harbor::{GcParameters, HarborClient, Rights};
 use berth_registry::{Error, ErrorKind, RegistryClient};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    tag_digest, Backend, BoxFuture, Capabilities, GcFailed, GcOutput, GcRequest, LogFn, RegistryGcCounts, TagRemoval,
+    tag_digest, Backend, BoxFuture, Capabilities, Check, CheckFix, GcFailed, GcOutput, GcRequest, LogFn,
+    RegistryGcCounts, TagRemoval,
 };
+
+/// What a project role needs for each right, for messages.
+const DELETE_NEEDS: &str = "deleting needs the maintainer or project admin role in the project, or a robot account      with the Delete artifact and Delete tag permissions: ask a project admin";
+
+/// Projects the connection test looks at one by one (the rest are summarised).
+const CHECKED_PROJECTS: usize = 20;
+
+fn project_of(repo: &str) -> &str {
+    repo.split('/').next().unwrap_or(repo)
+}
 
 const JOB_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -49,6 +60,25 @@ impl Harbor {
     };
 }
 
+/// What the account lacks that Berth's views need, in words.
+fn rights_note(r: &Rights) -> String {
+    let mut v = Vec::new();
+    if !r.delete {
+        v.push("deletes are refused here");
+    }
+    if !r.quota {
+        v.push("its quota is not visible");
+    }
+    if !r.list {
+        v.push("its repositories are not listed");
+    }
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", v.join("; "))
+    }
+}
+
 impl Backend for Harbor {
     fn label(&self) -> &'static str {
         Self::CAPABILITIES.label
@@ -70,15 +100,146 @@ impl Backend for Harbor {
         })
     }
 
-    /// From the artifacts API (`with_tag=true`, 100 per page): every artifact with its tags.
+    /// From the artifacts API (`with_tag=true`, 100 per page): every artifact with its tags. Harbor
+    /// lists accessories under their subject, not as artifacts: a cosign signature's
+    /// `sha256-<hex>.sig` tag is read from the accessory itself, so the cache knows it as a referrer.
     fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
         Box::pin(async move {
             let mut out: Vec<(String, String)> = Vec::new();
-            for a in self.api.artifacts(repo, None).await? {
+            for a in self.api.artifacts_with_accessories(repo).await? {
                 out.extend(a.tag_names().into_iter().map(|t| (t, a.digest.clone())));
+                for acc in a.accessories.iter().flatten().filter(|x| x.kind == "signature.cosign") {
+                    if let Ok(sig) = self.api.artifact(repo, &acc.digest).await {
+                        out.extend(sig.tag_names().into_iter().map(|t| (t, acc.digest.clone())));
+                    }
+                }
             }
             out.sort();
+            out.dedup();
             Ok(Some(out))
+        })
+    }
+
+    /// From Harbor's permission list for the project: no delete right, no delete (Harbor would
+    /// answer 403 for each). Falls back to a `/v2` probe when the list cannot be read.
+    fn delete_blocked<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<(String, String)>, Error>> {
+        Box::pin(async move {
+            let project = project_of(repo);
+            let rights = match self.api.project(project).await {
+                Ok(p) => self.api.rights(p.project_id).await.ok().map(|r| (p, r)),
+                Err(_) => None,
+            };
+            match rights {
+                Some((p, r)) if !r.delete && !r.untag => {
+                    let role = p.role_name().map(|r| format!(" (role: {r})")).unwrap_or_default();
+                    Ok(Some((format!("this account may not delete in Harbor project {project}{role}"), DELETE_NEEDS.into())))
+                }
+                Some(_) => Ok(None),
+                None => crate::probe_v2(&self.client, repo).await,
+            }
+        })
+    }
+
+    /// Tags protected by the project's tag immutability rules: the tags Harbor marks immutable, with
+    /// the rule when the account may read the rules.
+    fn protected_tags<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Vec<(String, String, String)>, Error>> {
+        Box::pin(async move {
+            let project = project_of(repo);
+            let relative = repo.strip_prefix(&format!("{project}/")).unwrap_or(repo);
+            let immutable: Vec<String> = self
+                .api
+                .artifacts_with_accessories(repo)
+                .await?
+                .iter()
+                .flat_map(|a| a.tags.iter().flatten().filter(|t| t.immutable).map(|t| t.name.clone()))
+                .collect();
+            if immutable.is_empty() {
+                return Ok(Vec::new());
+            }
+            let rules = self.api.immutable_rules(project).await.ok();
+            let hint = "Harbor refuses to delete an immutable tag (412); a project admin or maintainer can change the \
+                        project's rules under Policy → Tag Immutability"
+                .to_string();
+            Ok(immutable
+                .into_iter()
+                .map(|tag| {
+                    let rule = rules.as_ref().and_then(|rs| rs.iter().find(|r| r.matches(relative, &tag)));
+                    let why = match (rule, rules.is_some()) {
+                        (Some(r), _) => format!("{repo}:{tag} is immutable: tag immutability rule #{} ({})", r.id, r.describe()),
+                        (None, true) => format!("{repo}:{tag} is immutable in Harbor project {project}"),
+                        (None, false) => format!(
+                            "{repo}:{tag} is immutable: a tag immutability rule of project {project} (the rules are not visible to this account)"
+                        ),
+                    };
+                    (tag, why, hint.clone())
+                })
+                .collect())
+        })
+    }
+
+    /// The artifact's accessories (signatures, SBOMs), which Harbor deletes with it.
+    fn accessories<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFuture<'a, Result<Vec<(String, String)>, Error>> {
+        Box::pin(async move {
+            match self.api.artifact(repo, digest).await {
+                Ok(a) => Ok(a.accessories.unwrap_or_default().into_iter().map(|x| (x.digest, x.kind)).collect()),
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Who the account is (local user, robot, OIDC user, admin) and what it may do per project.
+    fn diagnose(&self) -> BoxFuture<'_, Vec<Check>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            let login = match self.api.check_login().await {
+                Ok(l) => l,
+                Err(e) => {
+                    let fix = (e.kind == ErrorKind::Unauthorized).then_some(CheckFix::Credentials);
+                    let mut c = Check::fail("Harbor login", e.message, e.hint).fatal();
+                    c.fix = fix;
+                    out.push(c);
+                    return out;
+                }
+            };
+            let who = login.user.as_deref().map(|u| format!("{u}: ")).unwrap_or_default();
+            let version = login.version.as_deref().map(|v| format!(", Harbor {v}")).unwrap_or_default();
+            out.push(Check::ok("account", format!("{who}{}{version}", login.kind())));
+            let projects = match self.api.projects().await {
+                Ok(p) => p,
+                Err(e) => {
+                    out.push(Check::fail("projects", e.message, e.hint));
+                    return out;
+                }
+            };
+            if projects.is_empty() {
+                out.push(Check::fail(
+                    "projects",
+                    "this account sees no project",
+                    "ask a project admin to add the account as a member, or use a robot account of the project",
+                ));
+                return out;
+            }
+            for p in projects.iter().take(CHECKED_PROJECTS) {
+                let name = format!("project {}", p.name);
+                let role = p.role_name().map(|r| format!(" as {r}")).unwrap_or_else(|| {
+                    if login.admin {
+                        " as system administrator".into()
+                    } else if p.public() {
+                        " (public project, not a member)".into()
+                    } else {
+                        String::new()
+                    }
+                });
+                match self.api.rights(p.project_id).await {
+                    Ok(r) => out.push(Check::ok(name, format!("may {}{role}{}", r.describe(), rights_note(&r)))),
+                    Err(e) => out.push(Check::ok(name, format!("permissions not readable: {}", e.message))),
+                }
+            }
+            if projects.len() > CHECKED_PROJECTS {
+                out.push(Check::ok("projects", format!("{} more projects not checked one by one", projects.len() - CHECKED_PROJECTS)));
+            }
+            out
         })
     }
 

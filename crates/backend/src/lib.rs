@@ -91,6 +91,18 @@ pub trait Backend: Send + Sync {
         Box::pin(probe_v2(self.client(), repo))
     }
 
+    /// Tags of `repo` the server refuses to delete (Harbor's tag immutability rules), as
+    /// (tag, why, what to do). Plans refuse them; nothing is attempted.
+    fn protected_tags<'a>(&'a self, _repo: &'a str) -> BoxFuture<'a, Result<Vec<(String, String, String)>, Error>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Manifests the server deletes together with `digest` that the cache may not know (Harbor's
+    /// untagged accessories: cosign and notation signatures, SBOMs), as (digest, kind).
+    fn accessories<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFuture<'a, Result<Vec<(String, String)>, Error>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// What a connection test finds beyond `/v2/`: the server's own API, the account's rights, the
     /// server settings that break things, each with what to do. Empty for a plain registry.
     fn diagnose(&self) -> BoxFuture<'_, Vec<Check>> {

@@ -102,14 +102,20 @@ pub async fn run_harbor(berth: &Berth, cmd: HarborCmd) -> Result<(), ApiError> {
                 print_json(&projects);
             } else {
                 for p in projects {
-                    let limit = p.quota_limit.map(human_size).unwrap_or_else(|| "unlimited".into());
                     let vis = if p.public { "public" } else { "private" };
-                    println!(
-                        "{}  {vis}  {} repositories  {} of {limit}",
-                        p.name,
-                        p.repo_count,
-                        human_size(p.quota_used)
-                    );
+                    let quota = match p.quota_used {
+                        Some(used) => {
+                            let limit = p.quota_limit.map(human_size).unwrap_or_else(|| "unlimited".into());
+                            format!("{} of {limit}", human_size(used))
+                        }
+                        None => "quota not visible to this account".into(),
+                    };
+                    let role = p.role.as_deref().map(|r| format!("  as {r}")).unwrap_or_default();
+                    let rights = p.rights.as_deref().map(|r| format!("  may {r}")).unwrap_or_default();
+                    println!("{}  {vis}  {} repositories  {quota}{role}{rights}", p.name, p.repo_count);
+                    for h in &p.hidden {
+                        println!("    {h}");
+                    }
                 }
             }
         }
@@ -119,8 +125,21 @@ pub async fn run_harbor(berth: &Berth, cmd: HarborCmd) -> Result<(), ApiError> {
                 print_json(&arts);
             } else {
                 for a in arts {
-                    let tags = if a.tags.is_empty() { "<untagged>".to_string() } else { a.tags.join(",") };
-                    println!("{}  {tags}  {}", a.digest, human_size(a.size));
+                    let names: Vec<String> = a
+                        .tags
+                        .iter()
+                        .map(|t| if t.immutable { format!("{} (immutable)", t.name) } else { t.name.clone() })
+                        .collect();
+                    let tags = if names.is_empty() { "<untagged>".to_string() } else { names.join(",") };
+                    let scan = a
+                        .scan
+                        .as_ref()
+                        .map(|s| format!("  scan: {}", s.severity.as_deref().unwrap_or(&s.status)))
+                        .unwrap_or_default();
+                    println!("{}  {}  {tags}  {}{scan}", a.digest, a.kind, human_size(a.size));
+                    for x in &a.accessories {
+                        println!("    └ {} {}  {}", x.kind, x.digest, human_size(x.size));
+                    }
                 }
             }
         }

@@ -15,7 +15,7 @@ use ts_rs::TS;
 use crate::profiles::{self, Changes};
 use crate::{ApiError, Berth, ErrorCode, ProfileView};
 
-/// A Harbor project with its quota.
+/// A Harbor project with its quota, as far as the profile's account may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct HarborProjectView {
@@ -23,27 +23,128 @@ pub struct HarborProjectView {
     pub public: bool,
     #[ts(type = "number")]
     pub repo_count: u64,
-    /// Bytes counted against the project's quota.
-    #[ts(type = "number")]
-    pub quota_used: u64,
-    /// `null`: unlimited.
+    /// Bytes counted against the project's quota; `null`: not visible to this account.
+    #[ts(type = "number | null")]
+    pub quota_used: Option<u64>,
+    /// `null`: unlimited (or not visible: see `quota_used`).
     #[ts(type = "number | null")]
     pub quota_limit: Option<u64>,
+    /// The account's role in the project (`developer`, `limited guest`, …); `null`: not a member.
+    pub role: Option<String>,
+    /// What the account may do here (`pull, push, delete`); `null`: not readable.
+    pub rights: Option<String>,
+    pub can_delete: Option<bool>,
+    /// What this account may not see here, each with the role or permission that would show it.
+    pub hidden: Vec<String>,
 }
 
-/// A Harbor artifact: one manifest (image or multi-platform index) with its tags.
+/// A tag of a Harbor artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HarborTagView {
+    pub name: String,
+    /// Protected by a tag immutability rule (deletes refused).
+    pub immutable: bool,
+    pub push_time: Option<String>,
+}
+
+/// A label on a Harbor artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HarborLabelView {
+    pub name: String,
+    pub color: Option<String>,
+}
+
+/// A vulnerability scan's overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HarborScanView {
+    /// `Success`, `Running`, `Error`, …
+    pub status: String,
+    /// The highest severity found (`Critical` … `None`).
+    pub severity: Option<String>,
+    /// Severity → count, most severe first.
+    pub counts: Vec<(String, i64)>,
+    #[ts(type = "number")]
+    pub total: i64,
+    #[ts(type = "number")]
+    pub fixable: i64,
+    /// `Trivy v0.58.1`.
+    pub scanner: Option<String>,
+    pub finished: Option<String>,
+}
+
+/// A signature, SBOM or other accessory, shown under its subject and deleted with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HarborAccessoryView {
+    pub digest: String,
+    /// `signature` (cosign, notation), `sbom`, `attestation`, `referrer`.
+    pub kind: String,
+    /// Harbor's own type: `signature.cosign`, `signature.notation`, `sbom.harbor`, `subject.accessory`.
+    pub harbor_type: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    pub created: Option<String>,
+}
+
+/// A Harbor artifact: one manifest (image, index, chart, SBOM, …), tagged or not, with its tags,
+/// labels, scan overview and accessories.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct HarborArtifactView {
     pub repository: String,
     pub digest: String,
     pub media_type: String,
+    /// `image`, `index`, `chart`, `sbom`, `signature`, `wasm`, `cnab` or `other`.
+    pub kind: String,
+    /// The OCI artifact type (or config media type); `null` on Harbor before 2.5.
+    pub artifact_type: Option<String>,
     #[ts(type = "number")]
     pub size: u64,
-    pub tags: Vec<String>,
+    pub tags: Vec<HarborTagView>,
     pub push_time: Option<String>,
+    /// `null`: never pulled.
+    pub pull_time: Option<String>,
     /// `os/arch[/variant]` of an index's platforms.
     pub platforms: Vec<String>,
+    pub labels: Vec<HarborLabelView>,
+    pub scan: Option<HarborScanView>,
+    pub accessories: Vec<HarborAccessoryView>,
+}
+
+/// The kind of a Harbor artifact as Berth names it.
+fn artifact_kind(a: &berth_harbor::Artifact) -> &'static str {
+    let mt = a.manifest_media_type.as_deref().unwrap_or("");
+    let at = a.artifact_type.as_deref().or(a.media_type.as_deref()).unwrap_or("");
+    match a.kind.as_deref().unwrap_or("").to_ascii_uppercase().as_str() {
+        _ if mt.contains("index") || mt.contains("manifest.list") => "index",
+        _ if at.contains("notary.signature") || at.contains("cosign") => "signature",
+        _ if at.contains("sbom") || at.contains("spdx") || at.contains("cyclonedx") => "sbom",
+        "IMAGE" => "image",
+        "CHART" => "chart",
+        "SBOM" => "sbom",
+        "WASM" => "wasm",
+        "CNAB" => "cnab",
+        _ if at.contains("wasm") => "wasm",
+        _ if at.contains("helm") => "chart",
+        _ => "other",
+    }
+}
+
+fn accessory_kind(t: &str) -> &'static str {
+    match t {
+        t if t.starts_with("signature.") => "signature",
+        t if t.contains("sbom") => "sbom",
+        t if t.contains("attest") => "attestation",
+        _ => "referrer",
+    }
+}
+
+/// Harbor's zero time means "never".
+fn harbor_time(t: Option<String>) -> Option<String> {
+    t.filter(|t| !t.starts_with("0001-01-01"))
 }
 
 /// A docker repository of a Nexus server, and the child profile that browses it.
@@ -177,6 +278,10 @@ pub struct BlobStoreView {
     pub available_space: u64,
 }
 
+fn is_denied(e: &berth_registry::Error) -> bool {
+    matches!(e.kind, berth_registry::ErrorKind::PermissionDenied | berth_registry::ErrorKind::Unauthorized)
+}
+
 /// A backend error as an [`ApiError`]; Harbor's 412 gets its own `registry` kind.
 pub(crate) fn api_error(e: berth_registry::Error) -> ApiError {
     let mut e = e;
@@ -189,19 +294,56 @@ pub(crate) fn api_error(e: berth_registry::Error) -> ApiError {
 impl Berth {
     /// Harbor projects visible to the profile's account, with their quotas. Checks the login first:
     /// Harbor answers a wrong password on public endpoints as if it were anonymous.
+    ///
+    /// Degrades per project: a summary, quota or permission list the account may not read is
+    /// reported in `hidden` with the role that would show it, and the other projects still load.
     pub async fn harbor_projects(&self, profile: &str) -> Result<Vec<HarborProjectView>, ApiError> {
         let session = self.session(profile).await?;
         let c = session.harbor()?;
-        c.check_login().await.map_err(api_error)?;
+        let login = c.check_login().await.map_err(api_error)?;
         let mut out = Vec::new();
         for p in c.projects().await.map_err(api_error)? {
-            let summary = c.project_summary(&p.name).await.map_err(api_error)?;
-            let quota = summary.quota.unwrap_or_default();
+            let mut hidden = Vec::new();
+            let summary = match c.project_summary(&p.name).await {
+                Ok(s) => Some(s),
+                Err(e) if is_denied(&e) => {
+                    hidden.push(
+                        "summary and quota not visible to this account (needs a role in the project, or a robot with Read project)"
+                            .to_string(),
+                    );
+                    None
+                }
+                Err(e) => {
+                    hidden.push(format!("summary not readable: {}", e.message));
+                    None
+                }
+            };
+            let quota = summary.as_ref().and_then(|s| s.quota.clone());
+            if summary.is_some() && quota.is_none() {
+                hidden.push(
+                    "quota not visible to this account (needs a role in the project: limited guest or above, or a robot with Read quota)"
+                        .to_string(),
+                );
+            }
+            let rights = if login.user.is_some() { c.rights(p.project_id).await.ok() } else { None };
+            if let Some(r) = &rights {
+                if !r.list {
+                    hidden.push(
+                        "repositories not listed for this account (needs guest or above, or a robot with List repository)"
+                            .to_string(),
+                    );
+                }
+            }
+            let role = if login.admin { Some("system administrator".to_string()) } else { p.role_name().map(str::to_string) };
             out.push(HarborProjectView {
                 public: p.public(),
-                repo_count: summary.repo_count.max(p.repo_count).max(0) as u64,
-                quota_used: quota.storage_used().max(0) as u64,
-                quota_limit: quota.storage_limit().map(|l| l as u64),
+                repo_count: summary.as_ref().map(|s| s.repo_count).unwrap_or(0).max(p.repo_count).max(0) as u64,
+                quota_used: quota.as_ref().map(|q| q.storage_used().max(0) as u64),
+                quota_limit: quota.as_ref().and_then(|q| q.storage_limit()).map(|l| l as u64),
+                role,
+                rights: rights.map(|r| r.describe()),
+                can_delete: rights.map(|r| r.delete),
+                hidden,
                 name: p.name,
             });
         }
@@ -211,12 +353,55 @@ impl Berth {
     /// Artifacts of a Harbor repository (`project/repo`) with their tags, untagged ones included.
     pub async fn harbor_artifacts(&self, profile: &str, repository: &str) -> Result<Vec<HarborArtifactView>, ApiError> {
         let session = self.session(profile).await?;
-        let arts = session.harbor()?.artifacts(repository, None).await.map_err(api_error)?;
+        let arts = session.harbor()?.artifacts_detailed(repository).await.map_err(api_error)?;
         Ok(arts
             .into_iter()
             .map(|a| HarborArtifactView {
                 repository: repository.to_string(),
-                tags: a.tag_names(),
+                kind: artifact_kind(&a).to_string(),
+                artifact_type: a.artifact_type.clone(),
+                tags: a
+                    .tags
+                    .iter()
+                    .flatten()
+                    .map(|t| HarborTagView { name: t.name.clone(), immutable: t.immutable, push_time: t.push_time.clone() })
+                    .collect(),
+                pull_time: harbor_time(a.pull_time.clone()),
+                labels: a
+                    .labels
+                    .iter()
+                    .flatten()
+                    .map(|l| HarborLabelView { name: l.name.clone(), color: l.color.clone().filter(|c| !c.is_empty()) })
+                    .collect(),
+                scan: a.scan().map(|s| {
+                    let order = ["Critical", "High", "Medium", "Low", "Unknown", "None"];
+                    let counts = s.summary.as_ref().and_then(|v| v.summary.clone()).unwrap_or_default();
+                    let mut counts: Vec<(String, i64)> = counts.into_iter().collect();
+                    counts.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
+                    HarborScanView {
+                        status: s.scan_status.clone().unwrap_or_else(|| "unknown".into()),
+                        severity: s.severity.clone(),
+                        counts,
+                        total: s.summary.as_ref().map(|v| v.total).unwrap_or(0),
+                        fixable: s.summary.as_ref().map(|v| v.fixable).unwrap_or(0),
+                        scanner: s.scanner.as_ref().map(|sc| {
+                            [sc.name.as_deref(), sc.version.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+                        }),
+                        finished: harbor_time(s.end_time.clone()),
+                    }
+                }),
+                accessories: a
+                    .accessories
+                    .iter()
+                    .flatten()
+                    .map(|x| HarborAccessoryView {
+                        digest: x.digest.clone(),
+                        kind: accessory_kind(&x.kind).to_string(),
+                        harbor_type: x.kind.clone(),
+                        size: x.size.max(0) as u64,
+                        created: x.creation_time.clone(),
+                    })
+                    .collect(),
                 platforms: a
                     .references
                     .iter()

@@ -81,15 +81,18 @@ async fn a_harbor_profile_with_a_robot_syncs_and_browses_like_any_registry() {
 
     let projects = b.harbor_projects("harbor").await.unwrap();
     assert_eq!(projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["library", "team"]);
+    // A robot without "Read project" sees its project listed, but not its summary or quota.
     let team = &projects[1];
-    assert!(!team.public && team.repo_count == 2 && team.quota_used > 0 && team.quota_limit.is_none(), "{team:?}");
+    assert!(!team.public && team.repo_count == 2 && team.quota_used.is_none(), "{team:?}");
+    assert!(team.hidden.iter().any(|h| h.contains("not visible to this account")), "{team:?}");
+    assert_eq!(team.rights.as_deref(), Some("pull, delete"), "{team:?}");
 
     // Delete a tag, then the artifact; a re-sync shows it.
     let (_, r) = delete(&b, "harbor", "team/app:latest", berth_core::DeleteMode::UntagOnly).await.unwrap();
     assert_eq!(r.untagged, 1, "{r:?}");
     let arts = b.harbor_artifacts("harbor", "team/app").await.unwrap();
     assert_eq!(arts.len(), 1);
-    assert_eq!(arts[0].tags, ["v1"]);
+    assert_eq!(arts[0].tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["v1"]);
     let (_, r) =
         delete(&b, "harbor", &format!("team/app@{}", app.digest), berth_core::DeleteMode::Image).await.unwrap();
     assert_eq!(r.deleted, 1, "{r:?}");

@@ -138,6 +138,28 @@ impl AppSession {
         }
     }
 
+    /// Clicks `css` until `appears` is on the page (up to `secs`): for a click that opens something
+    /// while the view around it may still move (WebDriver clicks at the element's centre, so a layout
+    /// shift between finding and clicking lands the click elsewhere). Only for clicks that are safe
+    /// to repeat (opening a confirmation, a tab).
+    pub async fn click_until(&self, css: &str, appears: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.click(css, secs).await;
+            let settle = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < settle {
+                if self.client.find(appears).await.is_ok() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if Instant::now() > deadline {
+                let shot = self.screenshot("failed-click-until.png").await;
+                panic!("clicking {css} did not show {appears} within {secs}s (screenshot: {})", shot.display());
+            }
+        }
+    }
+
     /// Types into the first element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.wait_css(css, 10).await;

@@ -105,7 +105,12 @@ impl HarborClient {
     }
 
     async fn send(&self, method: Method, url: Url, body: Option<&Value>) -> Result<reqwest::Response, Error> {
-        let mut rb = self.http.request(method, url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        // Project references are names: a project named `2024` is not the project with ID 2024.
+        let mut rb = self
+            .http
+            .request(method, url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header("X-Is-Resource-Name", "true");
         if let Credentials::Basic { username, password } = &self.creds {
             rb = rb.basic_auth(username, Some(password));
         }
@@ -159,6 +164,11 @@ impl HarborClient {
                 "ask a project admin for the maintainer role, or use a robot account with this permission",
             ),
             (404, _) => Error::new(ErrorKind::NotFound, format!("{what}: not found on Harbor{detail}"), "check the project, repository, tag or digest; refresh the list"),
+            (412, _) if msg.contains("immutable") => Error::new(
+                ErrorKind::Protocol,
+                format!("{what}: Harbor refused: the tag is immutable{detail}"),
+                "a tag immutability rule of the project protects it; a project admin or maintainer can change the rules (Policy → Tag Immutability)",
+            ),
             (412, Some("VIOLATE_FOREIGN_KEY_CONSTRAINT")) => Error::new(
                 ErrorKind::Protocol,
                 format!("{what}: Harbor refused: the artifact is part of a multi-platform index that still references it{detail}"),
@@ -229,8 +239,9 @@ impl HarborClient {
     /// is treated as anonymous), so this asks `/users/current`, which robots answer with 412.
     pub async fn check_login(&self) -> Result<Login, Error> {
         let info = self.system_info().await?;
+        let mode = info.auth_mode.clone();
         if !self.has_credentials() {
-            return Ok(Login { user: None, admin: false, robot: false, version: info.harbor_version });
+            return Ok(Login { user: None, admin: false, robot: false, version: info.harbor_version, auth_mode: mode, oidc: false });
         }
         let url = self.url("users/current");
         let resp = self.send(Method::GET, url.clone(), None).await?;
@@ -242,6 +253,8 @@ impl HarborClient {
                     admin: u.get("sysadmin_flag").and_then(Value::as_bool).unwrap_or(false),
                     robot: false,
                     version: info.harbor_version,
+                    oidc: mode.as_deref() == Some("oidc_auth") && u.get("oidc_user_meta").is_some_and(|m| !m.is_null()),
+                    auth_mode: mode,
                 })
             }
             StatusCode::PRECONDITION_FAILED => {
@@ -249,7 +262,7 @@ impl HarborClient {
                     Credentials::Basic { username, .. } => Some(username.clone()),
                     Credentials::Anonymous => None,
                 };
-                Ok(Login { user: name, admin: false, robot: true, version: info.harbor_version })
+                Ok(Login { user: name, admin: false, robot: true, version: info.harbor_version, auth_mode: mode, oidc: false })
             }
             _ => Err(self.fail(&url, resp, "logging in").await),
         }
@@ -278,11 +291,53 @@ impl HarborClient {
         .await
     }
 
-    /// Every repository this account can see, through projects (not `/v2/_catalog`).
+    /// The project's tag immutability rules (maintainers and project admins may read them).
+    pub async fn immutable_rules(&self, project: &str) -> Result<Vec<Rule>, Error> {
+        self.get_all(
+            &format!("projects/{}/immutabletagrules", encode(project)),
+            "",
+            &format!("reading the tag immutability rules of {project}"),
+        )
+        .await
+    }
+
+    /// A tag retention policy (its ID is in the project's `retention_id` metadata).
+    pub async fn retention_policy(&self, id: i64) -> Result<RetentionPolicy, Error> {
+        self.get_json(&format!("retentions/{id}"), &format!("reading tag retention policy {id}")).await
+    }
+
+    /// What the caller may do in a project (`resource`, `action` pairs, project-relative).
+    pub async fn permissions(&self, project_id: i64) -> Result<Vec<Permission>, Error> {
+        self.get_json(
+            &format!("users/current/permissions?scope=%2Fproject%2F{project_id}&relative=true"),
+            "reading this account's permissions",
+        )
+        .await
+    }
+
+    /// One project by name.
+    pub async fn project(&self, project: &str) -> Result<Project, Error> {
+        self.get_json(&format!("projects/{}", encode(project)), &format!("reading project {project}")).await
+    }
+
+    /// What this account may do in a project, from Harbor's own permission list.
+    pub async fn rights(&self, project_id: i64) -> Result<Rights, Error> {
+        Ok(Rights::from_permissions(&self.permissions(project_id).await?))
+    }
+
+    /// Every repository this account can see, through projects (not `/v2/_catalog`). A project whose
+    /// repository list the account may not read is left out (it can neither pull nor delete there
+    /// through a listing); the caller learns which from [`HarborClient::projects`] and the rights.
     pub async fn all_repositories(&self) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         for p in self.projects().await? {
-            out.extend(self.repositories(&p.name).await?.into_iter().map(|r| r.name));
+            match self.repositories(&p.name).await {
+                Ok(r) => out.extend(r.into_iter().map(|r| r.name)),
+                Err(e) if e.kind == ErrorKind::PermissionDenied => {
+                    tracing::warn!("Harbor project {}: repositories not visible to this account: {e}", p.name)
+                }
+                Err(e) => return Err(e),
+            }
         }
         out.sort();
         out.dedup();
@@ -292,8 +347,28 @@ impl HarborClient {
     /// Artifacts of a repository (`project/repo`), with their tags; `query` is Harbor's `q`
     /// (e.g. `tags=nil` for untagged ones).
     pub async fn artifacts(&self, repository: &str, query: Option<&str>) -> Result<Vec<Artifact>, Error> {
+        self.artifacts_with(repository, query, "with_tag=true").await
+    }
+
+    /// Artifacts with everything the artifacts view shows: tags with their immutable status,
+    /// labels, the scan overview and accessories (signatures, SBOMs) under their subject.
+    pub async fn artifacts_detailed(&self, repository: &str) -> Result<Vec<Artifact>, Error> {
+        self.artifacts_with(
+            repository,
+            None,
+            "with_tag=true&with_label=true&with_scan_overview=true&with_accessory=true&with_immutable_status=true",
+        )
+        .await
+    }
+
+    /// Artifacts with their tags (and immutable status) and accessories: what a sync and a plan need.
+    pub async fn artifacts_with_accessories(&self, repository: &str) -> Result<Vec<Artifact>, Error> {
+        self.artifacts_with(repository, None, "with_tag=true&with_accessory=true&with_immutable_status=true").await
+    }
+
+    async fn artifacts_with(&self, repository: &str, query: Option<&str>, flags: &str) -> Result<Vec<Artifact>, Error> {
         let (p, r) = repository_path(repository)?;
-        let mut q = "with_tag=true".to_string();
+        let mut q = flags.to_string();
         if let Some(f) = query {
             q.push_str(&format!("&q={}", encode(f)));
         }
@@ -305,11 +380,14 @@ impl HarborClient {
         .await
     }
 
-    /// One artifact by tag or digest.
+    /// One artifact by tag or digest, with its tags and accessories.
     pub async fn artifact(&self, repository: &str, reference: &str) -> Result<Artifact, Error> {
         let (p, r) = repository_path(repository)?;
         self.get_json(
-            &format!("projects/{p}/repositories/{r}/artifacts/{}?with_tag=true", encode(reference)),
+            &format!(
+                "projects/{p}/repositories/{r}/artifacts/{}?with_tag=true&with_accessory=true&with_immutable_status=true",
+                encode(reference)
+            ),
             &format!("reading {repository}:{reference}"),
         )
         .await
@@ -414,6 +492,51 @@ impl HarborClient {
     }
 }
 
+/// What an account may do in one project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rights {
+    /// `repository:pull`
+    pub pull: bool,
+    /// `repository:push`
+    pub push: bool,
+    /// `artifact:delete`: delete images (with every tag).
+    pub delete: bool,
+    /// `tag:delete`: remove one tag.
+    pub untag: bool,
+    /// `quota:read`
+    pub quota: bool,
+    /// `repository:list`
+    pub list: bool,
+}
+
+impl Rights {
+    pub fn from_permissions(perms: &[Permission]) -> Rights {
+        let has = |r: &str, a: &str| perms.iter().any(|p| p.resource == r && (p.action == a || p.action == "*"));
+        Rights {
+            pull: has("repository", "pull"),
+            push: has("repository", "push"),
+            delete: has("artifact", "delete"),
+            untag: has("tag", "delete"),
+            quota: has("quota", "read"),
+            list: has("repository", "list"),
+        }
+    }
+
+    /// `pull, push, delete`, or `nothing`.
+    pub fn describe(&self) -> String {
+        let v: Vec<&str> = [(self.pull, "pull"), (self.push, "push"), (self.delete, "delete")]
+            .iter()
+            .filter(|(b, _)| *b)
+            .map(|(_, n)| *n)
+            .collect();
+        if v.is_empty() {
+            "nothing".into()
+        } else {
+            v.join(", ")
+        }
+    }
+}
+
 /// Who the credentials are, as Harbor sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Login {
@@ -421,6 +544,28 @@ pub struct Login {
     pub admin: bool,
     pub robot: bool,
     pub version: Option<String>,
+    /// Harbor's `auth_mode`: `db_auth`, `ldap_auth`, `oidc_auth`, `http_auth`, `uaa_auth`.
+    pub auth_mode: Option<String>,
+    /// An OIDC user logging in with its CLI secret.
+    pub oidc: bool,
+}
+
+impl Login {
+    /// What kind of account this is, for the connection test.
+    pub fn kind(&self) -> String {
+        let name = self.user.as_deref().unwrap_or("");
+        match () {
+            _ if self.user.is_none() => "anonymous (public projects only)".into(),
+            _ if self.robot => match name.strip_prefix("robot$").and_then(|n| n.split_once('+')) {
+                Some((project, _)) => format!("project robot account of {project}"),
+                None => "system robot account".into(),
+            },
+            _ if self.admin => "system administrator".into(),
+            _ if self.oidc => "OIDC user (logging in with its CLI secret)".into(),
+            _ if self.auth_mode.as_deref() == Some("ldap_auth") => "LDAP user".into(),
+            _ => "local user".into(),
+        }
+    }
 }
 
 #[cfg(test)]

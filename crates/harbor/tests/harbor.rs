@@ -23,6 +23,7 @@ async fn harbor() -> Harbor {
         .member("team", "dev", HarborRole::Developer)
         .quota("team", 50_000_000)
         .robot("team", "ci", "robot-secret", &["pull", "delete"])
+        .robot("team", "reader", "reader-secret", &["pull", "project:read", "quota:read"])
         .gc_time_window_hours(0)
         .start()
         .await
@@ -51,7 +52,12 @@ async fn a_robot_browses_its_project_through_the_api_not_the_catalog() {
     assert_eq!(arts[0].repository_name.as_deref(), Some("team/tools/lint"));
     assert!(arts[0].size > 0);
 
-    let summary = robot.project_summary("team").await.unwrap();
+    // Harbor's summary needs "Read project", which this robot was not given; one that was sees the quota.
+    let e = robot.project_summary("team").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e:?}");
+    let reader =
+        HarborClient::new(&h.url(), basic("robot$team+reader", "reader-secret"), &TlsOptions::default()).unwrap();
+    let summary = reader.project_summary("team").await.unwrap();
     let quota = summary.quota.unwrap();
     assert_eq!(quota.storage_limit(), Some(50_000_000));
     assert!(quota.storage_used() > 0, "{quota:?}");

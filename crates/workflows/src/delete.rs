@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::plan::{compute_plan, DeletePlan, PlanOptions, PlannedTag, Selection};
+use crate::plan::{compute_plan, DeletePlan, Guards, PlanOptions, PlannedReferrer, PlannedTag, Selection};
 use crate::{operation_id, Target, WorkflowError};
 
 /// Refreshes the selected repositories, probes delete support in each, and computes the plan.
@@ -30,9 +30,12 @@ pub async fn plan_delete(
         berth_registry::validate_repo(r)?;
     }
     berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, cancel).await?;
-    let blocked = probe(t, &repos).await?;
+    let guards = probe(t, &repos).await?;
     let graph = t.store.profile_graph(t.profile_id).await?;
-    let mut plan = compute_plan(t.profile, &graph, selections, opts, &blocked);
+    let mut plan = compute_plan(t.profile, &graph, selections, opts, &guards);
+    if opts.referrers {
+        add_accessories(t, &mut plan).await?;
+    }
     if !t.store.has_synced(t.profile_id).await? {
         plan.notes.push(
             "the profile was never fully synced: other repositories may share these blobs, so the reclaimable \
@@ -43,15 +46,40 @@ pub async fn plan_delete(
     Ok(plan)
 }
 
-/// Repositories where deletes cannot work, with the reason and the fix.
-pub(crate) async fn probe(t: Target<'_>, repos: &[String]) -> Result<HashMap<String, (String, String)>, WorkflowError> {
-    let mut blocked = HashMap::new();
+/// Repositories where deletes cannot work and tags the server protects, with the reason and the fix.
+pub(crate) async fn probe(t: Target<'_>, repos: &[String]) -> Result<Guards, WorkflowError> {
+    let mut guards = Guards::default();
     for r in repos {
         if let Some((reason, hint)) = t.backend.delete_blocked(r).await? {
-            blocked.insert(r.clone(), (format!("{reason}: nothing will be changed in {r}"), hint));
+            guards.repos.insert(r.clone(), (format!("{reason}: nothing will be changed in {r}"), hint));
+            continue;
+        }
+        for (tag, reason, hint) in t.backend.protected_tags(r).await? {
+            guards.tags.insert((r.clone(), tag), (reason, hint));
         }
     }
-    Ok(blocked)
+    Ok(guards)
+}
+
+/// Accessories the server deletes with an image (Harbor's signatures and SBOMs that are not tagged,
+/// so the cache does not know them): listed in the plan with the image.
+async fn add_accessories(t: Target<'_>, plan: &mut DeletePlan) -> Result<(), WorkflowError> {
+    let images: Vec<(String, String)> = plan.delete.iter().map(|d| (d.repository.clone(), d.digest.clone())).collect();
+    for (repo, digest) in images {
+        for (acc, kind) in t.backend.accessories(&repo, &digest).await? {
+            if plan.referrers.iter().any(|r| r.repository == repo && r.digest == acc) {
+                continue;
+            }
+            plan.referrers.push(PlannedReferrer {
+                repository: repo.clone(),
+                digest: acc,
+                subject: digest.clone(),
+                tag: None,
+                kind,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -262,7 +290,8 @@ pub async fn execute_plan(
     let graph = t.store.profile_graph(t.profile_id).await?;
     let now = tag_map(&graph);
     // Deletes cannot work in a repository that turned read-only since the plan: refuse there.
-    let blocked = probe(t, &repos).await?;
+    let guards = probe(t, &repos).await?;
+    let blocked = &guards.repos;
     // Tags this plan removes, per repository, so child checks know what survives.
     let mut removed: HashSet<(String, String)> = HashSet::new();
     removed.extend(plan.untag.iter().map(|u| (u.repository.clone(), u.tag.clone())));
@@ -271,7 +300,7 @@ pub async fn execute_plan(
     }
     removed.extend(plan.referrers.iter().filter_map(|r| r.tag.clone().map(|tag| (r.repository.clone(), tag))));
 
-    let checked = Checked { graph: &graph, now: &now, blocked: &blocked, removed: &removed };
+    let checked = Checked { graph: &graph, now: &now, blocked, guards: &guards, removed: &removed };
     for u in &plan.untag {
         if cancel.is_cancelled() {
             break;
@@ -333,6 +362,7 @@ struct Checked<'g> {
     now: &'g HashMap<(String, String), String>,
     /// Repositories where deletes cannot work now, with why.
     blocked: &'g HashMap<String, (String, String)>,
+    guards: &'g Guards,
     /// Tags this plan removes, per repository, so child checks know what survives.
     removed: &'g HashSet<(String, String)>,
 }
@@ -348,7 +378,8 @@ struct Root {
 impl Run<'_, '_> {
     /// One untag, re-checked: skipped when the repository is blocked, the tag moved or is gone.
     async fn untag(&mut self, u: &PlannedTag, ck: &Checked<'_>) -> Result<(), WorkflowError> {
-        if let Some((reason, _)) = ck.blocked.get(&u.repository) {
+        let protected = ck.guards.tags.get(&(u.repository.clone(), u.tag.clone())).map(|(r, _)| r);
+        if let Some(reason) = ck.blocked.get(&u.repository).map(|(r, _)| r).or(protected) {
             self.record(result("untag", &u.repository, &u.tag, Some(&u.digest), "skipped", Some(reason.clone()))).await;
             return Ok(());
         }
@@ -486,6 +517,12 @@ impl Run<'_, '_> {
             return Ok(());
         };
         let mut keep_bytes = self.t.store.manifests_raw(std::slice::from_ref(&digest)).await?;
+        if keep_bytes.is_empty() {
+            // Not cached (an untagged accessory the plan got from the server): keep its bytes for the trash.
+            if let Ok(Some(m)) = self.t.client().get_manifest(&repo, &Reference::Digest(parsed.clone())).await {
+                keep_bytes.insert(digest.clone(), (m.media_type.clone(), m.bytes.to_vec()));
+            }
+        }
         self.announce(format!("delete {repo}@{digest}"));
         match retry(|| self.t.backend.delete_manifest(&repo, &parsed)).await {
             Ok(found) => {

@@ -201,7 +201,23 @@ fn blob_closure<'a>(g: &'a ProfileGraph, manifests: &HashSet<&'a str>) -> HashMa
     out
 }
 
-/// Computes the plan from the profile's graph. `blocked`: repositories where deletes cannot work
+/// What the server refuses to delete, found before planning: repositories where deletes cannot work
+/// (disabled, read-only, no permission) and single tags it protects (Harbor's tag immutability
+/// rules), each with why and what to do.
+#[derive(Debug, Clone, Default)]
+pub struct Guards {
+    pub repos: HashMap<String, (String, String)>,
+    /// (repository, tag) → (why, what to do).
+    pub tags: HashMap<(String, String), (String, String)>,
+}
+
+impl Guards {
+    fn tag(&self, repo: &str, tag: &str) -> Option<&(String, String)> {
+        self.tags.get(&(repo.to_string(), tag.to_string()))
+    }
+}
+
+/// Computes the plan from the profile's graph. `guards`: repositories where deletes cannot work
 /// (delete disabled, read-only, no permission), with the reason and the fix. In steps: resolve the
 /// selections, decide per image (untag or delete), the referrers of deleted images, the index children
 /// deleted with them, then the bytes GC can free.
@@ -210,11 +226,11 @@ pub fn compute_plan(
     g: &ProfileGraph,
     selections: &[Selection],
     opts: PlanOptions,
-    blocked: &HashMap<String, (String, String)>,
+    guards: &Guards,
 ) -> DeletePlan {
     let mut p = Planner::new(profile, g, opts);
-    let (selected, whole) = p.select(selections, blocked);
-    p.decide(&selected, &whole);
+    let (selected, whole) = p.select(selections, &guards.repos);
+    p.decide(&selected, &whole, guards);
     if opts.referrers {
         p.referrers();
     }
@@ -329,7 +345,7 @@ impl<'g> Planner<'g> {
     }
 
     /// Per image: untag the chosen tags, or delete the image with every tag on it (siblings listed).
-    fn decide(&mut self, selected: &Selected<'g>, whole: &HashSet<(&'g str, &'g str)>) {
+    fn decide(&mut self, selected: &Selected<'g>, whole: &HashSet<(&'g str, &'g str)>, guards: &Guards) {
         let (g, opts) = (self.g, self.opts);
         let (tags, plan, removed_tags, deleted) =
             (&self.tags, &mut self.plan, &mut self.removed_tags, &mut self.deleted);
@@ -342,6 +358,33 @@ impl<'g> Planner<'g> {
                 DeleteMode::Image => true,
                 DeleteMode::Auto => others.is_empty() || whole.contains(&(*repo, *digest)),
             };
+            // A protected tag refuses what would remove it: the untag, or the image delete it goes with.
+            let removing: Vec<&str> = if delete_image { all.iter().copied().collect() } else { sel.iter().copied().collect() };
+            let protected: Vec<(&str, &(String, String))> =
+                removing.iter().filter_map(|t| guards.tag(repo, t).map(|why| (*t, why))).collect();
+            if !protected.is_empty() {
+                for (t, (reason, hint)) in &protected {
+                    plan.refused.push(Refusal {
+                        repository: repo.to_string(),
+                        reference: t.to_string(),
+                        reason: reason.clone(),
+                        hint: hint.clone(),
+                    });
+                }
+                let names: Vec<&str> = protected.iter().map(|(t, _)| *t).collect();
+                for t in sel.iter().filter(|t| !names.contains(t)) {
+                    plan.refused.push(Refusal {
+                        repository: repo.to_string(),
+                        reference: t.to_string(),
+                        reason: format!(
+                            "{repo}:{t} is the same image as the protected {}: deleting the image would remove them",
+                            names.join(", ")
+                        ),
+                        hint: "untag it instead (Untag only), which leaves the image and its protected tags".into(),
+                    });
+                }
+                continue;
+            }
             if delete_image {
                 let m = g.manifests.get(*digest);
                 plan.delete.push(PlannedImage {

@@ -1,7 +1,7 @@
 //! Retention policies: which tags to keep per repository (the newest N by created date, those newer
 //! than D days, protected tags), and the delete plan for the rest. A dry run is the plan.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use berth_store::ProfileGraph;
 use globset::Glob;
@@ -214,8 +214,8 @@ pub async fn plan_retention_many(
     selections.dedup();
     let mut touched: Vec<String> = selections.iter().map(|s| s.repository.clone()).collect();
     touched.dedup();
-    let blocked: HashMap<String, (String, String)> = probe(t, &touched).await?;
-    let plan = compute_plan(t.profile, &graph, &selections, PlanOptions::default(), &blocked);
+    let guards = probe(t, &touched).await?;
+    let plan = compute_plan(t.profile, &graph, &selections, PlanOptions::default(), &guards);
     Ok(RetentionPlan { plan, kept })
 }
 

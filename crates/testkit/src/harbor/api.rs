@@ -23,6 +23,8 @@ pub(super) async fn api(State(st): State<Arc<HState>>, req: Request) -> Response
     let path = req.uri().path().to_string();
     let q = query_pairs(req.uri().query());
     let who = st.principal(req.headers());
+    // `X-Is-Resource-Name: true` makes a numeric project reference a name (otherwise it is an ID).
+    let is_name = req.headers().get("X-Is-Resource-Name").and_then(|v| v.to_str().ok()) == Some("true");
     // gorilla/csrf as Harbor configures it: only requests carrying the session cookie are checked.
     let has_session = req
         .headers()
@@ -44,7 +46,8 @@ pub(super) async fn api(State(st): State<Arc<HState>>, req: Request) -> Response
             {"name": "core", "status": "healthy"}, {"name": "registry", "status": "healthy"},
             {"name": "jobservice", "status": "healthy"}, {"name": "database", "status": "healthy"}]})),
         ("GET", ["systeminfo"]) => {
-            let mut v = json!({"auth_mode": "db_auth", "primary_auth_mode": false, "self_registration": false,
+            let mode = if st.oidc { "oidc_auth" } else { "db_auth" };
+            let mut v = json!({"auth_mode": mode, "primary_auth_mode": false, "self_registration": false,
                 "banner_message": "", "oidc_provider_name": ""});
             if who.authenticated() {
                 let host = st.public.trim_start_matches("http://").to_string();
@@ -72,17 +75,58 @@ pub(super) async fn api(State(st): State<Arc<HState>>, req: Request) -> Response
                 &format!("get current user not available for security context: robot ({})", r.login),
             ),
             Principal::User(u) => {
-                ok_json(&json!({"user_id": u.id, "username": u.name, "email": format!("{}@example.invalid", u.name),
+                let mut v = json!({"user_id": u.id, "username": u.name, "email": format!("{}@example.invalid", u.name),
                 "realname": u.name, "comment": "", "sysadmin_flag": u.admin, "admin_role_in_auth": false,
-                "creation_time": st.created, "update_time": st.created}))
+                "creation_time": st.created, "update_time": st.created});
+                if st.oidc && !u.admin {
+                    v["oidc_user_meta"] = json!({"id": u.id, "user_id": u.id, "subiss": format!("{}https://idp.example.invalid", u.name),
+                        "secret": u.password, "creation_time": st.created, "update_time": st.created});
+                }
+                ok_json(&v)
             }
         },
+        ("GET", ["users", "current", "permissions"]) => {
+            if !who.authenticated() {
+                return unauthorized();
+            }
+            let scope = qget(&q, "scope").unwrap_or("");
+            let relative = qget(&q, "relative") == Some("true");
+            let project = scope.strip_prefix("/project/").and_then(|id| st.project_by_id(id));
+            let items: Vec<Value> = match project {
+                Some(p) => who
+                    .policies(&p)
+                    .into_iter()
+                    .map(|(r, a)| {
+                        let resource = if relative { r } else { format!("/project/{}/{r}", p.id) };
+                        json!({"resource": resource, "action": a})
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            ok_json(&Value::Array(items))
+        }
+        ("GET", ["retentions", id]) => {
+            let Some(r) = st.retention.lock().unwrap().iter().find(|r| r.id.to_string() == *id).cloned() else {
+                return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("retention policy {id} not found"));
+            };
+            let Some(p) = st.project(&r.project) else { return error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found") };
+            if !who.allowed(&p, "tag-retention", "read") {
+                return denied(&who);
+            }
+            ok_json(&json!({"id": r.id, "algorithm": "or",
+                "rules": [{"id": 1, "priority": 1, "disabled": false, "action": "retain", "template": r.template,
+                    "params": r.params,
+                    "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": r.tags, "extras": "{\"untagged\":true}"}],
+                    "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": r.repositories}]}}],
+                "trigger": {"kind": "Schedule", "settings": {"cron": "0 0 0 * * *"}, "references": {}},
+                "scope": {"level": "project", "ref": p.id}}))
+        }
         ("GET", ["statistics"]) => {
             if !who.authenticated() {
                 return unauthorized();
             }
             let projects = st.projects.lock().unwrap().clone();
-            let visible: Vec<&Project> = projects.iter().filter(|p| who.can(p, "pull")).collect();
+            let visible: Vec<&Project> = projects.iter().filter(|p| who.sees(p)).collect();
             let count = |public: bool| visible.iter().filter(|p| p.public == public).count();
             let repos = |public: bool| -> usize {
                 visible.iter().filter(|p| p.public == public).map(|p| st.repositories_of(&p.name).len()).sum()
@@ -103,7 +147,7 @@ pub(super) async fn api(State(st): State<Arc<HState>>, req: Request) -> Response
             let public = qget(&q, "public").map(|v| v == "true");
             let items = projects
                 .iter()
-                .filter(|p| who.can(p, "pull"))
+                .filter(|p| who.sees(p))
                 .filter(|p| name.is_none_or(|n| p.name == n))
                 .filter(|p| fuzzy.as_deref().is_none_or(|f| p.name.contains(f)))
                 .filter(|p| public.is_none_or(|b| p.public == b))
@@ -119,7 +163,7 @@ pub(super) async fn api(State(st): State<Arc<HState>>, req: Request) -> Response
             let id = qget(&q, "reference_id");
             let items = projects
                 .iter()
-                .filter(|p| who.can(p, "pull") && id.is_none_or(|i| i == p.id.to_string()))
+                .filter(|p| who.allowed(p, "quota", "read") && id.is_none_or(|i| i == p.id.to_string()))
                 .map(|p| {
                     json!({"id": p.id, "ref": {"id": p.id, "name": p.name, "owner_name": "admin"},
                     "hard": {"storage": p.quota}, "used": {"storage": st.project_usage(&p.name)},
@@ -128,7 +172,7 @@ pub(super) async fn api(State(st): State<Arc<HState>>, req: Request) -> Response
                 .collect();
             paginate(items, &path, &q)
         }
-        (_, ["projects", p, rest @ ..]) => project_api(&st, m, &path, &q, &who, p, rest).await,
+        (_, ["projects", p, rest @ ..]) => project_api(&st, m, &path, &q, &who, (p, is_name), rest).await,
         (_, ["system", "gc", rest @ ..]) => gc_api(&st, m, &q, &path, &who, rest, &body).await,
         _ => error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("no route for {m} {path}")),
     }
@@ -140,33 +184,61 @@ pub(super) async fn project_api(
     path: &str,
     q: &[(String, String)],
     who: &Principal,
-    project: &str,
+    (project, is_name): (&str, bool),
     rest: &[&str],
 ) -> Response {
     let Some(pname) = path_param(project) else { return error(StatusCode::NOT_FOUND, "NOT_FOUND", "not found") };
-    let Some(p) = st.project(&pname) else {
+    // Harbor's parseProjectNameOrID: a number is an ID unless the header says it is a name.
+    let found = if !is_name && pname.parse::<i64>().is_ok() { st.project_by_id(&pname) } else { st.project(&pname) };
+    let Some(p) = found else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("project {pname} not found"));
     };
-    if !who.can(&p, "pull") {
+    if !who.sees(&p) {
         return denied(who);
     }
     let repo_of = |raw: &str| path_param(raw).map(|r| format!("{}/{r}", p.name));
     match (m, rest) {
         ("GET", []) => ok_json(&st.project_json(&p, who)),
         ("GET", ["summary"]) => {
-            let members = p.members.iter().filter(|(_, r)| *r == HarborRole::ProjectAdmin).count();
+            // GetProjectSummary: project read, then quota and member counts only with their permissions.
+            if !who.allowed(&p, "project", "read") {
+                return denied(who);
+            }
             let count = |role: HarborRole| p.members.iter().filter(|(_, r)| *r == role).count();
-            ok_json(&json!({
-                "repo_count": st.repositories_of(&p.name).len(),
-                "project_admin_count": members,
-                "maintainer_count": count(HarborRole::Maintainer),
-                "developer_count": count(HarborRole::Developer),
-                "guest_count": count(HarborRole::Guest),
-                "limited_guest_count": 0,
-                "quota": {"hard": {"storage": p.quota}, "used": {"storage": st.project_usage(&p.name)}},
-            }))
+            let mut v = json!({"repo_count": st.repositories_of(&p.name).len()});
+            if who.allowed(&p, "member", "list") {
+                v["project_admin_count"] = json!(count(HarborRole::ProjectAdmin));
+                v["maintainer_count"] = json!(count(HarborRole::Maintainer));
+                v["developer_count"] = json!(count(HarborRole::Developer));
+                v["guest_count"] = json!(count(HarborRole::Guest));
+                v["limited_guest_count"] = json!(count(HarborRole::LimitedGuest));
+            }
+            if who.allowed(&p, "quota", "read") {
+                v["quota"] = json!({"hard": {"storage": p.quota}, "used": {"storage": st.project_usage(&p.name)}});
+            }
+            ok_json(&v)
+        }
+        ("GET", ["immutabletagrules"]) => {
+            if !who.allowed(&p, "immutable-tag", "list") {
+                return denied(who);
+            }
+            let items = st
+                .immutable
+                .iter()
+                .filter(|r| r.project == p.name)
+                .map(|r| {
+                    json!({"id": r.id, "priority": 0, "disabled": false, "action": "immutable",
+                        "template": "immutable_template", "params": {},
+                        "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": r.tags}],
+                        "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": r.repositories}]}})
+                })
+                .collect();
+            paginate(items, path, q)
         }
         ("GET", ["repositories"]) => {
+            if !who.allowed(&p, "repository", "list") {
+                return denied(who);
+            }
             let fuzzy = qget(q, "q").and_then(|q| q.strip_prefix("name=~")).map(str::to_string);
             let items = st
                 .repositories_of(&p.name)
@@ -198,7 +270,7 @@ pub(super) async fn artifact_api(
     repo: &str,
     rest: &[&str],
 ) -> Response {
-    let with_tag = qget(q, "with_tag") != Some("false");
+    let opts = ArtifactOptions::from_query(q);
     let arts = st.artifacts(repo);
     let find = |reference: &str| -> Option<&Artifact> {
         let reference = percent_decode(reference);
@@ -221,10 +293,14 @@ pub(super) async fn artifact_api(
             ok_empty()
         }
         ("GET", ["artifacts"]) => {
+            if !who.allowed(p, "artifact", "list") {
+                return denied(who);
+            }
             let filter = qget(q, "q").unwrap_or("");
             let items = arts
                 .iter()
                 .filter(|a| !a.child || !a.tags.is_empty())
+                .filter(|a| a.accessory.is_none())
                 .filter(|a| match filter {
                     "tags=*" => !a.tags.is_empty(),
                     "tags=nil" => a.tags.is_empty(),
@@ -236,12 +312,13 @@ pub(super) async fn artifact_api(
                         },
                     },
                 })
-                .map(|a| st.artifact_json(p, repo, a, with_tag))
+                .map(|a| st.artifact_json(p, repo, a, &arts, &opts))
                 .collect();
             paginate(items, path, q)
         }
         ("GET", ["artifacts", reference]) => match find(reference) {
-            Some(a) => ok_json(&st.artifact_json(p, repo, a, with_tag)),
+            Some(_) if !who.allowed(p, "artifact", "read") => denied(who),
+            Some(a) => ok_json(&st.artifact_json(p, repo, a, &arts, &opts)),
             None => error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("artifact {repo}:{reference} not found")),
         },
         ("DELETE", ["artifacts", reference]) => {
@@ -258,7 +335,18 @@ pub(super) async fn artifact_api(
                     "the deleting artifact is referenced by others",
                 );
             }
+            if let Some((t, _)) = a.tags.iter().find(|(t, _)| st.immutable_rule(p, repo, t).is_some()) {
+                return error(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PRECONDITION",
+                    &format!("the tag {t} configured as immutable, cannot be deleted"),
+                );
+            }
             emu::registry_delete_manifest(&st.http, &st.upstream, repo, &a.m.digest).await;
+            // Its accessories (signatures, SBOMs) are hard references: they go with it.
+            for acc in arts.iter().filter(|x| x.accessory.as_ref().is_some_and(|(s, _)| *s == a.m.digest)) {
+                emu::registry_delete_manifest(&st.http, &st.upstream, repo, &acc.m.digest).await;
+            }
             // The index's children go with it, unless another index or a tag still holds them.
             let remaining: BTreeSet<String> = arts
                 .iter()
@@ -275,7 +363,8 @@ pub(super) async fn artifact_api(
         }
         ("GET", ["artifacts", reference, "tags"]) => match find(reference) {
             Some(a) => {
-                let v = st.artifact_json(p, repo, a, true);
+                let tag_opts = ArtifactOptions { with_tag: true, ..opts };
+                let v = st.artifact_json(p, repo, a, &arts, &tag_opts);
                 let tags = v["tags"].as_array().cloned().unwrap_or_default();
                 paginate(tags, path, q)
             }
@@ -285,12 +374,19 @@ pub(super) async fn artifact_api(
             let Some(a) = find(reference) else {
                 return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("artifact {repo}:{reference} not found"));
             };
-            if !who.can(p, "delete") {
+            if !who.allowed(p, "tag", "delete") {
                 return denied(who);
             }
             let tag = percent_decode(tag);
             if !a.tags.iter().any(|(t, _)| *t == tag) {
                 return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("tag {tag} not found on {}", a.m.digest));
+            }
+            if st.immutable_rule(p, repo, &tag).is_some() {
+                return error(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PRECONDITION",
+                    &format!("the tag {tag} configured as immutable, cannot be deleted"),
+                );
             }
             st.disk.remove_tag(repo, &tag);
             ok_empty()

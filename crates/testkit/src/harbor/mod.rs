@@ -34,6 +34,7 @@ use crate::{Registry, Seeder, SpecValidator};
 
 mod api;
 mod gc;
+mod policy;
 mod v2;
 mod views;
 
@@ -53,6 +54,8 @@ pub enum HarborRole {
     Developer = 2,
     Guest = 3,
     Maintainer = 4,
+    /// Pulls and sees artifacts, but no members, labels or robots (Harbor 2.1+).
+    LimitedGuest = 5,
 }
 
 #[derive(Clone, Debug)]
@@ -74,12 +77,40 @@ struct Project {
 
 #[derive(Clone, Debug)]
 struct Robot {
-    /// `robot$<project>+<name>`
+    /// `robot$<project>+<name>` (project robot) or `robot$<name>` (system robot)
     login: String,
     secret: String,
+    /// (project name or `*`, permissions: `pull`, `push`, `delete` or `resource:action`)
+    access: Vec<(String, Vec<String>)>,
+}
+
+/// A tag immutability rule (`immutabletagrules`): doublestar patterns on the project-relative
+/// repository name and on the tag.
+#[derive(Clone, Debug)]
+struct ImmutableRule {
+    id: i64,
     project: String,
-    /// `pull`, `push`, `delete`
-    actions: Vec<String>,
+    repositories: String,
+    tags: String,
+}
+
+/// A project's tag retention policy (`retentions/{id}`): one rule.
+#[derive(Clone, Debug)]
+struct Retention {
+    id: i64,
+    project: String,
+    template: String,
+    params: Value,
+    tags: String,
+    repositories: String,
+}
+
+/// A scan result Harbor would show for an artifact (severity counts by `Critical`, `High`, …).
+#[derive(Clone, Debug)]
+struct Scan {
+    digest: String,
+    counts: Vec<(String, i64)>,
+    fixable: i64,
 }
 
 /// Configures a [`Harbor`].
@@ -89,6 +120,12 @@ pub struct HarborBuilder {
     projects: Vec<Project>,
     robots: Vec<Robot>,
     time_window: Option<i64>,
+    oidc: bool,
+    immutable: Vec<ImmutableRule>,
+    retention: Vec<Retention>,
+    labels: Vec<(String, String, String)>,
+    scans: Vec<Scan>,
+    old: bool,
 }
 
 impl HarborBuilder {
@@ -125,15 +162,84 @@ impl HarborBuilder {
         self
     }
 
-    /// A project robot account, logging in as `robot$<project>+<name>`, with `actions` among `pull`,
-    /// `push`, `delete` on that project only.
+    /// A project robot account, logging in as `robot$<project>+<name>`, with `actions` on that
+    /// project only: `pull`, `push`, `delete` (what they grant in `policy.rs`) or any
+    /// `resource:action` of Harbor's RBAC (`project:read`, `repository:list`, `quota:read`, …).
     pub fn robot(mut self, project: &str, name: &str, secret: &str, actions: &[&str]) -> Self {
         self.robots.push(Robot {
             login: format!("robot${project}+{name}"),
             secret: secret.into(),
-            project: project.into(),
-            actions: actions.iter().map(|s| s.to_string()).collect(),
+            access: vec![(project.into(), actions.iter().map(|s| s.to_string()).collect())],
         });
+        self
+    }
+
+    /// A system robot account, logging in as `robot$<name>`, with permissions per project (`*`: all).
+    pub fn system_robot(mut self, name: &str, secret: &str, access: &[(&str, &[&str])]) -> Self {
+        self.robots.push(Robot {
+            login: format!("robot${name}"),
+            secret: secret.into(),
+            access: access.iter().map(|(p, a)| (p.to_string(), a.iter().map(|s| s.to_string()).collect())).collect(),
+        });
+        self
+    }
+
+    /// OIDC authentication (`auth_mode: oidc_auth`): users log in to the API and `/v2` with their CLI
+    /// secret; add them with [`HarborBuilder::oidc_user`].
+    pub fn oidc(mut self) -> Self {
+        self.oidc = true;
+        self
+    }
+
+    /// A user from the OIDC provider, whose CLI secret is its password for Harbor's API and `/v2`.
+    pub fn oidc_user(self, name: &str, cli_secret: &str) -> Self {
+        self.oidc().user(name, cli_secret)
+    }
+
+    /// A tag immutability rule: tags matching `tags` in repositories matching `repositories`
+    /// (doublestar patterns, project-relative: `**`, `app`, `{a,b}`, `release-*`) cannot be deleted.
+    pub fn immutable(mut self, project: &str, repositories: &str, tags: &str) -> Self {
+        let id = self.immutable.len() as i64 + 1;
+        self.immutable.push(ImmutableRule { id, project: project.into(), repositories: repositories.into(), tags: tags.into() });
+        self
+    }
+
+    /// The project's tag retention policy with one rule: `template` (`latestPushedK`,
+    /// `nDaysSinceLastPush`, `always`, …) with its parameter, over tags and repositories matching.
+    pub fn retention(mut self, project: &str, template: &str, param: i64, repositories: &str, tags: &str) -> Self {
+        let id = self.retention.len() as i64 + 1;
+        let params = if template == "always" { json!({}) } else { json!({ template: param }) };
+        self.retention.push(Retention {
+            id,
+            project: project.into(),
+            template: template.into(),
+            params,
+            tags: tags.into(),
+            repositories: repositories.into(),
+        });
+        self
+    }
+
+    /// A label on the artifact `digest` (shown with `with_label=true`).
+    pub fn label(mut self, digest: &str, name: &str, color: &str) -> Self {
+        self.labels.push((digest.into(), name.into(), color.into()));
+        self
+    }
+
+    /// A finished vulnerability scan of the artifact `digest` (Trivy), with severity counts
+    /// (`[("Critical", 1), ("High", 3)]`) and how many have a fix.
+    pub fn scan(mut self, digest: &str, counts: &[(&str, i64)], fixable: i64) -> Self {
+        self.scans.push(Scan {
+            digest: digest.into(),
+            counts: counts.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+            fixable,
+        });
+        self
+    }
+
+    /// Answers like Harbor 2.2–2.4: artifacts without `artifact_type` and `accessories`.
+    pub fn old_version(mut self) -> Self {
+        self.old = true;
         self
     }
 
@@ -152,7 +258,9 @@ impl HarborBuilder {
             SpecValidator::from_file("harbor-swagger-v2.15.2.yaml")
                 // Harbor's ExtraAttrs is `map[string]interface{}` (architecture, os, created are strings),
                 // the spec says every value is an object.
-                .patch_definition("ExtraAttrs", json!({"type": "object"})),
+                .patch_definition("ExtraAttrs", json!({"type": "object"}))
+                // Rule parameters are `map[string]interface{}` too (`{"latestPushedK": 5}`).
+                .patch_definition("RetentionRule", retention_rule_schema()),
         );
         let listener = ServerThread::bind();
         let public = format!("http://{}", listener.local_addr().expect("addr"));
@@ -160,6 +268,13 @@ impl HarborBuilder {
             users: self.users,
             projects: Mutex::new(self.projects),
             robots: self.robots,
+            oidc: self.oidc,
+            immutable: self.immutable,
+            retention: Mutex::new(self.retention),
+            labels: self.labels,
+            scans: self.scans,
+            old: self.old,
+            pulls: Mutex::new(HashMap::new()),
             time_window: self.time_window.unwrap_or(2),
             upstream: registry.url(),
             disk: Disk::new(registry.storage_dir()),
@@ -273,6 +388,14 @@ struct HState {
     users: Vec<User>,
     projects: Mutex<Vec<Project>>,
     robots: Vec<Robot>,
+    oidc: bool,
+    immutable: Vec<ImmutableRule>,
+    retention: Mutex<Vec<Retention>>,
+    labels: Vec<(String, String, String)>,
+    scans: Vec<Scan>,
+    old: bool,
+    /// (repository, digest) → last pull through `/v2`.
+    pulls: Mutex<HashMap<(String, String), SystemTime>>,
     time_window: i64,
     registry: Arc<Registry>,
     disk: Disk,
@@ -281,7 +404,9 @@ struct HState {
     http: reqwest::Client,
     ids: Mutex<HashMap<String, i64>>,
     next_id: AtomicI64,
-    tokens: Mutex<HashMap<String, Principal>>,
+    /// Issued tokens: who asked, and what the token grants (repository → actions), as the JWT's
+    /// `access` claim would.
+    tokens: Mutex<HashMap<String, (Principal, Vec<(String, Vec<String>)>)>>,
     gc: Mutex<GcState>,
     created: String,
     /// Repositories deleted through the API (the registry keeps their directories).
@@ -310,23 +435,15 @@ impl Principal {
             _ => None,
         }
     }
+}
 
-    /// `pull`, `push` or `delete` on a project.
-    fn can(&self, p: &Project, action: &str) -> bool {
-        if self.is_admin() || (action == "pull" && p.public) {
-            return true;
-        }
-        match self {
-            Principal::Robot(r) => r.project == p.name && r.actions.iter().any(|a| a == action),
-            _ => match (action, self.role(p)) {
-                ("pull", Some(_)) => true,
-                ("pull", None) => p.public,
-                ("push", Some(r)) => r != HarborRole::Guest,
-                ("delete", Some(r)) => matches!(r, HarborRole::ProjectAdmin | HarborRole::Maintainer),
-                _ => false,
-            },
-        }
-    }
+/// `RetentionRule` with free-form `params` (the spec says every value is an object).
+fn retention_rule_schema() -> Value {
+    json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "priority": {"type": "integer"}, "disabled": {"type": "boolean"},
+        "action": {"type": "string"}, "template": {"type": "string"}, "params": {"type": "object"},
+        "tag_selectors": {"type": "array", "items": {"$ref": "#/definitions/RetentionSelector"}},
+        "scope_selectors": {"type": "object"}}})
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

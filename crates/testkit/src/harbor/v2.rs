@@ -28,7 +28,28 @@ pub(super) async fn token(State(st): State<Arc<HState>>, req: Request) -> Respon
         )
         .trim_start_matches("sha256:")
     );
-    st.tokens.lock().unwrap().insert(token.clone(), who);
+    // Harbor's token service grants, per requested `repository:<name>:<actions>` scope, the actions
+    // this account may do there; a scope it may do nothing in is left out of the token.
+    let mut access: Vec<(String, Vec<String>)> = Vec::new();
+    for (_, scope) in q.iter().filter(|(k, _)| k == "scope") {
+        for one in scope.split(' ') {
+            let Some(rest) = one.strip_prefix("repository:") else { continue };
+            let Some((name, actions)) = rest.rsplit_once(':') else { continue };
+            let Some(project) = st.project(name.split('/').next().unwrap_or("")) else { continue };
+            let granted: Vec<String> = actions
+                .split(',')
+                .filter(|a| match *a {
+                    "*" => who.is_admin(),
+                    a => who.can(&project, a),
+                })
+                .map(str::to_string)
+                .collect();
+            if !granted.is_empty() {
+                access.push((name.to_string(), granted));
+            }
+        }
+    }
+    st.tokens.lock().unwrap().insert(token.clone(), (who, access));
     axum::Json(json!({"token": token, "access_token": token, "expires_in": 1800, "issued_at": emu::now()}))
         .into_response()
 }
@@ -48,9 +69,13 @@ pub(super) async fn v2(State(st): State<Arc<HState>>, req: Request) -> Response 
     let path = req.uri().path().to_string();
     let pq = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| path.clone());
     let has_auth = req.headers().contains_key(header::AUTHORIZATION);
+    let mut granted: Option<Vec<(String, Vec<String>)>> = None;
     let who = if let Some(t) = emu::bearer(req.headers()) {
         match st.tokens.lock().unwrap().get(&t).cloned() {
-            Some(w) => w,
+            Some((w, access)) => {
+                granted = Some(access);
+                w
+            }
             None => return v2_challenge(&st, None),
         }
     } else {
@@ -104,6 +129,19 @@ pub(super) async fn v2(State(st): State<Arc<HState>>, req: Request) -> Response 
         }
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("project {project_name} not found"));
     };
+    // A token acts only within the scopes it was issued for (nested names included, as one name).
+    if let Some(access) = &granted {
+        let ok = access.iter().any(|(n, acts)| n == name && acts.iter().any(|a| a == action || a == "*"));
+        if !ok {
+            let mut r = error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "insufficient scope");
+            let c = format!(
+                "Bearer realm=\"{}/service/token\",service=\"{SERVICE}\",scope=\"repository:{name}:{action}\",error=\"insufficient_scope\"",
+                st.public
+            );
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&c).expect("challenge"));
+            return r;
+        }
+    }
     if !who.can(&project, action) {
         if !has_auth || !who.authenticated() {
             return v2_challenge(&st, scope);
@@ -113,6 +151,29 @@ pub(super) async fn v2(State(st): State<Arc<HState>>, req: Request) -> Response 
     if *req.method() == Method::DELETE && rest[cut..].starts_with("/manifests/") && !rest.contains("/manifests/sha256:")
     {
         return error(StatusCode::BAD_REQUEST, "UNSUPPORTED", "unsupported digest");
+    }
+    if let Some(reference) = rest[cut..].strip_prefix("/manifests/") {
+        let digest = if reference.starts_with("sha256:") {
+            Some(reference.to_string())
+        } else {
+            st.disk.tags(name).get(reference).map(|(d, _)| d.clone())
+        };
+        if let Some(d) = digest {
+            if *req.method() == Method::GET {
+                st.pulls.lock().unwrap().insert((name.to_string(), d.clone()), SystemTime::now());
+            }
+            if *req.method() == Method::DELETE {
+                // Harbor's immutable middleware: a manifest with an immutable tag cannot be deleted.
+                let tags = st.disk.tags(name);
+                if let Some((t, _)) = tags.iter().find(|(t, (td, _))| *td == d && st.immutable_rule(&project, name, t).is_some()) {
+                    return error(
+                        StatusCode::PRECONDITION_FAILED,
+                        "PRECONDITION",
+                        &format!("Failed to process request due to '{name}:{t}' configured as immutable."),
+                    );
+                }
+            }
+        }
     }
     emu::proxy(&st.http, &st.upstream, &st.public, &pq, req).await
 }
