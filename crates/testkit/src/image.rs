@@ -333,3 +333,109 @@ impl Pushed {
         out
     }
 }
+
+/// A non-image OCI artifact: a Helm chart, a WASM module, an SBOM or a signature (the last two
+/// usually with a `subject`, which makes them referrers and, on Harbor, accessories).
+#[derive(Clone, Debug)]
+pub struct ArtifactSpec {
+    pub config_media_type: String,
+    /// The config blob (`{}` for the empty descriptor).
+    pub config: Vec<u8>,
+    pub artifact_type: Option<String>,
+    pub layer_media_type: String,
+    pub content: Vec<u8>,
+    /// (digest, media type, size) of the manifest this artifact refers to.
+    pub subject: Option<(String, String, u64)>,
+}
+
+impl ArtifactSpec {
+    /// A Helm chart as `helm push` stores it.
+    pub fn helm_chart(name: &str, version: &str) -> ArtifactSpec {
+        ArtifactSpec {
+            config_media_type: "application/vnd.cncf.helm.config.v1+json".into(),
+            config: serde_json::to_vec(&json!({"name": name, "version": version, "apiVersion": "v2"})).expect("json"),
+            artifact_type: None,
+            layer_media_type: "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into(),
+            content: layer_tar_gz(&format!("{name}/Chart.yaml"), format!("name: {name}\nversion: {version}\n").as_bytes()),
+            subject: None,
+        }
+    }
+
+    /// A WASM module (`application/vnd.wasm.config.v1+json`).
+    pub fn wasm(seed: &str) -> ArtifactSpec {
+        ArtifactSpec {
+            config_media_type: "application/vnd.wasm.config.v1+json".into(),
+            config: serde_json::to_vec(&json!({"architecture": "wasm", "os": "wasip1"})).expect("json"),
+            artifact_type: None,
+            layer_media_type: "application/wasm".into(),
+            content: pseudo_content(seed, 300),
+            subject: None,
+        }
+    }
+
+    fn referrer(artifact_type: &str, layer_media_type: &str, subject: &Pushed, content: Vec<u8>) -> ArtifactSpec {
+        ArtifactSpec {
+            config_media_type: "application/vnd.oci.empty.v1+json".into(),
+            config: b"{}".to_vec(),
+            artifact_type: Some(artifact_type.into()),
+            layer_media_type: layer_media_type.into(),
+            content,
+            subject: Some((subject.digest.clone(), subject.media_type.clone(), subject.size)),
+        }
+    }
+
+    /// An SPDX SBOM referring to `subject` (Harbor shows it as an `sbom.harbor`-like accessory).
+    pub fn sbom_for(subject: &Pushed) -> ArtifactSpec {
+        let doc = json!({"spdxVersion": "SPDX-2.3", "name": subject.digest, "packages": []});
+        Self::referrer(
+            "application/vnd.goharbor.harbor.sbom.v1",
+            "application/spdx+json",
+            subject,
+            serde_json::to_vec(&doc).expect("json"),
+        )
+    }
+
+    /// A Notation signature referring to `subject`.
+    pub fn notation_signature_for(subject: &Pushed) -> ArtifactSpec {
+        Self::referrer(
+            "application/vnd.cncf.notary.signature",
+            "application/jose+json",
+            subject,
+            pseudo_content(&subject.digest, 120),
+        )
+    }
+}
+
+pub(crate) fn build_artifact(spec: &ArtifactSpec) -> BuiltImage {
+    let config_digest = sha256_digest(&spec.config);
+    let layer_digest = sha256_digest(&spec.content);
+    let mut manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": mt::OCI_MANIFEST,
+        "config": {"mediaType": spec.config_media_type, "digest": config_digest, "size": spec.config.len()},
+        "layers": [{"mediaType": spec.layer_media_type, "digest": layer_digest, "size": spec.content.len()}],
+    });
+    if let Some(t) = &spec.artifact_type {
+        manifest["artifactType"] = json!(t);
+    }
+    if let Some((d, media_type, size)) = &spec.subject {
+        manifest["subject"] = json!({"mediaType": media_type, "digest": d, "size": size});
+    }
+    let manifest = serde_json::to_vec(&manifest).expect("manifest json");
+    BuiltImage {
+        digest: sha256_digest(&manifest),
+        manifest,
+        media_type: mt::OCI_MANIFEST,
+        blobs: vec![(config_digest, spec.config.clone()), (layer_digest, spec.content.clone())],
+        spec: ImageSpec {
+            os: String::new(),
+            architecture: String::new(),
+            variant: None,
+            layers: Vec::new(),
+            labels: BTreeMap::new(),
+            created: String::new(),
+            docker: false,
+            history: false,
+        },
+    }
+}

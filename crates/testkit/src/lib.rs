@@ -37,7 +37,7 @@ mod token;
 pub use certs::TestCa;
 pub use control::RegistryControl;
 pub use harbor::{Harbor, HarborBuilder, HarborRole, HARBOR_VERSION};
-pub use image::{ImageSpec, Pushed};
+pub use image::{ArtifactSpec, ImageSpec, Pushed};
 pub use layout::{skopeo_copy, skopeo_pull, write_oci_layout, LayoutEntry, SkopeoOpts};
 pub use nexus::{Nexus, NexusBuilder, NEXUS_SERVER};
 pub use nginx::{Nginx, NginxOptions};

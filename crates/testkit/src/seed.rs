@@ -352,6 +352,14 @@ impl Seeder {
         (bytes, media_type)
     }
 
+    /// An OCI artifact (chart, WASM, SBOM, signature) under `tag`, or by digest only when `None`.
+    pub async fn push_artifact(&self, repo: &str, tag: Option<&str>, spec: &crate::ArtifactSpec) -> Pushed {
+        let img = crate::image::build_artifact(spec);
+        let reference = tag.map(str::to_string).unwrap_or_else(|| img.digest.clone());
+        self.push_built(repo, &reference, &img, false).await;
+        img.pushed()
+    }
+
     /// A cosign-style signature (OCI manifest, simplesigning layer) tagged `sha256-<hex>.sig`.
     pub async fn push_referrer_tag(&self, repo: &str, subject: &Pushed) -> Pushed {
         let img = build_cosign_signature(repo, &subject.digest);

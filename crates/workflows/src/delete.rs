@@ -142,6 +142,9 @@ struct Run<'a, 'p> {
     progress: &'p (dyn Fn(&DeleteProgress) + Send + Sync),
     /// Reclaimable blobs of the plan not yet attributed to a trash entry.
     unclaimed: HashMap<String, u64>,
+    /// Manifest bytes of planned referrers the cache does not hold (a server's untagged accessories),
+    /// read before anything is deleted: the server may delete them with their subject.
+    prefetched: HashMap<String, (String, Vec<u8>)>,
 }
 
 impl Run<'_, '_> {
@@ -276,6 +279,7 @@ pub async fn execute_plan(
         total: plan.action_count() as u64,
         progress,
         unclaimed: plan.reclaimable_blobs.iter().map(|b| (b.digest.clone(), b.size)).collect(),
+        prefetched: HashMap::new(),
     };
     if plan.is_empty() {
         return Ok(run.report);
@@ -306,6 +310,17 @@ pub async fn execute_plan(
             break;
         }
         run.untag(u, &checked).await?;
+    }
+
+    // Untagged accessories the cache lacks: their bytes now, for the trash, before any delete.
+    for r in plan.referrers.iter().filter(|r| r.tag.is_none()) {
+        if !t.store.manifests_raw(std::slice::from_ref(&r.digest)).await?.is_empty() {
+            continue;
+        }
+        let Some(d) = Digest::parse(&r.digest) else { continue };
+        if let Ok(Some(m)) = t.client().get_manifest(&r.repository, &Reference::Digest(d)).await {
+            run.prefetched.insert(r.digest.clone(), (m.media_type.clone(), m.bytes.to_vec()));
+        }
     }
 
     // Image deletes, then referrers; each followed by the children planned with it.
@@ -517,11 +532,8 @@ impl Run<'_, '_> {
             return Ok(());
         };
         let mut keep_bytes = self.t.store.manifests_raw(std::slice::from_ref(&digest)).await?;
-        if keep_bytes.is_empty() {
-            // Not cached (an untagged accessory the plan got from the server): keep its bytes for the trash.
-            if let Ok(Some(m)) = self.t.client().get_manifest(&repo, &Reference::Digest(parsed.clone())).await {
-                keep_bytes.insert(digest.clone(), (m.media_type.clone(), m.bytes.to_vec()));
-            }
+        if let (true, Some(b)) = (keep_bytes.is_empty(), self.prefetched.get(&digest)) {
+            keep_bytes.insert(digest.clone(), b.clone());
         }
         self.announce(format!("delete {repo}@{digest}"));
         match retry(|| self.t.backend.delete_manifest(&repo, &parsed)).await {

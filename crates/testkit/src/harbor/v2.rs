@@ -175,5 +175,15 @@ pub(super) async fn v2(State(st): State<Arc<HState>>, req: Request) -> Response 
             }
         }
     }
-    emu::proxy(&st.http, &st.upstream, &st.public, &pq, req).await
+    let deleting = (*req.method() == Method::DELETE)
+        .then(|| rest[cut..].strip_prefix("/manifests/").map(str::to_string))
+        .flatten();
+    let resp = emu::proxy(&st.http, &st.upstream, &st.public, &pq, req).await;
+    // A manifest delete through /v2 has the API's semantics: its accessories go with it.
+    if let (Some(digest), true) = (deleting, resp.status().is_success()) {
+        for acc in st.artifacts(name).iter().filter(|a| a.accessory.as_ref().is_some_and(|(s, _)| *s == digest)) {
+            emu::registry_delete_manifest(&st.http, &st.upstream, name, &acc.m.digest).await;
+        }
+    }
+    resp
 }
