@@ -24,6 +24,8 @@ macro_rules! for_each_command {
             commands::inspect_image,
             commands::storage,
             commands::harbor_projects,
+            commands::harbor_artifacts,
+            commands::harbor_policies,
             commands::nexus_discover,
             commands::nexus_blob_stores,
             commands::nexus_components,
@@ -41,6 +43,7 @@ macro_rules! for_each_command {
             deletes::audit_log,
             deletes::gc_pending,
             deletes::gc_history,
+            deletes::server_gc,
             deletes::run_gc,
             deletes::cancel_gc,
         }

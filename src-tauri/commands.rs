@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use berth_core::{
     AboutView, AddProfileRequest, ApiError, Berth, BlobStoreView, CancellationToken, CertificateDetail,
-    ConnectionReport, EditProfileRequest, ErrorCode, HarborProjectView, ImageDetail, NexusCleanupView,
+    ConnectionReport, EditProfileRequest, ErrorCode, HarborArtifactView, HarborPolicyView, HarborProjectView, ImageDetail, NexusCleanupView,
     NexusComponentPage, NexusDiscoveryView, NexusTaskView, ProfileStatusView, ProfileView, RepoNode, RepositoryView,
     SearchResult, ShellVersions, Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
 };
@@ -76,6 +76,23 @@ pub async fn storage(berth: State<'_, Berth>, profile: String) -> Result<Storage
 #[tauri::command]
 pub async fn harbor_projects(berth: State<'_, Berth>, profile: String) -> Result<Vec<HarborProjectView>, ApiError> {
     berth.harbor_projects(&profile).await
+}
+
+/// Every artifact of a Harbor repository (tagged or not) with its tags, type, labels, scan overview
+/// and accessories.
+#[tauri::command]
+pub async fn harbor_artifacts(
+    berth: State<'_, Berth>,
+    profile: String,
+    repository: String,
+) -> Result<Vec<HarborArtifactView>, ApiError> {
+    berth.harbor_artifacts(&profile, &repository).await
+}
+
+/// Each Harbor project's own tag immutability rules and tag retention policy.
+#[tauri::command]
+pub async fn harbor_policies(berth: State<'_, Berth>, profile: String) -> Result<Vec<HarborPolicyView>, ApiError> {
+    berth.harbor_policies(&profile).await
 }
 
 /// Discovers a Nexus server profile's docker repositories: creates, updates and removes the

@@ -77,6 +77,12 @@ pub async fn gc_history(berth: State<'_, Berth>, profile: String) -> Result<Vec<
     berth.gc_history(&profile, true).await
 }
 
+/// The server's own GC history and schedule (Harbor), with its time window now.
+#[tauri::command]
+pub async fn server_gc(berth: State<'_, Berth>, profile: String) -> Result<berth_core::ServerGcView, ApiError> {
+    berth.server_gc(&profile).await
+}
+
 /// `dry_run: true`: the registry's dry run beside Berth's prediction; else the real run and its check.
 #[tauri::command]
 pub async fn run_gc<R: Runtime>(

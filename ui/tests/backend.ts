@@ -51,16 +51,19 @@ export const CAPABILITIES: Record<string, Capabilities> = {
     label: "registry:2", browse: true, untag_without_siblings: true, gc_dry_run: true, gc_commands: true,
     gc_server_job: false, gc_time_window: false, gc_lists_blobs: true, projects: false, tag_immutability: false,
     discovers_repositories: false, blob_stores: false,
+    gc_parameters: false, gc_server_history: false, artifacts: false, server_retention: false,
   },
   harbor: {
     label: "Harbor", browse: true, untag_without_siblings: true, gc_dry_run: true, gc_commands: false,
     gc_server_job: true, gc_time_window: true, gc_lists_blobs: false, projects: true, tag_immutability: true,
     discovers_repositories: false, blob_stores: false,
+    gc_parameters: true, gc_server_history: true, artifacts: true, server_retention: true,
   },
   nexus: {
     label: "Nexus", browse: false, untag_without_siblings: true, gc_dry_run: false, gc_commands: false,
     gc_server_job: true, gc_time_window: false, gc_lists_blobs: false, projects: false, tag_immutability: false,
     discovers_repositories: true, blob_stores: true,
+    gc_parameters: false, gc_server_history: false, artifacts: false, server_retention: false,
   },
 };
 

@@ -34,4 +34,13 @@ pub struct Capabilities {
     pub discovers_repositories: bool,
     /// Blob stores with their size (Nexus).
     pub blob_stores: bool,
+    /// GC takes parameters chosen per run (Harbor: delete untagged, workers).
+    pub gc_parameters: bool,
+    /// The server keeps its own GC history and schedule, runs started outside Berth included (Harbor).
+    pub gc_server_history: bool,
+    /// An artifacts view per repository: every artifact, tagged or not, with its type, labels, scan
+    /// overview and accessories (Harbor).
+    pub artifacts: bool,
+    /// The server has its own tag retention policies, shown beside Berth's dry run (Harbor).
+    pub server_retention: bool,
 }

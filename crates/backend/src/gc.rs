@@ -13,7 +13,7 @@ pub struct GcRequest {
     pub dry_run: bool,
     /// Harbor: also delete untagged artifacts (never on registry 2.x: distribution #3178).
     pub delete_untagged: bool,
-    /// Harbor: GC workers (1 to 5; `null`: Harbor's default).
+    /// Harbor: GC workers (1 to 10; `null`: Harbor's default, 1).
     pub workers: Option<u32>,
     /// registry:2 without a before command: the user confirms the registry is stopped or read-only
     /// (else GC is refused: a sweep while pushes run can delete the layers of uploads in progress).
@@ -67,4 +67,32 @@ impl From<Error> for GcFailed {
     fn from(error: Error) -> Self {
         GcFailed { error, log: String::new() }
     }
+}
+
+/// One run of the server's own GC, as the server recorded it (started by Berth or not).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerGcRun {
+    pub id: i64,
+    /// `MANUAL`, `SCHEDULE`, `EVENT`.
+    pub trigger: String,
+    /// `Pending`, `Running`, `Success`, `Error`, `Stopped`.
+    pub status: String,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub dry_run: bool,
+    pub delete_untagged: bool,
+    pub workers: Option<u32>,
+    pub freed_bytes: Option<u64>,
+    pub blobs_deleted: Option<u64>,
+    pub manifests_deleted: Option<u64>,
+}
+
+/// The server's GC history and schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerGc {
+    pub runs: Vec<ServerGcRun>,
+    /// `Daily`, `Weekly 0 0 0 * * 0`, … (`None`: no schedule).
+    pub schedule: Option<String>,
+    /// Blobs pushed this recently are kept by a run (Harbor's `time_window`).
+    pub time_window_hours: Option<i64>,
 }

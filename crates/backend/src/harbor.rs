@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     tag_digest, Backend, BoxFuture, Capabilities, Check, CheckFix, GcFailed, GcOutput, GcRequest, LogFn,
-    RegistryGcCounts, TagRemoval,
+    RegistryGcCounts, ServerGc, ServerGcRun, TagRemoval,
 };
 
 /// What a project role needs for each right, for messages.
@@ -57,6 +57,10 @@ impl Harbor {
         tag_immutability: true,
         discovers_repositories: false,
         blob_stores: false,
+        gc_parameters: true,
+        gc_server_history: true,
+        artifacts: true,
+        server_retention: true,
     };
 }
 
@@ -262,6 +266,47 @@ impl Backend for Harbor {
         })
     }
 
+    /// Harbor's GC history (`/system/gc`) and schedule; system administrators only.
+    fn server_gc(&self) -> BoxFuture<'_, Result<Option<ServerGc>, Error>> {
+        Box::pin(async move {
+            let history = self.api.gc_history().await?;
+            let schedule = self.api.gc_schedule().await?.and_then(|s| {
+                let sc = s.schedule.unwrap_or_default();
+                let kind = sc.kind.filter(|k| !k.is_empty() && k != "None" && k != "Manual")?;
+                let cron = sc.cron.filter(|c| !c.is_empty()).map(|c| format!(" ({c})")).unwrap_or_default();
+                let next = sc
+                    .next_scheduled_time
+                    .filter(|t| !t.starts_with("0001-"))
+                    .map(|t| format!(", next {t}"))
+                    .unwrap_or_default();
+                Some(format!("{kind}{cron}{next}"))
+            });
+            let runs: Vec<ServerGcRun> = history
+                .iter()
+                .map(|r| {
+                    let p = r.parameters();
+                    let flag = |k: &str| p.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+                    let num = |k: &str| p.get(k).and_then(|v| v.as_u64());
+                    ServerGcRun {
+                        id: r.id,
+                        trigger: r.job_kind.clone().unwrap_or_default(),
+                        status: r.job_status.clone(),
+                        created: r.creation_time.clone(),
+                        updated: r.update_time.clone(),
+                        dry_run: flag("dry_run"),
+                        delete_untagged: flag("delete_untagged"),
+                        workers: num("workers").map(|w| w as u32),
+                        freed_bytes: num("freed_space"),
+                        blobs_deleted: num("purged_blobs"),
+                        manifests_deleted: num("purged_manifests"),
+                    }
+                })
+                .collect();
+            let window = history.iter().find_map(|r| r.parameters().get("time_window").and_then(|v| v.as_i64()));
+            Ok(Some(ServerGc { runs, schedule, time_window_hours: Some(window.unwrap_or(2)) }))
+        })
+    }
+
     fn gc_check<'a>(&'a self, _req: &'a GcRequest) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move { self.api.check_login().await.map(|_| ()) })
     }
@@ -278,7 +323,7 @@ impl Backend for Harbor {
             let params = GcParameters {
                 dry_run: req.dry_run,
                 delete_untagged: req.delete_untagged,
-                workers: req.workers.unwrap_or(defaults.workers).clamp(1, 5),
+                workers: req.workers.unwrap_or(defaults.workers).clamp(1, 10),
             };
             let job = self.api.run_gc(&params).await.map_err(|e| GcFailed {
                 log: e.hint.clone(),

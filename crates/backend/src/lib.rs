@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use capabilities::Capabilities;
 pub use check::{Check, CheckFix};
-pub use gc::{GcFailed, GcHooks, GcOutput, GcRequest, RegistryGcCounts};
+pub use gc::{GcFailed, GcHooks, GcOutput, GcRequest, RegistryGcCounts, ServerGc, ServerGcRun};
 pub use harbor::{Harbor, HARBOR_WINDOW_NOTE};
 pub use nexus::{read_only as nexus_read_only, Nexus, NexusServer};
 pub use open::{capabilities_for, open, Connect, Linked, Opened};
@@ -115,6 +115,12 @@ pub trait Backend: Send + Sync {
     /// Commands run before and after a real GC (registry:2: read-only on, then off and restart).
     fn gc_hooks(&self) -> GcHooks {
         GcHooks::default()
+    }
+
+    /// The server's own GC history and schedule, runs started outside Berth included (`None`: the
+    /// server keeps none that Berth can read).
+    fn server_gc(&self) -> BoxFuture<'_, Result<Option<ServerGc>, Error>> {
+        Box::pin(async { Ok(None) })
     }
 
     /// Runs the backend's own garbage collection, its log streamed to `log`.

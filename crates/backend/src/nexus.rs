@@ -50,6 +50,10 @@ const NEXUS: Capabilities = Capabilities {
     tag_immutability: false,
     discovers_repositories: false,
     blob_stores: true,
+    gc_parameters: false,
+    gc_server_history: false,
+    artifacts: false,
+    server_retention: false,
 };
 
 impl Nexus {

@@ -100,6 +100,10 @@ impl Registry2 {
         tag_immutability: false,
         discovers_repositories: false,
         blob_stores: false,
+        gc_parameters: false,
+        gc_server_history: false,
+        artifacts: false,
+        server_retention: false,
     };
 
     fn commands(&self) -> Result<&GcCommands, Error> {

@@ -147,6 +147,55 @@ fn harbor_time(t: Option<String>) -> Option<String> {
     t.filter(|t| !t.starts_with("0001-01-01"))
 }
 
+/// A rule of a Harbor project's tag immutability or retention policy, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HarborRuleView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub disabled: bool,
+    /// `retain the 5 most recently pushed`, `immutable`.
+    pub action: String,
+    /// `repositories matching "**", tags matching "release-*"`.
+    pub scope: String,
+}
+
+/// A Harbor project's own policies: tag immutability and tag retention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HarborPolicyView {
+    pub project: String,
+    /// `null`: not visible to this account (see `hidden`).
+    pub immutable: Option<Vec<HarborRuleView>>,
+    /// `null`: the project has no retention policy, or it is not visible (see `hidden`).
+    pub retention: Option<Vec<HarborRuleView>>,
+    /// `or`: a tag is kept when any rule retains it.
+    pub retention_algorithm: Option<String>,
+    /// The retention policy's schedule (`0 0 0 * * *`).
+    pub retention_schedule: Option<String>,
+    pub hidden: Vec<String>,
+}
+
+/// What a retention rule's template keeps, in words.
+fn retention_words(template: &str, params: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    let n = params.values().next().map(|v| v.to_string()).unwrap_or_else(|| "N".into());
+    match template {
+        "latestPushedK" => format!("retain the {n} most recently pushed"),
+        "latestPulledN" => format!("retain the {n} most recently pulled"),
+        "latestActiveK" => format!("retain the {n} most recently pushed or pulled"),
+        "nDaysSinceLastPush" => format!("retain those pushed within the last {n} days"),
+        "nDaysSinceLastPull" => format!("retain those pulled within the last {n} days"),
+        "lastXDays" => format!("retain those pushed or pulled within the last {n} days"),
+        "always" => "retain always".into(),
+        "nothing" => "retain none".into(),
+        other => format!("{other} {n}"),
+    }
+}
+
+fn rule_view(r: &berth_harbor::Rule, action: String) -> HarborRuleView {
+    HarborRuleView { id: r.id, disabled: r.disabled, action, scope: r.describe() }
+}
+
 /// A docker repository of a Nexus server, and the child profile that browses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -345,6 +394,71 @@ impl Berth {
                 can_delete: rights.map(|r| r.delete),
                 hidden,
                 name: p.name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Each visible project's tag immutability rules and tag retention policy, as Harbor runs them
+    /// (shown beside Berth's own retention dry run). A policy the account may not read is named in
+    /// `hidden` with the role that would show it.
+    pub async fn harbor_policies(&self, profile: &str) -> Result<Vec<HarborPolicyView>, ApiError> {
+        let session = self.session(profile).await?;
+        let c = session.harbor()?;
+        c.check_login().await.map_err(api_error)?;
+        let mut out = Vec::new();
+        for p in c.projects().await.map_err(api_error)? {
+            let mut hidden = Vec::new();
+            let immutable = match c.immutable_rules(&p.name).await {
+                Ok(rules) => Some(rules.iter().map(|r| rule_view(r, "immutable".into())).collect()),
+                Err(e) if is_denied(&e) => {
+                    hidden.push("tag immutability rules not visible to this account (needs maintainer or project admin)".into());
+                    None
+                }
+                Err(e) => {
+                    hidden.push(format!("tag immutability rules not readable: {}", e.message));
+                    None
+                }
+            };
+            let (mut retention, mut algorithm, mut schedule) = (None, None, None);
+            if let Some(id) = p.retention_id() {
+                match c.retention_policy(id).await {
+                    Ok(policy) => {
+                        retention = Some(
+                            policy
+                                .rules
+                                .iter()
+                                .flatten()
+                                .map(|r| {
+                                    let words = retention_words(
+                                        r.template.as_deref().unwrap_or(""),
+                                        &r.params.clone().unwrap_or_default(),
+                                    );
+                                    rule_view(r, words)
+                                })
+                                .collect(),
+                        );
+                        algorithm = policy.algorithm.clone();
+                        schedule = policy
+                            .trigger
+                            .as_ref()
+                            .and_then(|t| t.pointer("/settings/cron"))
+                            .and_then(|c| c.as_str())
+                            .map(str::to_string);
+                    }
+                    Err(e) if is_denied(&e) => hidden.push(
+                        "tag retention policy not visible to this account (needs developer or above)".into(),
+                    ),
+                    Err(e) => hidden.push(format!("tag retention policy not readable: {}", e.message)),
+                }
+            }
+            out.push(HarborPolicyView {
+                project: p.name,
+                immutable,
+                retention,
+                retention_algorithm: algorithm,
+                retention_schedule: schedule,
+                hidden,
             });
         }
         Ok(out)

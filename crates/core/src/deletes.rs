@@ -300,4 +300,79 @@ impl Berth {
         let row = self.store().profile(profile).await?;
         Ok(berth_workflows::gc::history(self.store(), row.id, with_log).await?)
     }
+    /// The server's own GC history and schedule (Harbor's, runs started outside Berth included), with
+    /// what its time window means now: a run now collects only blobs pushed before `collects_before`;
+    /// a blob pushed now becomes collectable at `collectable_from`.
+    pub async fn server_gc(&self, profile: &str) -> Result<ServerGcView, ApiError> {
+        let session = self.session(profile).await?;
+        let gc = session.backend().server_gc().await.map_err(crate::backends::api_error)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{profile:?}'s registry keeps no GC history of its own"),
+                "Berth's own GC history is in the GC tab",
+            )
+        })?;
+        let now = time::OffsetDateTime::now_utc();
+        let window = gc.time_window_hours.unwrap_or(0);
+        let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).ok();
+        Ok(ServerGcView {
+            runs: gc
+                .runs
+                .into_iter()
+                .map(|r| ServerGcRunView {
+                    id: r.id,
+                    trigger: r.trigger,
+                    status: r.status,
+                    created: r.created,
+                    updated: r.updated,
+                    dry_run: r.dry_run,
+                    delete_untagged: r.delete_untagged,
+                    workers: r.workers,
+                    freed_bytes: r.freed_bytes,
+                    blobs_deleted: r.blobs_deleted,
+                    manifests_deleted: r.manifests_deleted,
+                })
+                .collect(),
+            schedule: gc.schedule,
+            time_window_hours: gc.time_window_hours,
+            collects_before: fmt(now - time::Duration::hours(window)),
+            collectable_from: fmt(now + time::Duration::hours(window)),
+        })
+    }
+}
+
+/// One run of the server's own GC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ServerGcRunView {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// `MANUAL`, `SCHEDULE`, `EVENT`.
+    pub trigger: String,
+    pub status: String,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub dry_run: bool,
+    pub delete_untagged: bool,
+    pub workers: Option<u32>,
+    #[ts(type = "number | null")]
+    pub freed_bytes: Option<u64>,
+    #[ts(type = "number | null")]
+    pub blobs_deleted: Option<u64>,
+    #[ts(type = "number | null")]
+    pub manifests_deleted: Option<u64>,
+}
+
+/// The server's GC history, schedule and time window.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ServerGcView {
+    pub runs: Vec<ServerGcRunView>,
+    pub schedule: Option<String>,
+    #[ts(type = "number | null")]
+    pub time_window_hours: Option<i64>,
+    /// A run now collects only blobs last pushed before this time (now minus the window).
+    pub collects_before: Option<String>,
+    /// A blob pushed now becomes collectable at this time (now plus the window).
+    pub collectable_from: Option<String>,
 }

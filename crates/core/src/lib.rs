@@ -29,7 +29,8 @@ use berth_store::Store;
 
 pub use about::{AboutView, ShellVersions, VERSION};
 pub use backends::{
-    BlobStoreView, HarborArtifactView, HarborProjectView, NexusAssetView, NexusCleanupPolicyView, NexusCleanupView,
+    BlobStoreView, HarborAccessoryView, HarborArtifactView, HarborLabelView, HarborPolicyView, HarborProjectView,
+    HarborRuleView, HarborScanView, HarborTagView, NexusAssetView, NexusCleanupPolicyView, NexusCleanupView,
     NexusComponentPage, NexusComponentView, NexusDiscoveryView, NexusRepositoryView, NexusTaskView,
 };
 pub use berth_backend::{Capabilities, GcRequest};
@@ -42,7 +43,7 @@ pub use berth_workflows::{
     PlanOptions, RegistryGcCounts, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
 };
 pub use certs::{show_certificate_file, CertificateDetail};
-pub use deletes::{GcLogLine, SavedPolicy};
+pub use deletes::{GcLogLine, SavedPolicy, ServerGcRunView, ServerGcView};
 pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
 pub use error::{ApiError, ErrorCode, Fix, FixAction, ProfileField};
 pub use inspect::{

@@ -354,6 +354,18 @@ pub struct GcRun {
     pub job_status: String,
     pub creation_time: Option<String>,
     pub update_time: Option<String>,
+    pub schedule: Option<GcSchedule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GcSchedule {
+    /// `Hourly`, `Daily`, `Weekly`, `Custom`, `Manual`, `None`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Six-field cron.
+    pub cron: Option<String>,
+    pub next_scheduled_time: Option<String>,
 }
 
 impl GcRun {

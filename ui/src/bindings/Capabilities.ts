@@ -54,4 +54,21 @@ discovers_repositories: boolean,
 /**
  * Blob stores with their size (Nexus).
  */
-blob_stores: boolean, };
+blob_stores: boolean, 
+/**
+ * GC takes parameters chosen per run (Harbor: delete untagged, workers).
+ */
+gc_parameters: boolean, 
+/**
+ * The server keeps its own GC history and schedule, runs started outside Berth included (Harbor).
+ */
+gc_server_history: boolean, 
+/**
+ * An artifacts view per repository: every artifact, tagged or not, with its type, labels, scan
+ * overview and accessories (Harbor).
+ */
+artifacts: boolean, 
+/**
+ * The server has its own tag retention policies, shown beside Berth's dry run (Harbor).
+ */
+server_retention: boolean, };

@@ -13,7 +13,7 @@ dry_run: boolean,
  */
 delete_untagged: boolean, 
 /**
- * Harbor: GC workers (1 to 5; `null`: Harbor's default).
+ * Harbor: GC workers (1 to 10; `null`: Harbor's default, 1).
  */
 workers: number | null, 
 /**

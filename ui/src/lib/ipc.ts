@@ -15,6 +15,9 @@ import type { GcPrediction } from "../bindings/GcPrediction";
 import type { GcReport } from "../bindings/GcReport";
 import type { GcRunView } from "../bindings/GcRunView";
 import type { HarborProjectView } from "../bindings/HarborProjectView";
+import type { HarborArtifactView } from "../bindings/HarborArtifactView";
+import type { HarborPolicyView } from "../bindings/HarborPolicyView";
+import type { ServerGcView } from "../bindings/ServerGcView";
 import type { BlobStoreView } from "../bindings/BlobStoreView";
 import type { NexusCleanupView } from "../bindings/NexusCleanupView";
 import type { NexusComponentPage } from "../bindings/NexusComponentPage";
@@ -267,12 +270,44 @@ export function gcHistory(profile: string): Promise<GcRunView[]> {
   return call<GcRunView[]>("gc_history", { profile });
 }
 
+/** The server's own GC history and schedule (Harbor), runs started outside Berth included. */
+export function serverGc(profile: string): Promise<ServerGcView> {
+  return call<ServerGcView>("server_gc", { profile });
+}
+
+/** Parameters of a GC run where the backend takes them (`capabilities.gc_parameters`: Harbor). */
+export interface GcParameters {
+  deleteUntagged: boolean;
+  /** 1–10; `null`: the server's default. */
+  workers: number | null;
+}
+
 /** `dryRun`: the registry's dry run beside Berth's prediction; else GC and the check after it. */
 /** `registryStopped`: the user confirms the registry is stopped or read-only (no before command set). */
-export function runGc(profile: string, dryRun: boolean, registryStopped = false): Promise<GcReport> {
-  if (!registryStopped) return call<GcReport>("run_gc", { profile, dryRun });
-  const request: GcRequest = { dry_run: dryRun, delete_untagged: false, workers: null, registry_stopped: true };
+export function runGc(
+  profile: string,
+  dryRun: boolean,
+  registryStopped = false,
+  params: GcParameters | null = null,
+): Promise<GcReport> {
+  if (!registryStopped && params === null) return call<GcReport>("run_gc", { profile, dryRun });
+  const request: GcRequest = {
+    dry_run: dryRun,
+    delete_untagged: params?.deleteUntagged ?? false,
+    workers: params?.workers ?? null,
+    registry_stopped: registryStopped,
+  };
   return call<GcReport>("run_gc", { profile, dryRun, request });
+}
+
+/** Every artifact of a Harbor repository, tagged or not, with labels, scans and accessories. */
+export function harborArtifacts(profile: string, repository: string): Promise<HarborArtifactView[]> {
+  return call<HarborArtifactView[]>("harbor_artifacts", { profile, repository });
+}
+
+/** Each Harbor project's own tag immutability rules and tag retention policy. */
+export function harborPolicies(profile: string): Promise<HarborPolicyView[]> {
+  return call<HarborPolicyView[]>("harbor_policies", { profile });
 }
 
 export function cancelGc(profile: string): Promise<boolean> {
@@ -300,6 +335,9 @@ export type {
   GcReport,
   GcRunView,
   HarborProjectView,
+  HarborArtifactView,
+  HarborPolicyView,
+  ServerGcView,
   PlanOptions,
   RestoreReport,
   RetentionPlan,
