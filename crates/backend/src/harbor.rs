@@ -19,6 +19,20 @@ const DELETE_NEEDS: &str = "deleting needs the maintainer or project admin role 
 /// Projects the connection test looks at one by one (the rest are summarised).
 const CHECKED_PROJECTS: usize = 20;
 
+/// Harbor's GC (running it, its history) is for system administrators: say so on a 401/403.
+fn admin_only(e: Error) -> Error {
+    if matches!(e.kind, ErrorKind::PermissionDenied | ErrorKind::Unauthorized) {
+        let message = format!("{}: Harbor's garbage collection is for system administrators", e.message);
+        Error {
+            message,
+            hint: "use a Harbor system administrator account for GC (robots and project roles cannot run it)".into(),
+            ..e
+        }
+    } else {
+        e
+    }
+}
+
 fn project_of(repo: &str) -> &str {
     repo.split('/').next().unwrap_or(repo)
 }
@@ -136,7 +150,10 @@ impl Backend for Harbor {
             match rights {
                 Some((p, r)) if !r.delete && !r.untag => {
                     let role = p.role_name().map(|r| format!(" (role: {r})")).unwrap_or_default();
-                    Ok(Some((format!("this account may not delete in Harbor project {project}{role}"), DELETE_NEEDS.into())))
+                    Ok(Some((
+                        format!("this account may not delete in Harbor project {project}{role}"),
+                        DELETE_NEEDS.into(),
+                    )))
                 }
                 Some(_) => Ok(None),
                 None => crate::probe_v2(&self.client, repo).await,
@@ -182,7 +199,11 @@ impl Backend for Harbor {
     }
 
     /// The artifact's accessories (signatures, SBOMs), which Harbor deletes with it.
-    fn accessories<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFuture<'a, Result<Vec<(String, String)>, Error>> {
+    fn accessories<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, Error>> {
         Box::pin(async move {
             match self.api.artifact(repo, digest).await {
                 Ok(a) => Ok(a.accessories.unwrap_or_default().into_iter().map(|x| (x.digest, x.kind)).collect()),
@@ -241,7 +262,10 @@ impl Backend for Harbor {
                 }
             }
             if projects.len() > CHECKED_PROJECTS {
-                out.push(Check::ok("projects", format!("{} more projects not checked one by one", projects.len() - CHECKED_PROJECTS)));
+                out.push(Check::ok(
+                    "projects",
+                    format!("{} more projects not checked one by one", projects.len() - CHECKED_PROJECTS),
+                ));
             }
             out
         })
@@ -269,8 +293,8 @@ impl Backend for Harbor {
     /// Harbor's GC history (`/system/gc`) and schedule; system administrators only.
     fn server_gc(&self) -> BoxFuture<'_, Result<Option<ServerGc>, Error>> {
         Box::pin(async move {
-            let history = self.api.gc_history().await?;
-            let schedule = self.api.gc_schedule().await?.and_then(|s| {
+            let history = self.api.gc_history().await.map_err(admin_only)?;
+            let schedule = self.api.gc_schedule().await.map_err(admin_only)?.and_then(|s| {
                 let sc = s.schedule.unwrap_or_default();
                 let kind = sc.kind.filter(|k| !k.is_empty() && k != "None" && k != "Manual")?;
                 let cron = sc.cron.filter(|c| !c.is_empty()).map(|c| format!(" ({c})")).unwrap_or_default();
@@ -308,7 +332,20 @@ impl Backend for Harbor {
     }
 
     fn gc_check<'a>(&'a self, _req: &'a GcRequest) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { self.api.check_login().await.map(|_| ()) })
+        Box::pin(async move {
+            let login = self.api.check_login().await?;
+            if login.admin {
+                return Ok(());
+            }
+            Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "{} may not run GC: Harbor's garbage collection is for system administrators",
+                    login.user.as_deref().unwrap_or("an anonymous profile")
+                ),
+                "use a Harbor system administrator account for GC (robots and project roles cannot run it)",
+            ))
+        })
     }
 
     fn gc<'a>(

@@ -99,7 +99,11 @@ pub trait Backend: Send + Sync {
 
     /// Manifests the server deletes together with `digest` that the cache may not know (Harbor's
     /// untagged accessories: cosign and notation signatures, SBOMs), as (digest, kind).
-    fn accessories<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFuture<'a, Result<Vec<(String, String)>, Error>> {
+    fn accessories<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, Error>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 

@@ -21,6 +21,12 @@ pub enum HarborCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Each project's own tag immutability rules and tag retention policy.
+    Policies {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove one tag through Harbor's API (the artifact and its other tags stay): `berth delete
     /// --untag-only`, with its plan, trash entry and audit row.
     DeleteTag {
@@ -139,6 +145,33 @@ pub async fn run_harbor(berth: &Berth, cmd: HarborCmd) -> Result<(), ApiError> {
                     println!("{}  {}  {tags}  {}{scan}", a.digest, a.kind, human_size(a.size));
                     for x in &a.accessories {
                         println!("    └ {} {}  {}", x.kind, x.digest, human_size(x.size));
+                    }
+                }
+            }
+        }
+        HarborCmd::Policies { name, json } => {
+            let policies = berth.harbor_policies(&name).await?;
+            if json {
+                print_json(&policies);
+            } else {
+                for p in policies {
+                    println!("{}", p.project);
+                    match &p.retention {
+                        Some(rules) => {
+                            let schedule = p.retention_schedule.as_deref().unwrap_or("no schedule");
+                            println!("  retention ({schedule}): a tag is kept when any rule retains it");
+                            for r in rules {
+                                let off = if r.disabled { " (disabled)" } else { "" };
+                                println!("    #{} {}: {}{off}", r.id, r.action, r.scope);
+                            }
+                        }
+                        None => println!("  retention: none"),
+                    }
+                    for r in p.immutable.iter().flatten() {
+                        println!("  immutable #{}: {}", r.id, r.scope);
+                    }
+                    for h in &p.hidden {
+                        println!("  {h}");
                     }
                 }
             }

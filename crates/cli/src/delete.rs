@@ -400,6 +400,16 @@ pub struct GcArgs {
     /// List past GC runs instead.
     #[arg(long, conflicts_with_all = ["dry_run", "yes"])]
     history: bool,
+    /// List the server's own GC runs (Harbor's history, runs started outside Berth too), its schedule
+    /// and its time window.
+    #[arg(long, conflicts_with_all = ["dry_run", "yes", "history"])]
+    server_history: bool,
+    /// Harbor: also delete untagged artifacts (they cannot be restored from Berth's trash afterwards).
+    #[arg(long)]
+    delete_untagged: bool,
+    /// Harbor: GC workers, 1 to 10 (default: Harbor's, 1).
+    #[arg(long, value_name = "N")]
+    workers: Option<u32>,
     /// The registry is stopped (or read-only) although the profile has no GC before command: without
     /// this, GC is refused there (a sweep while pushes run can delete the layers of uploads).
     #[arg(long)]
@@ -419,6 +429,44 @@ pub struct GcArgs {
 }
 
 pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
+    if a.server_history {
+        let v = berth.server_gc(&a.name).await?;
+        if a.json {
+            print_json(&v);
+            return Ok(());
+        }
+        println!("schedule: {}", v.schedule.as_deref().unwrap_or("none (GC runs only when started)"));
+        if let (Some(h), Some(before), Some(from)) = (v.time_window_hours, &v.collects_before, &v.collectable_from) {
+            println!("time window: {h} h: a run now frees only blobs pushed before {before}; a blob pushed now is collectable from {from}");
+        }
+        for r in &v.runs {
+            let mut params = Vec::new();
+            if r.dry_run {
+                params.push("dry run".to_string());
+            }
+            if r.delete_untagged {
+                params.push("delete untagged".to_string());
+            }
+            if let Some(w) = r.workers {
+                params.push(format!("{w} workers"));
+            }
+            println!(
+                "{:>4}  {}  {:8} {:9} freed {}  blobs {}  manifests {}  {}",
+                r.id,
+                r.created.as_deref().unwrap_or("-"),
+                r.trigger,
+                r.status,
+                r.freed_bytes.map(human_size).unwrap_or_else(|| "-".into()),
+                r.blobs_deleted.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+                r.manifests_deleted.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+                params.join(", ")
+            );
+        }
+        if v.runs.is_empty() {
+            println!("no GC run recorded by the server yet");
+        }
+        return Ok(());
+    }
     if a.history {
         let runs = berth.gc_history(&a.name, a.json).await?;
         if a.json {
@@ -470,12 +518,13 @@ pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
     // The log goes to stderr as it comes, so stdout stays JSON with --json.
     let log = |line: &str| eprintln!("  {line}");
     let run = a.yes && !a.dry_run;
-    let report = if run {
-        let request = berth_core::GcRequest { registry_stopped: a.registry_stopped, ..Default::default() };
-        berth.gc(&a.name, &request, &log, &cancel).await?
-    } else {
-        berth.gc_dry_run(&a.name, &log, &cancel).await?
+    let request = berth_core::GcRequest {
+        dry_run: !run,
+        registry_stopped: a.registry_stopped,
+        delete_untagged: a.delete_untagged,
+        workers: a.workers,
     };
+    let report = berth.gc(&a.name, &request, &log, &cancel).await?;
     if a.json {
         print_json(&report);
     } else {

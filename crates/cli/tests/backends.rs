@@ -60,6 +60,22 @@ async fn harbor_projects_and_deletes_from_the_command_line() {
     let projects = env.json(&["harbor", "projects", "hb", "--json"]);
     assert_eq!(projects[0]["name"], "team");
     assert_eq!(projects[0]["repo_count"], 1);
+    // The robot was not given "Read project": its summary and quota are named as not visible.
+    let out = env.cmd(&["harbor", "projects", "hb"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("quota not visible to this account") && text.contains("may pull, push, delete"), "{text}");
+    // Its policies: the immutability rules are for maintainers, so they are named as hidden.
+    let policies = env.json(&["harbor", "policies", "hb", "--json"]);
+    assert!(policies[0]["immutable"].is_null(), "{policies}");
+    assert!(policies[0]["hidden"][0].as_str().unwrap().contains("immutability rules not visible"), "{policies}");
+    // GC and Harbor's GC history are for system administrators: refused with why.
+    let out = env.cmd(&["gc", "hb", "--server-history"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("system administrator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Without --yes: the delete plan, nothing deleted.
     let out = env.cmd(&["harbor", "delete-tag", "hb", "team/app:old", "--json"]).output().unwrap();

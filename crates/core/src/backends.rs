@@ -383,7 +383,8 @@ impl Berth {
                     );
                 }
             }
-            let role = if login.admin { Some("system administrator".to_string()) } else { p.role_name().map(str::to_string) };
+            let role =
+                if login.admin { Some("system administrator".to_string()) } else { p.role_name().map(str::to_string) };
             out.push(HarborProjectView {
                 public: p.public(),
                 repo_count: summary.as_ref().map(|s| s.repo_count).unwrap_or(0).max(p.repo_count).max(0) as u64,
@@ -412,7 +413,9 @@ impl Berth {
             let immutable = match c.immutable_rules(&p.name).await {
                 Ok(rules) => Some(rules.iter().map(|r| rule_view(r, "immutable".into())).collect()),
                 Err(e) if is_denied(&e) => {
-                    hidden.push("tag immutability rules not visible to this account (needs maintainer or project admin)".into());
+                    hidden.push(
+                        "tag immutability rules not visible to this account (needs maintainer or project admin)".into(),
+                    );
                     None
                 }
                 Err(e) => {
@@ -446,9 +449,8 @@ impl Berth {
                             .and_then(|c| c.as_str())
                             .map(str::to_string);
                     }
-                    Err(e) if is_denied(&e) => hidden.push(
-                        "tag retention policy not visible to this account (needs developer or above)".into(),
-                    ),
+                    Err(e) if is_denied(&e) => hidden
+                        .push("tag retention policy not visible to this account (needs developer or above)".into()),
                     Err(e) => hidden.push(format!("tag retention policy not readable: {}", e.message)),
                 }
             }
@@ -478,7 +480,11 @@ impl Berth {
                     .tags
                     .iter()
                     .flatten()
-                    .map(|t| HarborTagView { name: t.name.clone(), immutable: t.immutable, push_time: t.push_time.clone() })
+                    .map(|t| HarborTagView {
+                        name: t.name.clone(),
+                        immutable: t.immutable,
+                        push_time: t.push_time.clone(),
+                    })
                     .collect(),
                 pull_time: harbor_time(a.pull_time.clone()),
                 labels: a
@@ -499,7 +505,11 @@ impl Berth {
                         total: s.summary.as_ref().map(|v| v.total).unwrap_or(0),
                         fixable: s.summary.as_ref().map(|v| v.fixable).unwrap_or(0),
                         scanner: s.scanner.as_ref().map(|sc| {
-                            [sc.name.as_deref(), sc.version.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+                            [sc.name.as_deref(), sc.version.as_deref()]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join(" ")
                         }),
                         finished: harbor_time(s.end_time.clone()),
                     }

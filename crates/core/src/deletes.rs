@@ -181,6 +181,22 @@ impl Berth {
     ) -> Result<berth_workflows::GcReport, ApiError> {
         let job = self.start_job(profile, JobKind::Gc, cancel)?;
         let s = self.session(profile).await?;
+        let caps = s.backend().capabilities();
+        if (request.delete_untagged || request.workers.is_some()) && !caps.gc_parameters {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("GC on {} takes no parameters (delete untagged, workers)", caps.label),
+                "run it without them; on registry 2.x Berth never deletes untagged manifests (distribution #3178: \
+                 that deletes the platform images of multi-arch indexes)",
+            ));
+        }
+        if let Some(w) = request.workers.filter(|w| !(1..=10).contains(w)) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{w} GC workers: {} takes 1 to 10", caps.label),
+                "choose between 1 and 10 workers",
+            ));
+        }
         let no_command = s.backend().capabilities().gc_commands && s.row().settings.gc.command.is_none();
         // A Nexus server's tasks collect for every repository it serves: the other profiles on the
         // same server are locked too, and their trash is predicted, verified and marked with this run.

@@ -60,7 +60,10 @@ async fn limited_accounts_see_every_project_they_may_with_what_they_may_not_name
     // A public project it is no member of: listed, its quota not visible, and it says so.
     let library = &projects[0];
     assert!(library.public && library.quota_used.is_none() && library.role.is_none(), "{library:?}");
-    assert!(library.hidden.iter().any(|h| h.contains("quota not visible") && h.contains("limited guest")), "{library:?}");
+    assert!(
+        library.hidden.iter().any(|h| h.contains("quota not visible") && h.contains("limited guest")),
+        "{library:?}"
+    );
     assert_eq!(library.rights.as_deref(), Some("pull"), "{library:?}");
     // Limited guest: quota visible, pull only.
     let team = &projects[1];
@@ -212,7 +215,8 @@ async fn artifacts_show_types_labels_scans_and_accessories_under_their_subject()
     assert_eq!(scan.counts[0], ("Critical".to_string(), 1));
     assert!(scan.scanner.as_deref().is_some_and(|s| s.starts_with("Trivy")), "{scan:?}");
     assert!(main.pull_time.is_some(), "pulled just now: {main:?}");
-    let mut acc: Vec<(&str, &str)> = main.accessories.iter().map(|a| (a.digest.as_str(), a.harbor_type.as_str())).collect();
+    let mut acc: Vec<(&str, &str)> =
+        main.accessories.iter().map(|a| (a.digest.as_str(), a.harbor_type.as_str())).collect();
     acc.sort();
     let mut want = vec![
         (sig.digest.as_str(), "signature.cosign"),
@@ -259,13 +263,8 @@ async fn deleting_an_artifact_takes_its_accessories_listed_in_the_plan_and_resto
     let summary = b.sync("h", 4, &CancellationToken::new(), &|_| {}).await.unwrap();
     assert_eq!(summary.errors, 0);
     // The cosign signature's tag is known to the cache although Harbor lists it under its subject.
-    let tags: Vec<String> = b
-        .tags("h", "team/app", berth_core::SortBy::Name, None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let tags: Vec<String> =
+        b.tags("h", "team/app", berth_core::SortBy::Name, None).await.unwrap().into_iter().map(|t| t.name).collect();
     assert!(tags.contains(&format!("{}.sig", img.digest.replacen(':', "-", 1))), "{tags:?}");
 
     let p = plan(&b, "h", &["team/app:1.0"], DeleteMode::Image).await;
@@ -336,4 +335,74 @@ async fn project_names_that_look_like_ids_nested_repositories_and_older_versions
     assert_eq!(anon.tags("library/base/alpine").await.unwrap(), ["3"]);
     assert!(anon.token_requests() > 0);
     assert!(anon.tags("team/a/b/c").await.is_err(), "a private project stays closed");
+}
+
+#[tokio::test]
+async fn gc_parameters_reach_harbor_and_its_own_history_shows_runs_started_elsewhere() {
+    let h = Harbor::builder()
+        .admin("admin", "Harbor12345")
+        .user("dev", "devpass")
+        .project("team", false)
+        .member("team", "dev", HarborRole::ProjectAdmin)
+        .gc_time_window_hours(0)
+        .start()
+        .await;
+    let s = h.seeder();
+    let img = s.push_image("team/app", "old", &ImageSpec::small("old")).await;
+    s.push_image("team/app", "keep", &ImageSpec::small("keep")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    b.add_profile(profile("h", &h.url(), "admin", "Harbor12345")).await.unwrap();
+    b.sync("h", 4, &CancellationToken::new(), &|_| {}).await.unwrap();
+    // Untag `old`: its artifact stays, untagged, until a GC that deletes untagged artifacts.
+    let p = plan(&b, "h", &["team/app:old"], DeleteMode::UntagOnly).await;
+    b.execute_delete("h", &p, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert!(h.registry_manifests("team/app").contains(&img.digest));
+
+    // A run started outside Berth (Harbor's UI, a schedule): Harbor's own history shows it.
+    let api = berth_harbor::HarborClient::new(
+        &h.url(),
+        berth_registry::Credentials::Basic { username: "admin".into(), password: "Harbor12345".into() },
+        &berth_registry::TlsOptions::default(),
+    )
+    .unwrap();
+    let outside = api.run_gc(&berth_harbor::GcParameters { dry_run: true, ..Default::default() }).await.unwrap();
+    api.wait_gc(outside, std::time::Duration::from_secs(30)).await.unwrap();
+
+    let request = berth_core::GcRequest { delete_untagged: true, workers: Some(3), ..Default::default() };
+    let report = b.gc("h", &request, &|_| {}, &CancellationToken::new()).await.unwrap();
+    assert!(report.freed_bytes > 0, "{report:?}");
+    assert!(!h.registry_manifests("team/app").contains(&img.digest), "the untagged artifact is gone");
+    let v = b.server_gc("h").await.unwrap();
+    assert_eq!(v.runs.len(), 2, "{v:?}");
+    let ours = &v.runs[0];
+    assert!(ours.delete_untagged && !ours.dry_run && ours.workers == Some(3), "{ours:?}");
+    assert!(ours.freed_bytes.is_some_and(|f| f > 0), "{ours:?}");
+    assert!(v.runs[1].dry_run && v.runs[1].id == outside, "{v:?}");
+    assert_eq!(v.time_window_hours, Some(0));
+    assert!(v.collects_before.is_some() && v.collectable_from.is_some());
+
+    // Bad parameters are refused before anything runs.
+    let bad = berth_core::GcRequest { workers: Some(11), ..Default::default() };
+    let e = b.gc("h", &bad, &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(e.message.contains("1 to 10"), "{e:?}");
+    // A project admin is not a system administrator: Harbor's refusal, explained.
+    b.add_profile(profile("dev", &h.url(), "dev", "devpass")).await.unwrap();
+    let e = b.server_gc("dev").await.unwrap_err();
+    assert!(e.message.contains("for system administrators") && e.hint.contains("system administrator"), "{e:?}");
+    let e = b.gc("dev", &berth_core::GcRequest::default(), &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(e.message.contains("dev may not run GC"), "refused before anything is predicted: {e:?}");
+    assert_eq!(h.gc_runs(), 2, "no run started for dev");
+}
+
+#[tokio::test]
+async fn registry2_refuses_gc_parameters() {
+    let r = berth_testkit::Registry::builder().start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    let req = AddProfileRequest { name: "r".into(), url: r.url(), ..AddProfileRequest::default() };
+    b.add_profile(req).await.unwrap();
+    let request = berth_core::GcRequest { delete_untagged: true, dry_run: true, ..Default::default() };
+    let e = b.gc("r", &request, &|_| {}, &CancellationToken::new()).await.unwrap_err();
+    assert!(e.message.contains("takes no parameters") && e.hint.contains("#3178"), "{e:?}");
 }

@@ -108,7 +108,12 @@ async fn a_nexus_server_with_its_repositories_browse_untag_and_gc() {
     app.click("[data-testid=view-gc]", 10).await;
     // Let the prediction and the history load first (they move the buttons).
     app.wait_css("[data-testid=gc-pending-bytes]", 30).await;
-    app.wait_js("document.querySelector('[data-testid=gc-history-empty], [data-testid=gc-history-row]') !== null", "the GC history", 20).await;
+    app.wait_js(
+        "document.querySelector('[data-testid=gc-history-empty], [data-testid=gc-history-row]') !== null",
+        "the GC history",
+        20,
+    )
+    .await;
     app.click_until("[data-testid=gc-run]", "[data-testid=gc-confirm]", 20).await;
     app.click("[data-testid=gc-confirm]", 5).await;
     app.wait_css("[data-testid=gc-result]", 120).await;

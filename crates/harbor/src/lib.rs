@@ -241,7 +241,14 @@ impl HarborClient {
         let info = self.system_info().await?;
         let mode = info.auth_mode.clone();
         if !self.has_credentials() {
-            return Ok(Login { user: None, admin: false, robot: false, version: info.harbor_version, auth_mode: mode, oidc: false });
+            return Ok(Login {
+                user: None,
+                admin: false,
+                robot: false,
+                version: info.harbor_version,
+                auth_mode: mode,
+                oidc: false,
+            });
         }
         let url = self.url("users/current");
         let resp = self.send(Method::GET, url.clone(), None).await?;
@@ -262,7 +269,14 @@ impl HarborClient {
                     Credentials::Basic { username, .. } => Some(username.clone()),
                     Credentials::Anonymous => None,
                 };
-                Ok(Login { user: name, admin: false, robot: true, version: info.harbor_version, auth_mode: mode, oidc: false })
+                Ok(Login {
+                    user: name,
+                    admin: false,
+                    robot: true,
+                    version: info.harbor_version,
+                    auth_mode: mode,
+                    oidc: false,
+                })
             }
             _ => Err(self.fail(&url, resp, "logging in").await),
         }

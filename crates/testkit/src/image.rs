@@ -356,7 +356,10 @@ impl ArtifactSpec {
             config: serde_json::to_vec(&json!({"name": name, "version": version, "apiVersion": "v2"})).expect("json"),
             artifact_type: None,
             layer_media_type: "application/vnd.cncf.helm.chart.content.v1.tar+gzip".into(),
-            content: layer_tar_gz(&format!("{name}/Chart.yaml"), format!("name: {name}\nversion: {version}\n").as_bytes()),
+            content: layer_tar_gz(
+                &format!("{name}/Chart.yaml"),
+                format!("name: {name}\nversion: {version}\n").as_bytes(),
+            ),
             subject: None,
         }
     }

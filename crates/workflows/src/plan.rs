@@ -359,7 +359,8 @@ impl<'g> Planner<'g> {
                 DeleteMode::Auto => others.is_empty() || whole.contains(&(*repo, *digest)),
             };
             // A protected tag refuses what would remove it: the untag, or the image delete it goes with.
-            let removing: Vec<&str> = if delete_image { all.iter().copied().collect() } else { sel.iter().copied().collect() };
+            let removing: Vec<&str> =
+                if delete_image { all.iter().copied().collect() } else { sel.iter().copied().collect() };
             let protected: Vec<(&str, &(String, String))> =
                 removing.iter().filter_map(|t| guards.tag(repo, t).map(|why| (*t, why))).collect();
             if !protected.is_empty() {

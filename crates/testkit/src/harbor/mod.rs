@@ -200,7 +200,12 @@ impl HarborBuilder {
     /// (doublestar patterns, project-relative: `**`, `app`, `{a,b}`, `release-*`) cannot be deleted.
     pub fn immutable(mut self, project: &str, repositories: &str, tags: &str) -> Self {
         let id = self.immutable.len() as i64 + 1;
-        self.immutable.push(ImmutableRule { id, project: project.into(), repositories: repositories.into(), tags: tags.into() });
+        self.immutable.push(ImmutableRule {
+            id,
+            project: project.into(),
+            repositories: repositories.into(),
+            tags: tags.into(),
+        });
         self
     }
 

@@ -39,8 +39,14 @@ const LIMITED_GUEST: &[Policy] = &[
     ("artifact-addition", "read"),
 ];
 
-const GUEST_EXTRA: &[Policy] =
-    &[("member", "read"), ("member", "list"), ("label", "read"), ("label", "list"), ("robot", "read"), ("robot", "list")];
+const GUEST_EXTRA: &[Policy] = &[
+    ("member", "read"),
+    ("member", "list"),
+    ("label", "read"),
+    ("label", "list"),
+    ("robot", "read"),
+    ("robot", "list"),
+];
 
 const DEVELOPER_EXTRA: &[Policy] = &[
     ("repository", "create"),
@@ -128,13 +134,14 @@ impl Principal {
     pub(super) fn policies(&self, p: &Project) -> Vec<(String, String)> {
         let own = |v: &[Policy]| v.iter().map(|(r, a)| (r.to_string(), a.to_string())).collect::<Vec<_>>();
         let mut out: Vec<(String, String)> = match self {
-            Principal::User(u) if u.admin => {
-                own(&HarborRole::ProjectAdmin.policies())
-            }
+            Principal::User(u) if u.admin => own(&HarborRole::ProjectAdmin.policies()),
             Principal::User(_) => self.role(p).map(|r| own(&r.policies())).unwrap_or_default(),
-            Principal::Robot(r) => {
-                r.access.iter().filter(|(proj, _)| proj == "*" || *proj == p.name).flat_map(|(_, a)| robot_policies(a)).collect()
-            }
+            Principal::Robot(r) => r
+                .access
+                .iter()
+                .filter(|(proj, _)| proj == "*" || *proj == p.name)
+                .flat_map(|(_, a)| robot_policies(a))
+                .collect(),
             Principal::Anonymous => Vec::new(),
         };
         if p.public {

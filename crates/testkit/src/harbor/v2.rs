@@ -165,7 +165,9 @@ pub(super) async fn v2(State(st): State<Arc<HState>>, req: Request) -> Response 
             if *req.method() == Method::DELETE {
                 // Harbor's immutable middleware: a manifest with an immutable tag cannot be deleted.
                 let tags = st.disk.tags(name);
-                if let Some((t, _)) = tags.iter().find(|(t, (td, _))| *td == d && st.immutable_rule(&project, name, t).is_some()) {
+                if let Some((t, _)) =
+                    tags.iter().find(|(t, (td, _))| *td == d && st.immutable_rule(&project, name, t).is_some())
+                {
                     return error(
                         StatusCode::PRECONDITION_FAILED,
                         "PRECONDITION",

@@ -234,7 +234,14 @@ impl HState {
             .unwrap_or_else(|| ZERO_TIME.to_string())
     }
 
-    pub(super) fn artifact_json(&self, p: &Project, repo: &str, a: &Artifact, all: &[Artifact], o: &ArtifactOptions) -> Value {
+    pub(super) fn artifact_json(
+        &self,
+        p: &Project,
+        repo: &str,
+        a: &Artifact,
+        all: &[Artifact],
+        o: &ArtifactOptions,
+    ) -> Value {
         let with_tag = o.with_tag;
         let repo_id = self.id(&format!("repo:{repo}"));
         let art_id = self.id(&format!("art:{repo}@{}", a.m.digest));
@@ -269,11 +276,8 @@ impl HState {
             .collect();
         let scan = self.scans.iter().find(|s| s.digest == a.m.digest).map(|s| {
             let order = ["Critical", "High", "Medium", "Low", "Unknown"];
-            let severity = order
-                .iter()
-                .find(|sev| s.counts.iter().any(|(k, n)| k == *sev && *n > 0))
-                .copied()
-                .unwrap_or("None");
+            let severity =
+                order.iter().find(|sev| s.counts.iter().any(|(k, n)| k == *sev && *n > 0)).copied().unwrap_or("None");
             let total: i64 = s.counts.iter().map(|(_, n)| n).sum();
             let summary: serde_json::Map<String, Value> = s.counts.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
             json!({"application/vnd.security.vulnerability.report; version=1.1": {
