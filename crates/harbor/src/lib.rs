@@ -594,6 +594,49 @@ mod tests {
     }
 
     #[test]
+    fn real_answers_with_nulls_unknown_fields_and_old_shapes_parse() {
+        // Harbor 2.2 (no artifact_type, no accessories), null lists, a field Berth does not know.
+        let a: Artifact = serde_json::from_str(
+            r#"{"id":7,"type":"IMAGE","digest":"sha256:ab","size":12,"tags":null,"labels":null,
+                "references":null,"extra_attrs":{"os":"linux","created":"2024-01-01T00:00:00Z"},
+                "push_time":"2024-01-01T00:00:00.000Z","pull_time":"0001-01-01T00:00:00.000Z",
+                "addition_links":{"build_history":{"absolute":false,"href":"/x"}},"new_field_in_2_99":[1,2]}"#,
+        )
+        .unwrap();
+        assert!(a.tag_names().is_empty() && a.accessories.is_none() && a.artifact_type.is_none());
+        let q: ProjectSummary =
+            serde_json::from_str(r#"{"repo_count":3,"quota":{"hard":{"storage":-1},"used":{"storage":2048}}}"#).unwrap();
+        let quota = q.quota.unwrap();
+        assert_eq!((quota.storage_limit(), quota.storage_used()), (None, 2048), "-1 is unlimited");
+        assert!(q.project_admin_count.is_none(), "member counts absent without the permission");
+        // Metadata values are strings, but a proxy may turn them into booleans.
+        let p: Project =
+            serde_json::from_str(r#"{"project_id":2,"name":"x","metadata":{"public":true,"retention_id":"9"}}"#).unwrap();
+        assert!(p.public());
+        assert_eq!(p.retention_id(), Some(9));
+        let p: Project = serde_json::from_str(r#"{"project_id":2,"name":"x","metadata":{"public":"false"}}"#).unwrap();
+        assert!(!p.public() && p.retention_id().is_none());
+    }
+
+    #[test]
+    fn immutability_rules_match_like_harbors_doublestar_selectors() {
+        let rule: Rule = serde_json::from_str(
+            r#"{"id":1,"disabled":false,"action":"immutable","tag_selectors":[{"kind":"doublestar","decoration":"matches","pattern":"{1.*,stable}"}],
+                "scope_selectors":{"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}}"#,
+        )
+        .unwrap();
+        assert!(rule.matches("app", "1.0") && rule.matches("a/b", "stable"));
+        assert!(!rule.matches("app", "2.0"));
+        let excludes: Rule = serde_json::from_str(
+            r#"{"id":2,"tag_selectors":[{"decoration":"excludes","pattern":"dev-*"}],
+                "scope_selectors":{"repository":[{"decoration":"repoMatches","pattern":"app"}]}}"#,
+        )
+        .unwrap();
+        assert!(excludes.matches("app", "1.0") && !excludes.matches("app", "dev-3") && !excludes.matches("other", "1.0"));
+        assert!(excludes.describe().contains("excludes \"dev-*\""), "{}", excludes.describe());
+    }
+
+    #[test]
     fn link_next() {
         let h = "</api/v2.0/projects?page=1&page_size=10>; rel=\"prev\" , </api/v2.0/projects?page=3&page_size=10>; rel=\"next\"";
         assert_eq!(next_link(h).as_deref(), Some("/api/v2.0/projects?page=3&page_size=10"));
