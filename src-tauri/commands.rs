@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use berth_core::{
     AboutView, AddProfileRequest, ApiError, Berth, BlobStoreView, CancellationToken, CertificateDetail,
-    ConnectionReport, EditProfileRequest, ErrorCode, HarborArtifactView, HarborPolicyView, HarborProjectView, ImageDetail, NexusCleanupView,
-    NexusComponentPage, NexusDiscoveryView, NexusTaskView, ProfileStatusView, ProfileView, RepoNode, RepositoryView,
-    SearchResult, ShellVersions, Snippet, SortBy, StorageView, SyncSummaryView, TagView, TrustResult,
+    ConnectionReport, EditProfileRequest, ErrorCode, HarborArtifactView, HarborPolicyView, HarborProjectView,
+    ImageDetail, NexusCleanupView, NexusComponentPage, NexusDiscoveryView, NexusTaskView, ProfileStatusView,
+    ProfileView, RepoNode, RepositoryView, SearchResult, ShellVersions, Snippet, SortBy, StorageView, SyncSummaryView,
+    TagView, TrustResult,
 };
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;

@@ -4,7 +4,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "../src/App.svelte";
-import type { ProfileStatusView, SyncProgressView, SyncSummaryView } from "../src/lib/ipc";
+import type { HarborProjectView, ProfileStatusView, SyncProgressView, SyncSummaryView } from "../src/lib/ipc";
 import { apiError, CAPABILITIES, callsOf, failedReport, mockBackend, profile, tag } from "./backend";
 
 beforeEach(() => {
@@ -386,10 +386,11 @@ describe("storage", () => {
 });
 
 describe("harbor projects", () => {
-  const PROJECTS = [
-    { name: "library", public: true, repo_count: 3, quota_used: 512 * 1024 * 1024, quota_limit: null },
-    { name: "team", public: false, repo_count: 1, quota_used: 900 * 1024 * 1024, quota_limit: 1024 * 1024 * 1024 },
-    { name: "small", public: false, repo_count: 0, quota_used: 0, quota_limit: 10 * 1024 * 1024 },
+  const member = { role: "developer", rights: "pull, push", can_delete: false, hidden: [] as string[] };
+  const PROJECTS: HarborProjectView[] = [
+    { name: "library", public: true, repo_count: 3, quota_used: 512 * 1024 * 1024, quota_limit: null, ...member },
+    { name: "team", public: false, repo_count: 1, quota_used: 900 * 1024 * 1024, quota_limit: 1024 * 1024 * 1024, ...member },
+    { name: "small", public: false, repo_count: 0, quota_used: 0, quota_limit: 10 * 1024 * 1024, ...member },
   ];
 
   it("lists each project's access, repositories and quota, and opens a project in Browse", async () => {

@@ -507,6 +507,7 @@ describe("GC view", () => {
         if (cmd === "gc_pending") return pending;
         if (cmd === "gc_history") return [];
         if (cmd === "run_gc") throw busy;
+        if (cmd === "server_gc") return { runs: [], schedule: null, time_window_hours: 2, collects_before: null, collectable_from: null };
         return undefined;
       },
     });

@@ -171,3 +171,61 @@ async fn the_artifacts_view_and_an_immutable_tag_refused_in_the_plan() {
     assert!(h.registry_tags("team/app").contains_key("1.0"), "nothing deleted");
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn harbor_gc_with_parameters_its_own_history_and_the_projects_policies() {
+    let _one = ONE_WINDOW.lock().await;
+    let h = Harbor::builder()
+        .admin("admin", "Harbor12345")
+        .project("team", false)
+        .immutable("team", "**", "release-*")
+        .retention("team", "latestPushedK", 5, "**", "**")
+        .gc_time_window_hours(0)
+        .start()
+        .await;
+    let s = h.seeder();
+    let old = s.push_image("team/app", "old", &ImageSpec::small("old")).await;
+    s.push_image("team/app", "release-1", &ImageSpec::small("keep")).await;
+
+    let app = AppSession::start().await;
+    add_harbor(&app, "harbor", &h.url(), "admin", "Harbor12345").await;
+
+    // The retention dialog shows Harbor's own policy and immutability rules beside Berth's dry run.
+    app.click("[data-testid=retention-open]", 10).await;
+    let policy = app.wait_text("[data-testid=server-policy][data-project=team]", "5 most recently pushed", 30).await;
+    assert!(policy.contains("release-*"), "{policy}");
+    app.screenshot("harbor-retention.png").await;
+    app.js("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true })); return true;")
+        .await;
+    app.wait_js("document.querySelector('[data-testid=server-retention]') === null", "the dialog closes", 10).await;
+
+    // Untag `old` through the API (outside Berth), then GC from the window deleting untagged artifacts.
+    let api = berth_harbor::HarborClient::new(
+        &h.url(),
+        berth_registry::Credentials::Basic { username: "admin".into(), password: "Harbor12345".into() },
+        &berth_registry::TlsOptions::default(),
+    )
+    .unwrap();
+    api.delete_tag_of("team/app", &old.digest, "old").await.unwrap();
+    app.click("[data-testid=view-gc]", 10).await;
+    app.wait_css("[data-testid=gc-parameters]", 20).await;
+    app.wait_css("[data-testid=server-gc-empty]", 20).await;
+    app.js("document.querySelector('[data-testid=gc-delete-untagged]').click(); return true;").await;
+    app.js(
+        "const w = document.querySelector('[data-testid=gc-workers]'); w.value = '2'; \
+         w.dispatchEvent(new Event('input', { bubbles: true })); w.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    )
+    .await;
+    app.wait_css("[data-testid=gc-pending-bytes]", 30).await;
+    app.click_until("[data-testid=gc-run]", "[data-testid=gc-confirm]", 20).await;
+    app.wait_css("[data-testid=gc-confirm-untagged]", 5).await;
+    app.click("[data-testid=gc-confirm]", 5).await;
+    app.wait_css("[data-testid=gc-result]", 120).await;
+    let row = app.wait_text("[data-testid=server-gc-row]", "delete untagged", 30).await;
+    assert!(row.contains("2 workers") && row.to_lowercase().contains("success"), "{row}");
+    let window = app.texts("[data-testid=server-gc-window]").await.join(" ");
+    assert!(window.contains("0 hours"), "{window}");
+    assert!(!h.registry_manifests("team/app").contains(&old.digest), "Harbor deleted the untagged artifact");
+    app.screenshot("harbor-gc.png").await;
+    app.close().await;
+}

@@ -605,13 +605,15 @@ mod tests {
         .unwrap();
         assert!(a.tag_names().is_empty() && a.accessories.is_none() && a.artifact_type.is_none());
         let q: ProjectSummary =
-            serde_json::from_str(r#"{"repo_count":3,"quota":{"hard":{"storage":-1},"used":{"storage":2048}}}"#).unwrap();
+            serde_json::from_str(r#"{"repo_count":3,"quota":{"hard":{"storage":-1},"used":{"storage":2048}}}"#)
+                .unwrap();
         let quota = q.quota.unwrap();
         assert_eq!((quota.storage_limit(), quota.storage_used()), (None, 2048), "-1 is unlimited");
         assert!(q.project_admin_count.is_none(), "member counts absent without the permission");
         // Metadata values are strings, but a proxy may turn them into booleans.
         let p: Project =
-            serde_json::from_str(r#"{"project_id":2,"name":"x","metadata":{"public":true,"retention_id":"9"}}"#).unwrap();
+            serde_json::from_str(r#"{"project_id":2,"name":"x","metadata":{"public":true,"retention_id":"9"}}"#)
+                .unwrap();
         assert!(p.public());
         assert_eq!(p.retention_id(), Some(9));
         let p: Project = serde_json::from_str(r#"{"project_id":2,"name":"x","metadata":{"public":"false"}}"#).unwrap();
@@ -632,7 +634,9 @@ mod tests {
                 "scope_selectors":{"repository":[{"decoration":"repoMatches","pattern":"app"}]}}"#,
         )
         .unwrap();
-        assert!(excludes.matches("app", "1.0") && !excludes.matches("app", "dev-3") && !excludes.matches("other", "1.0"));
+        assert!(
+            excludes.matches("app", "1.0") && !excludes.matches("app", "dev-3") && !excludes.matches("other", "1.0")
+        );
         assert!(excludes.describe().contains("excludes \"dev-*\""), "{}", excludes.describe());
     }
 
