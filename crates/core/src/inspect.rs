@@ -254,7 +254,7 @@ pub(crate) async fn inspect(client: &RegistryClient, repo: &str, reference: &str
         reference: reference.to_string(),
         digest: m.digest.to_string(),
         media_type: m.media_type.clone(),
-        size: blobs.values().sum(),
+        size: berth_registry::saturating_sum(blobs.values().copied()),
         platforms,
         resolved_platform,
         layers,

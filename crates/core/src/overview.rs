@@ -84,7 +84,7 @@ impl Berth {
             .map(|r| RepositoryView { name: r.name, tags: Some(r.tags), size: Some(r.size) })
             .collect();
         repositories.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-        let repositories_total = repositories.iter().filter_map(|r| r.size).sum();
+        let repositories_total = berth_registry::saturating_sum(repositories.iter().filter_map(|r| r.size));
         let registry_size = self.store().registry_size(row.id).await?;
         Ok(StorageView { profile: profile.to_string(), registry_size, repositories_total, repositories })
     }

@@ -58,7 +58,7 @@ pub fn repository_tree(repos: &[RepositoryView]) -> Vec<RepoNode> {
             let node = &mut level[idx];
             node.repositories += 1;
             node.tags += r.tags.unwrap_or(0);
-            node.size += r.size.unwrap_or(0);
+            node.size = node.size.saturating_add(r.size.unwrap_or(0));
             if i == segments.len() - 1 {
                 node.is_repository = true;
             }

@@ -26,6 +26,23 @@ pub use types::*;
 /// Harbor's `page_size` maximum.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// The largest answer Berth reads from Harbor's API (a page of 100 artifacts with their tags,
+/// accessories and scan overviews is well below).
+pub const PAGE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The largest GC log Berth reads.
+pub const LOG_LIMIT: usize = 16 * 1024 * 1024;
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8], url: &Url, what: &str) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("{what}: unexpected JSON from {url}: {e}"),
+            "check that the profile's URL is Harbor's address",
+        )
+    })
+}
+
 /// A client for one Harbor instance. Cheap to clone.
 #[derive(Clone)]
 pub struct HarborClient {
@@ -138,7 +155,7 @@ impl HarborClient {
 
     async fn fail(&self, url: &Url, resp: reqwest::Response, what: &str) -> Error {
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = berth_registry::read_limited(resp, 64 * 1024).await.unwrap_or_default();
         let (code, msg) =
             berth_registry::parse_error_body(&body).map(|(c, m)| (Some(c), m)).unwrap_or((None, String::new()));
         let detail = if msg.is_empty() { String::new() } else { format!(" ({msg})") };
@@ -189,14 +206,8 @@ impl HarborClient {
     async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T, Error> {
         let url = self.url(path);
         let resp = self.call(Method::GET, url.clone(), None, what).await?;
-        let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("{what}: unexpected JSON from {url}: {e}"),
-                "check that the profile's URL is Harbor's address",
-            )
-        })
+        let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
+        parse_json(&bytes, &url, what)
     }
 
     /// Every item of a paged list, following `Link: rel="next"`.
@@ -204,30 +215,52 @@ impl HarborClient {
         let sep = if query.is_empty() { "" } else { "&" };
         let mut url = self.url(&format!("{path}?page=1&page_size={}{sep}{query}", self.page_size));
         let mut out = Vec::new();
-        for _ in 0..100_000 {
+        let mut previous: Option<Vec<u8>> = None;
+        let mut seen_urls = std::collections::HashSet::new();
+        for _ in 0..berth_registry::MAX_PAGES {
             let resp = self.call(Method::GET, url.clone(), None, what).await?;
-            let next = resp.headers().get(reqwest::header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
-            let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
-            let page: Vec<T> = serde_json::from_slice(&bytes).map_err(|e| {
-                Error::new(
-                    ErrorKind::Protocol,
-                    format!("{what}: unexpected JSON from {url}: {e}"),
-                    "check that the profile's URL is Harbor's address",
-                )
-            })?;
+            let link = resp.headers().get(reqwest::header::LINK).map(|v| v.to_str().map(str::to_string));
+            let next = match &link {
+                Some(Ok(h)) => match next_link(h) {
+                    Some(n) => Some(n),
+                    None if h.to_ascii_lowercase().contains("next") => {
+                        return Err(berth_registry::incomplete(
+                            &url,
+                            "the Link header names a next page Berth cannot read",
+                        ))
+                    }
+                    None => None,
+                },
+                Some(Err(_)) => return Err(berth_registry::incomplete(&url, "the Link header is not text")),
+                None => None,
+            };
+            let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
+            let page: Vec<T> = parse_json(&bytes, &url, what)?;
             let empty = page.is_empty();
+            if !empty && previous.as_deref() == Some(&bytes[..]) {
+                return Err(berth_registry::incomplete(&url, "Harbor sent the same page twice"));
+            }
             out.extend(page);
+            previous = Some(bytes);
             match next {
                 Some(n) if !empty => {
-                    url = self
-                        .root
-                        .join(&n)
-                        .map_err(|_| Error::new(ErrorKind::Protocol, format!("{what}: bad Link {n:?}"), ""))?
+                    let next =
+                        self.root.join(&n).map_err(|_| berth_registry::incomplete(&url, &format!("bad Link {n:?}")))?;
+                    if next.origin() != self.root.origin() {
+                        return Err(berth_registry::incomplete(
+                            &url,
+                            &format!("the next page is on another server ({}); Berth sends the profile's credentials only to its own address", next.origin().ascii_serialization()),
+                        ));
+                    }
+                    if !seen_urls.insert(next.to_string()) {
+                        return Err(berth_registry::incomplete(&url, "the pagination loops"));
+                    }
+                    url = next;
                 }
-                _ => break,
+                _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(berth_registry::incomplete(&url, &format!("more than {} pages", berth_registry::MAX_PAGES)))
     }
 
     /// `GET /systeminfo` (anonymous allowed; version and URLs only for a logged-in caller).
@@ -254,7 +287,8 @@ impl HarborClient {
         let resp = self.send(Method::GET, url.clone(), None).await?;
         match resp.status() {
             s if s.is_success() => {
-                let u: Value = resp.json().await.map_err(|e| Error::from_transport(&url, &e))?;
+                let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
+                let u: Value = parse_json(&bytes, &url, "logging in")?;
                 Ok(Login {
                     user: u.get("username").and_then(Value::as_str).map(str::to_string),
                     admin: u.get("sysadmin_flag").and_then(Value::as_bool).unwrap_or(false),
@@ -471,7 +505,8 @@ impl HarborClient {
     pub async fn gc_log(&self, id: i64) -> Result<String, Error> {
         let url = self.url(&format!("system/gc/{id}/log"));
         let resp = self.call(Method::GET, url.clone(), None, &format!("reading the log of GC run {id}")).await?;
-        resp.text().await.map_err(|e| Error::from_transport(&url, &e))
+        let bytes = berth_registry::read_limited(resp, LOG_LIMIT).await.map_err(|e| e.at(&url))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     pub async fn stop_gc(&self, id: i64) -> Result<(), Error> {
@@ -484,7 +519,7 @@ impl HarborClient {
     pub async fn gc_schedule(&self) -> Result<Option<GcRun>, Error> {
         let url = self.url("system/gc/schedule");
         let resp = self.call(Method::GET, url.clone(), None, "reading the GC schedule").await?;
-        let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+        let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }

@@ -208,3 +208,45 @@ async fn gc_runs_record_history_and_logs_and_free_space() {
     let robot = HarborClient::new(&h.url(), basic(ROBOT, "robot-secret"), &TlsOptions::default()).unwrap();
     assert_eq!(robot.run_gc(&GcParameters::default()).await.unwrap_err().kind, ErrorKind::PermissionDenied);
 }
+
+#[tokio::test]
+async fn a_page_harbor_repeats_is_an_incomplete_listing() {
+    let s = berth_testkit::FaultServer::start(vec![berth_testkit::Fault::HarborRepeatPage]);
+    let c = HarborClient::new(&s.url(), Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let e = c.projects().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::IncompleteListing, "{e:?}");
+    assert!(e.message.contains("same page twice"), "{e}");
+    assert!(s.count("/api/v2.0/projects") <= 3);
+}
+
+/// The fuzz target's parses (`fuzz/fuzz_targets/harbor.rs`) over mutated real answers: no panic.
+#[test]
+fn mutated_harbor_answers_never_panic() {
+    let artifact: &[u8] = br##"[{"id":7,"type":"IMAGE","digest":"sha256:ab","size":12,"tags":[{"id":1,"name":"v1","immutable":true,"push_time":"2024-01-01T00:00:00Z"}],
+        "labels":[{"id":1,"name":"prod","color":"#fff"}],"scan_overview":{"application/vnd.security.vulnerability.report; version=1.1":{"severity":"High","summary":{"total":3,"fixable":1,"summary":{"High":3}}}},
+        "accessories":[{"id":2,"artifact_id":3,"digest":"sha256:cd","type":"signature.cosign","size":5}],"references":[{"child_digest":"sha256:ef","platform":{"os":"linux","architecture":"amd64"}}]}]"##;
+    let project: &[u8] = br#"[{"project_id":1,"name":"library","repo_count":3,"current_user_role_id":2,"metadata":{"public":"true","retention_id":"4"}}]"#;
+    let summary: &[u8] = br#"{"repo_count":3,"guest_count":1,"quota":{"hard":{"storage":-1},"used":{"storage":2048}}}"#;
+    let gc: &[u8] = br#"[{"id":42,"job_kind":"MANUAL","job_parameters":"{\"freed_space\":123,\"purged_blobs\":2}","job_status":"Success"}]"#;
+    let rules: &[u8] = br#"[{"id":1,"tag_selectors":[{"decoration":"matches","pattern":"{1.*,stable}"}],"scope_selectors":{"repository":[{"decoration":"repoMatches","pattern":"**"}]}}]"#;
+    let link: &[u8] =
+        b"</api/v2.0/projects?page=1&page_size=10>; rel=\"prev\" , </api/v2.0/projects?page=3>; rel=\"next\"";
+    for data in berth_testkit::mutations(&[artifact, project, summary, gc, rules, link], 20_000) {
+        let _ = serde_json::from_slice::<Vec<berth_harbor::Artifact>>(&data)
+            .map(|a| a.iter().map(|a| a.scan().is_some()).count());
+        let _ = serde_json::from_slice::<Vec<berth_harbor::Project>>(&data)
+            .map(|p| p.iter().map(|p| (p.public(), p.retention_id())).count());
+        let _ =
+            serde_json::from_slice::<berth_harbor::ProjectSummary>(&data).map(|s| s.quota.map(|q| q.storage_limit()));
+        let _ = serde_json::from_slice::<Vec<berth_harbor::GcRun>>(&data)
+            .map(|r| r.iter().map(|r| r.freed_space()).count());
+        let _ = serde_json::from_slice::<Vec<berth_harbor::Rule>>(&data)
+            .map(|r| r.iter().map(|r| r.matches("a/b", "1.0")).count());
+        if let Ok(s) = std::str::from_utf8(&data) {
+            if let Some(t) = berth_harbor::next_link(s) {
+                assert!(s.contains(&t));
+            }
+            let _ = berth_harbor::repository_path(s);
+        }
+    }
+}

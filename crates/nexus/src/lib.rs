@@ -184,6 +184,24 @@ pub struct BlobStore {
 }
 
 /// Task types Berth runs.
+/// Parses `data` as every Nexus answer Berth reads (components and assets pages, tasks, blob
+/// stores, repositories): for the fuzz target and the mutation test; must never panic.
+pub fn fuzz_parse(data: &[u8]) {
+    let via_value = |d: &[u8]| serde_json::from_slice::<Value>(d).ok();
+    if let Some(v) = via_value(data) {
+        let _ = serde_json::from_value::<Page<Component>>(v.clone())
+            .map(|p| p.items.iter().map(|c| c.manifest_digest()).count());
+        let _ = serde_json::from_value::<Page<Asset>>(v.clone());
+        let _ = serde_json::from_value::<Page<Task>>(v.clone());
+        let _ = serde_json::from_value::<Vec<Task>>(v.clone());
+        let _ = serde_json::from_value::<Vec<BlobStore>>(v.clone());
+        let _ = serde_json::from_value::<Vec<RepositoryXo>>(v);
+    }
+}
+
+/// The largest answer Berth reads from Nexus's REST API.
+pub const PAGE_LIMIT: usize = 8 * 1024 * 1024;
+
 pub const TASK_DOCKER_GC: &str = "repository.docker.gc";
 pub const TASK_COMPACT: &str = "blobstore.compact";
 
@@ -255,7 +273,7 @@ impl NexusClient {
     async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T, Error> {
         let url = self.url(path);
         let resp = self.call(Method::GET, &url, what).await?;
-        let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+        let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
         // Through `Value`: a key given twice (some 3.6x versions repeat `blobCreated`) keeps its last
         // value instead of failing a derived struct.
         serde_json::from_slice::<Value>(&bytes).and_then(serde_json::from_value).map_err(|e| {
@@ -319,7 +337,7 @@ impl NexusClient {
             let resp = self.send(Method::GET, &url).await?;
             let settings: Option<Value> = match resp.status() {
                 s if s.is_success() => {
-                    let bytes = resp.bytes().await.map_err(|e| Error::from_transport(&url, &e))?;
+                    let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
                     serde_json::from_slice(&bytes).ok()
                 }
                 StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::FORBIDDEN => None,
@@ -405,7 +423,8 @@ impl NexusClient {
     async fn all_pages<T: DeserializeOwned>(&self, path: &str, repository: &str, what: &str) -> Result<Vec<T>, Error> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
-        for _ in 0..1_000_000 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..berth_registry::MAX_PAGES {
             let mut p = format!("{path}?repository={}", enc(repository));
             if let Some(t) = &token {
                 p.push_str(&format!("&continuationToken={}", enc(t)));
@@ -415,11 +434,20 @@ impl NexusClient {
             out.extend(page.items);
             // A full last page still carries a token; the next (empty) page ends it.
             match page.continuation_token {
-                Some(t) if !empty => token = Some(t),
-                _ => break,
+                Some(t) if !empty => {
+                    if !seen.insert(t.clone()) {
+                        let url = self.url(path);
+                        return Err(berth_registry::incomplete(
+                            &url,
+                            "Nexus sent a continuationToken it had sent before",
+                        ));
+                    }
+                    token = Some(t)
+                }
+                _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(berth_registry::incomplete(&self.url(path), &format!("more than {} pages", berth_registry::MAX_PAGES)))
     }
 
     /// Every component (image:tag) of a repository.

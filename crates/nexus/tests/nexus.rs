@@ -160,3 +160,33 @@ async fn on_3_89_a_v2_delete_leaves_the_tag_and_the_components_api_removes_it() 
     c.delete_component(&comp.id).await.unwrap();
     assert!(v2.tags("team/app").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_continuation_token_nexus_repeats_is_an_incomplete_listing() {
+    let s = berth_testkit::FaultServer::start(vec![berth_testkit::Fault::NexusRepeatToken]);
+    let c = berth_nexus::NexusClient::new(
+        &s.url(),
+        berth_registry::Credentials::Anonymous,
+        &berth_registry::TlsOptions::default(),
+    )
+    .unwrap();
+    let e = c.components("r").await.unwrap_err();
+    assert_eq!(e.kind, berth_registry::ErrorKind::IncompleteListing, "{e:?}");
+    assert!(e.message.contains("continuationToken"), "{e}");
+    assert!(s.count("/service/rest/v1/components") <= 3);
+}
+
+/// The fuzz target's parses (`fuzz/fuzz_targets/nexus.rs`) over mutated real answers: no panic.
+#[test]
+fn mutated_nexus_answers_never_panic() {
+    let components: &[u8] = br#"{"items":[{"id":"ZG9ja2VyOjEyMw","repository":"docker-hosted","format":"docker","name":"team/app","version":"1.0",
+        "assets":[{"downloadUrl":"http://n/repository/docker-hosted/v2/team/app/manifests/1.0","path":"v2/team/app/manifests/1.0","id":"a","repository":"docker-hosted","format":"docker",
+        "checksum":{"sha1":"x","sha256":"abc"},"contentType":"application/vnd.oci.image.manifest.v1+json","fileSize":1234,"blobCreated":"2024-01-01T00:00:00.000+00:00","blobCreated":"2024-01-02T00:00:00.000+00:00"}]}],
+        "continuationToken":"88491cd1d185dd136f143f20c4e7d50c"}"#;
+    let tasks: &[u8] = br#"{"items":[{"id":"t1","name":"Docker - Delete unused manifests","type":"repository.docker.gc","currentState":"WAITING","lastRunResult":"OK","lastRun":"2024-01-01T00:00:00.000+00:00"}],"continuationToken":null}"#;
+    let stores: &[u8] = br#"[{"name":"default","type":"File","unavailable":false,"blobCount":12,"totalSizeInBytes":1048576,"availableSpaceInBytes":-1}]"#;
+    let repos: &[u8] = br#"[{"name":"docker-hosted","format":"docker","type":"hosted","url":"http://n/repository/docker-hosted","attributes":{}}]"#;
+    for data in berth_testkit::mutations(&[components, tasks, stores, repos], 20_000) {
+        berth_nexus::fuzz_parse(&data);
+    }
+}

@@ -11,6 +11,19 @@ use crate::link::next_link;
 /// Distribution's default `catalog.maxentries`: the largest page a client may ask for.
 pub const CATALOG_PAGE_MAX: usize = 1000;
 
+/// More pages than this is a broken server (100 million names at the smallest page size).
+pub const MAX_PAGES: usize = 1_000_000;
+
+/// The error for a listing that cannot be read to its end.
+pub fn incomplete(url: &Url, why: &str) -> Error {
+    Error::new(
+        ErrorKind::IncompleteListing,
+        format!("{url}: incomplete listing: {why}"),
+        "the registry or a proxy in front of it breaks pagination; nothing was concluded from the partial list \
+         (report it to the registry's administrator)",
+    )
+}
+
 impl RegistryClient {
     /// Lists every repository of `/v2/_catalog`, following `Link` pagination with pages of at most
     /// [`CATALOG_PAGE_MAX`]. Returns the names de-duplicated and sorted.
@@ -43,7 +56,9 @@ impl RegistryClient {
         let mut n = page_size.clamp(1, CATALOG_PAGE_MAX);
         let mut url = with_page(endpoint, n, None);
         let mut last_seen: Option<String> = None;
-        loop {
+        // Every `last` seen: a cycle of any length (A → B → A) repeats one of them.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
             let resp = self
                 .execute(Request::new(Method::GET, url.clone()).headers(json_accept()).scope(scope.clone()))
                 .await?;
@@ -62,6 +77,9 @@ impl RegistryClient {
                 return Err(self.fail(&url, resp).await);
             }
             let link = next_link_header(resp.headers());
+            if link.is_none() && has_unparsed_next(resp.headers()) {
+                return Err(incomplete(&url, "the Link header names a next page Berth cannot read"));
+            }
             let body = read_limited(resp, JSON_PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
             let names = parse_names(&body, field).map_err(|e| {
                 Error::new(
@@ -76,21 +94,30 @@ impl RegistryClient {
                 return Ok(());
             }
             let last = names.iter().max().cloned();
-            if last.is_some() && last == last_seen {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!("{url}: the pagination repeats itself (last={})", last.unwrap_or_default()),
-                    "the registry or a proxy in front of it rewrites pagination links; report it to its administrator",
-                ));
+            if let Some(l) = &last {
+                if !seen.insert(l.clone()) {
+                    return Err(incomplete(&url, &format!("the pagination loops (a page ending at {l:?} came back)")));
+                }
             }
             last_seen = last;
             url = match url.join(&link) {
                 // Behind a path-prefixing proxy the link loses the prefix: rebuild it ourselves.
-                Ok(next) if next.path() == endpoint.path() && next.host() == endpoint.host() => next,
+                // Only on the registry's own origin (scheme, host and port): credentials go nowhere else.
+                Ok(next) if next.path() == endpoint.path() && next.origin() == endpoint.origin() => next,
                 _ => with_page(endpoint, n, last_seen.as_deref()),
             };
         }
+        Err(incomplete(endpoint, &format!("more than {MAX_PAGES} pages")))
     }
+}
+
+/// A `Link` header that mentions a next page but does not parse (`rel=next` with no `<…>`, a
+/// truncated value): the listing would otherwise end there silently.
+fn has_unparsed_next(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .any(|v| v.to_str().map(|s| s.to_ascii_lowercase().contains("next")).unwrap_or(true))
 }
 
 /// The `rel="next"` target of a response's `Link` headers.

@@ -16,9 +16,39 @@ pub use crate::tls::TlsOptions;
 pub(crate) const JSON_PAGE_LIMIT: usize = 2 * 1024 * 1024;
 /// Error bodies are only read for diagnosis.
 pub(crate) const ERROR_BODY_LIMIT: usize = 16 * 1024;
-/// Retries for 429 / 503, honouring Retry-After up to `MAX_RETRY_AFTER` seconds.
+/// Retries of an idempotent request (GET, HEAD) on 5xx, 429 and connection resets, and of any
+/// request the server refused with 429 or 503 (it did nothing): backoff with jitter, Retry-After
+/// honoured up to `MAX_RETRY_AFTER` seconds.
 const MAX_RETRIES: u32 = 3;
 const MAX_RETRY_AFTER: u64 = 30;
+
+/// When the request that produced a response started (for naming the timeout that fires while its
+/// body is read).
+#[derive(Clone, Copy)]
+struct Started(std::time::Instant);
+
+/// The wait before retry `n` (0-based): 250 ms, 500 ms, 1 s…, ±25% jitter so that clients that
+/// failed together do not retry together.
+fn backoff(n: u32) -> Duration {
+    let base = 250u64 << n.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let jitter = nanos % (base / 2 + 1);
+    Duration::from_millis(base - base / 4 + jitter)
+}
+
+/// `Retry-After`: delta seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<u64> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(s) = v.parse::<u64>() {
+        return Some(s);
+    }
+    let when = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let now = time::OffsetDateTime::now_utc();
+    Some((when - now).whole_seconds().max(0) as u64)
+}
 
 #[derive(Clone, Default)]
 pub enum Credentials {
@@ -202,8 +232,38 @@ impl RegistryClient {
                 rb = rb.body(body.clone());
             }
             self.auth.requests.fetch_add(1, Ordering::Relaxed);
-            let resp = rb.send().await.map_err(|e| Error::from_transport(&req.url, &e))?;
+            let idempotent = req.method == Method::GET || req.method == Method::HEAD;
+            let started = std::time::Instant::now();
+            let mut resp = match rb.send().await {
+                Ok(r) => r,
+                Err(e) if idempotent && retries < MAX_RETRIES && Error::is_transient_transport(&e) => {
+                    tracing::debug!(url = %req.url, "connection reset, retrying: {e}");
+                    tokio::time::sleep(backoff(retries)).await;
+                    retries += 1;
+                    continue;
+                }
+                Err(e) if e.is_timeout() => {
+                    return Err(Error::timeout(&req.url, e.is_connect(), Some(started.elapsed())))
+                }
+                Err(e) => return Err(Error::from_transport(&req.url, &e)),
+            };
+            resp.extensions_mut().insert(Started(started));
             let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED && resp.url().origin() != req.url.origin() {
+                // A redirect target asking for a login is not the registry: its challenge is never
+                // adopted, so no credential or token request goes there.
+                let mut e = Error::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "{}: the registry redirected to {}, which asks for credentials",
+                        req.url,
+                        resp.url().origin().ascii_serialization()
+                    ),
+                    "Berth sends the profile's credentials only to the registry's own address; check the registry's storage redirect settings",
+                );
+                e.status = Some(401);
+                return Err(e);
+            }
             if status == StatusCode::UNAUTHORIZED {
                 let values: Vec<String> = resp
                     .headers()
@@ -252,19 +312,19 @@ impl RegistryClient {
                 refetched = true;
                 continue;
             }
-            if (status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE)
-                && retries < MAX_RETRIES
-            {
-                let wait = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                match wait {
-                    Some(s) if s > MAX_RETRY_AFTER => return Err(self.fail(&req.url, resp).await),
+            let refused = status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE;
+            let server_error = matches!(status.as_u16(), 500 | 502 | 504);
+            if (refused || (idempotent && server_error)) && retries < MAX_RETRIES {
+                match retry_after(resp.headers()) {
+                    Some(s) if s > MAX_RETRY_AFTER => {
+                        let mut e = self.fail(&req.url, resp).await;
+                        e.hint = format!("the registry asks to wait {s} s before retrying (Berth waits at most {MAX_RETRY_AFTER} s): try again later");
+                        return Err(e);
+                    }
                     Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                    None => tokio::time::sleep(Duration::from_millis(250 << retries)).await,
+                    None => tokio::time::sleep(backoff(retries)).await,
                 }
+                tracing::debug!(url = %req.url, %status, retry = retries + 1, "retrying");
                 retries += 1;
                 continue;
             }
@@ -305,12 +365,20 @@ impl RegistryClient {
         }
         let mut rb = self.http.get(token_url.clone());
         if let Credentials::Basic { username, password } = &*self.creds {
-            // Never send a password in clear text to a host other than the registry's own.
+            // Never send a password in clear text to a host other than the registry's own, nor over
+            // plain HTTP when the registry itself is reached over https (a downgrade).
             if realm.scheme() != "https" && realm.host_str() != self.base.host_str() {
                 return Err(Error::new(
                     ErrorKind::Protocol,
                     format!("{url}: the registry sends us to a plain-HTTP token service on another host ({realm})"),
                     "Berth will not send the password there in clear text: configure the token realm with https://",
+                ));
+            }
+            if realm.scheme() != "https" && self.base.scheme() == "https" {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("{url}: the registry is reached over https but names a plain-HTTP token service ({realm})"),
+                    "Berth will not send the password in clear text: configure the token realm with https://",
                 ));
             }
             rb = rb.header(AUTHORIZATION, basic_header(username, password));
@@ -403,28 +471,49 @@ fn permission_denied(url: &Url, wanted: &[Scope]) -> Error {
     e
 }
 
+/// Why a body could not be read: too large (never truncated), a timeout, or the connection failed.
 #[derive(Debug)]
-pub(crate) struct BodyError(String);
+pub enum BodyError {
+    TooLarge(String),
+    Timeout { elapsed: Option<Duration> },
+    Transport(String),
+}
 
 impl BodyError {
-    pub(crate) fn at(self, url: &Url) -> Error {
-        Error::new(
-            ErrorKind::BodyTooLarge,
-            format!("{url}: {}", self.0),
-            "the server sent more than a registry would; check the URL",
-        )
+    pub fn at(self, url: &Url) -> Error {
+        match self {
+            BodyError::TooLarge(m) => Error::new(
+                ErrorKind::BodyTooLarge,
+                format!("{url}: {m}"),
+                "the server sent more than a registry would; check the URL",
+            ),
+            BodyError::Timeout { elapsed } => Error::timeout(url, false, elapsed),
+            BodyError::Transport(m) => Error::new(
+                ErrorKind::ConnectionLost,
+                format!("{url}: the connection broke while the answer was read: {m}"),
+                "check the network and the registry's health, then try again",
+            ),
+        }
     }
 }
 
-/// Reads at most `limit` bytes of a body; a longer body is an error, never silently truncated.
-pub(crate) async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+/// Reads at most `limit` bytes of a body; a longer body is an error, never silently truncated. Used
+/// for every answer of every server Berth talks to (registry, Harbor, Nexus, token services).
+pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
     if let Some(len) = resp.content_length().filter(|l| *l as usize > limit) {
-        return Err(BodyError(format!("answer of {len} bytes exceeds the limit of {limit}")));
+        return Err(BodyError::TooLarge(format!("answer of {len} bytes exceeds the limit of {limit}")));
     }
+    let started = resp.extensions().get::<Started>().map(|s| s.0);
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| BodyError(format!("reading the answer failed: {e}")))? {
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Err(BodyError::Timeout { elapsed: started.map(|s| s.elapsed()) }),
+            Err(e) => return Err(BodyError::Transport(e.to_string())),
+        };
         if out.len() + chunk.len() > limit {
-            return Err(BodyError(format!("answer exceeds the limit of {limit} bytes")));
+            return Err(BodyError::TooLarge(format!("answer exceeds the limit of {limit} bytes")));
         }
         out.extend_from_slice(&chunk);
     }

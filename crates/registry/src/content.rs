@@ -198,12 +198,19 @@ impl RegistryClient {
                 None => (Digest::sha256(&bytes), false),
             },
             Reference::Tag(_) => {
-                // The digest of what we got is the truth; a disagreeing header is a registry or proxy bug.
+                // The bytes must be what the registry says they are: a disagreeing header means a registry
+                // or proxy altered the manifest (or the header), and nothing of it is cached.
                 let computed =
                     header_digest.as_ref().map(|h| h.compute_like(&bytes)).unwrap_or_else(|| Digest::sha256(&bytes));
                 if let Some(h) = &header_digest {
                     if *h != computed {
-                        tracing::warn!(%url, header = %h, computed = %computed, "Docker-Content-Digest disagrees with the body");
+                        return Err(Error::new(
+                            ErrorKind::Protocol,
+                            format!(
+                                "{url}: the registry says the manifest is {h} (Docker-Content-Digest) but its bytes are {computed}"
+                            ),
+                            "a proxy or the registry altered the manifest or its digest header; fix that proxy (Berth caches nothing from this answer)",
+                        ));
                     }
                 }
                 (computed, true)

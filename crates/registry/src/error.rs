@@ -34,6 +34,9 @@ pub enum ErrorKind {
     ProxyBodyTooLarge,
     NotARegistry,
     BodyTooLarge,
+    /// A paginated listing could not be read to its end (a malformed `Link`, a loop, a page that
+    /// repeats, too many pages): what was read is not the whole list and must not be used as such.
+    IncompleteListing,
     Protocol,
     Server,
     /// The user cancelled the work (a job, a command it ran).
@@ -100,6 +103,50 @@ impl Error {
         self
     }
 
+    /// A timeout, saying which one fired: connecting, the server falling silent, or the whole request
+    /// (`elapsed`: how long the request had run, when known).
+    pub fn timeout(url: &url::Url, connecting: bool, elapsed: Option<std::time::Duration>) -> Self {
+        let t = crate::tls::timeouts();
+        let host = url.host_str().unwrap_or("?");
+        let (message, hint) = if connecting {
+            (
+                format!("{url}: connecting took longer than {} s (connect timeout)", t.connect.as_secs()),
+                format!("{host} did not accept the connection: check that the registry is up and that no firewall drops the traffic"),
+            )
+        } else if elapsed.is_some_and(|e| e + std::time::Duration::from_millis(500) >= t.total) {
+            (
+                format!("{url}: the answer took longer than {} s in all (total timeout)", t.total.as_secs()),
+                format!("{host} sends very slowly: check the network, or a proxy in between that throttles"),
+            )
+        } else {
+            (
+                format!("{url}: the server sent nothing for {} s (idle timeout)", t.idle.as_secs()),
+                format!(
+                    "{host} stopped answering mid-way: check that the registry is healthy (its logs) and the network"
+                ),
+            )
+        };
+        Error::new(ErrorKind::Timeout, message, hint)
+    }
+
+    /// Whether retrying the same idempotent request may succeed: the connection was reset or closed
+    /// before a complete answer (not refused, not a DNS, TLS or timeout failure).
+    pub fn is_transient_transport(err: &reqwest::Error) -> bool {
+        if err.is_timeout() || err.is_connect() {
+            return false;
+        }
+        let chain = error_chain_text(err).to_ascii_lowercase();
+        [
+            "connection reset",
+            "connection closed before message completed",
+            "broken pipe",
+            "incomplete message",
+            "unexpected eof",
+        ]
+        .iter()
+        .any(|s| chain.contains(s))
+    }
+
     /// Classifies a transport-level failure (DNS, TCP, TLS, timeout) for `url`.
     pub fn from_transport(url: &url::Url, err: &reqwest::Error) -> Self {
         let host = url.host_str().unwrap_or("?");
@@ -112,11 +159,7 @@ impl Error {
         }
         let chain = error_chain_text(err);
         if err.is_timeout() {
-            return Error::new(
-                ErrorKind::Timeout,
-                format!("{url}: timed out"),
-                format!("{hostport} did not answer in time: check that the registry is up and that no firewall drops the traffic"),
-            );
+            return Self::timeout(url, err.is_connect(), None);
         }
         if chain.contains("dns error") || chain.contains("failed to lookup address") {
             return Error::new(

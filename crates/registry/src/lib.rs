@@ -14,14 +14,17 @@ pub mod manifest;
 mod referrers;
 mod tls;
 
-pub use catalog::CATALOG_PAGE_MAX;
-pub use client::{parse_registry_url, Credentials, Ping, RegistryClient};
+pub use catalog::{incomplete, CATALOG_PAGE_MAX, MAX_PAGES};
+pub use client::{parse_registry_url, read_limited, BodyError, Credentials, Ping, RegistryClient};
 pub use content::{
     valid_tag, validate_repo, FetchedManifest, ManifestCheck, ManifestHead, Reference, SMALL_BLOB_LIMIT,
 };
 pub use delete::{DeleteCapability, UntagMethod};
 pub use digest::Digest;
 pub use error::{parse_error_body, Error, ErrorKind};
-pub use manifest::{media, Descriptor, Manifest, Platform};
+pub use manifest::{media, saturating_sum, Descriptor, Manifest, Platform, MAX_DESCRIPTOR_SIZE};
 pub use referrers::{cosign_tags, ReferrerSource, Referrers};
-pub use tls::{build_http, fetch_certificate_chain, fingerprint_sha256, parse_pem_certs, CertificateInfo, TlsOptions};
+pub use tls::{
+    build_http, fetch_certificate_chain, fingerprint_sha256, parse_pem_certs, timeouts, CertificateInfo, Timeouts,
+    TlsOptions,
+};

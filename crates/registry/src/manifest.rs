@@ -66,13 +66,30 @@ impl std::fmt::Display for Platform {
     }
 }
 
+/// Adds up sizes without overflowing: a hostile registry can list sizes that add up past 2^64.
+pub fn saturating_sum<I: IntoIterator<Item = u64>>(sizes: I) -> u64 {
+    sizes.into_iter().fold(0u64, u64::saturating_add)
+}
+
+/// The largest descriptor size Berth accepts: 2^53, the largest integer every JSON implementation
+/// (and the OCI spec's guidance) represents exactly. Larger sizes are a broken or hostile server.
+pub const MAX_DESCRIPTOR_SIZE: u64 = 1 << 53;
+
+fn bounded_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if n > MAX_DESCRIPTOR_SIZE {
+        return Err(serde::de::Error::custom(format!("descriptor size {n} exceeds 2^53")));
+    }
+    Ok(n)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     #[serde(default)]
     pub media_type: String,
     pub digest: Digest,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded_size")]
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
@@ -232,7 +249,8 @@ impl Manifest {
     /// Sum of config and layer sizes of an image manifest (what a pull of this platform transfers).
     pub fn image_size(&self) -> Option<u64> {
         match self {
-            Manifest::Image(m) => Some(m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>()),
+            // Saturating: sizes are bounded (2^53 each), but a hostile manifest can list many layers.
+            Manifest::Image(m) => Some(m.layers.iter().fold(m.config.size, |n, l| n.saturating_add(l.size))),
             _ => None,
         }
     }

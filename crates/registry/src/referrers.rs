@@ -66,10 +66,22 @@ impl RegistryClient {
             })?;
             descriptors.extend(index.manifests);
             pages += 1;
-            match link.and_then(|l| url.join(&l).ok()) {
-                Some(next) if pages < 100 && next != url => url = next,
-                _ => break,
+            let Some(link) = link else { break };
+            let next = url.join(&link).map_err(|_| crate::catalog::incomplete(&url, &format!("bad Link {link:?}")))?;
+            // Credentials go only to the profile's origin: a next page elsewhere is not followed.
+            if next.origin() != url.origin() {
+                return Err(crate::catalog::incomplete(
+                    &url,
+                    &format!("the next page is on another server ({})", next.origin().ascii_serialization()),
+                ));
             }
+            if next == url || pages >= 100 {
+                return Err(crate::catalog::incomplete(
+                    &url,
+                    "the referrers pagination loops or has more than 100 pages",
+                ));
+            }
+            url = next;
         }
         Ok(Referrers { source: ReferrerSource::Api, descriptors })
     }

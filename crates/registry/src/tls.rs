@@ -12,8 +12,8 @@ use sha2::Digest as _;
 
 use crate::error::{Error, ErrorKind};
 
-/// TLS settings of one profile.
-#[derive(Debug, Clone, Default)]
+/// TLS settings of one profile (`Debug` shows no key).
+#[derive(Clone, Default)]
 pub struct TlsOptions {
     /// PEM bytes of CA certificates to trust in addition to the system roots.
     pub extra_ca_pem: Vec<Vec<u8>>,
@@ -26,17 +26,64 @@ pub struct TlsOptions {
     pub insecure_skip_verify: bool,
 }
 
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("extra_ca_pem", &format!("{} CA file(s)", self.extra_ca_pem.len()))
+            .field("client_identity_pem", &self.client_identity_pem.as_ref().map(|_| "<certificate and redacted key>"))
+            .field("pinned_sha256", &self.pinned_sha256)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .finish()
+    }
+}
+
 /// The HTTP client every Berth backend uses: rustls (ring) with the profile's CAs, client
 /// certificate, pins; no cookie store (Harbor's CSRF check only applies to cookie sessions).
 pub fn build_http(tls: &TlsOptions) -> Result<reqwest::Client, Error> {
     http_with_config(client_config(tls)?)
 }
 
+/// Connecting (TCP and TLS) may take this long.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server may stay silent this long while it sends an answer.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// One request, answer included, may take this long.
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The timeouts in force: the defaults above, or `BERTH_IDLE_TIMEOUT_SECS` and
+/// `BERTH_TOTAL_TIMEOUT_SECS` (for slow links, and for tests that need them short).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub idle: Duration,
+    pub total: Duration,
+}
+
+pub fn timeouts() -> Timeouts {
+    static T: std::sync::OnceLock<Timeouts> = std::sync::OnceLock::new();
+    *T.get_or_init(|| {
+        let secs = |name: &str, default: Duration| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .unwrap_or(default)
+        };
+        Timeouts {
+            connect: CONNECT_TIMEOUT,
+            idle: secs("BERTH_IDLE_TIMEOUT_SECS", IDLE_TIMEOUT),
+            total: secs("BERTH_TOTAL_TIMEOUT_SECS", TOTAL_TIMEOUT),
+        }
+    })
+}
+
 fn http_with_config(config: rustls::ClientConfig) -> Result<reqwest::Client, Error> {
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .connect_timeout(timeouts().connect)
+        .read_timeout(timeouts().idle)
+        .timeout(timeouts().total)
         .pool_idle_timeout(Duration::from_secs(30))
         .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
         .build()

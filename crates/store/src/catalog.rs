@@ -634,7 +634,7 @@ async fn insert_manifest_rows(
             .push_bind(&m.config_digest)
             .push_bind(&m.artifact_type)
             .push_bind(&m.subject)
-            .push_bind(m.total_size as i64)
+            .push_bind(i64::try_from(m.total_size).unwrap_or(i64::MAX))
             .push_bind(&fetched_at);
     });
     qb.build().execute(&mut *conn).await?;

@@ -244,7 +244,7 @@ impl Store {
             sqlx::query("INSERT OR IGNORE INTO trash_blobs (entry_id, digest, size) VALUES (?,?,?)")
                 .bind(id)
                 .bind(digest)
-                .bind(*size as i64)
+                .bind(i64::try_from(*size).unwrap_or(i64::MAX))
                 .execute(&mut *tx)
                 .await?;
         }

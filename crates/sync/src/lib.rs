@@ -18,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 use berth_backend::Backend;
 use berth_store::{ChildRecord, ManifestRecord, Store, StoreError, SyncCounts, TagRecord};
 
+/// Index → index nesting Berth follows (an image index of image indexes is already unusual).
+pub const MAX_INDEX_DEPTH: usize = 8;
+
 /// How a sync runs. Owns the defaults and caps every front end uses.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -167,8 +170,16 @@ impl Shared {
         repo: &'a str,
         digest: &'a Digest,
         prefetched: Option<FetchedManifest>,
+        depth: usize,
     ) -> BoxFuture<'a, Result<Vec<Arc<ManifestRecord>>, berth_registry::Error>> {
         Box::pin(async move {
+            if depth > MAX_INDEX_DEPTH {
+                return Err(berth_registry::Error::new(
+                    berth_registry::ErrorKind::Protocol,
+                    format!("{repo}@{digest}: indexes nested more than {MAX_INDEX_DEPTH} deep"),
+                    "no image needs that: the registry serves a broken or hostile index; this image is skipped",
+                ));
+            }
             let cell = {
                 let mut d = self.digests.lock().expect("digests lock");
                 if d.stored.contains(digest.as_str()) {
@@ -182,7 +193,9 @@ impl Shared {
             };
             let children: Vec<Digest> = record.children.iter().filter_map(|c| Digest::parse(&c.digest)).collect();
             let mut out: Vec<Arc<ManifestRecord>> = Vec::new();
-            for mut kids in futures::future::try_join_all(children.iter().map(|c| self.collect(repo, c, None))).await? {
+            for mut kids in
+                futures::future::try_join_all(children.iter().map(|c| self.collect(repo, c, None, depth + 1))).await?
+            {
                 out.append(&mut kids);
             }
             out.push(record);
@@ -256,10 +269,32 @@ impl Shared {
 
     /// Syncs one repository: its tags, their digests, the manifests not cached yet, then one transaction.
     async fn sync_repository(self: &Arc<Self>, profile_id: i64, repo: String) -> Result<(), berth_registry::Error> {
-        let tags = {
+        // Names come from the server: one that is not a valid name skips that repository only.
+        if berth_registry::validate_repo(&repo).is_err() {
+            return Err(berth_registry::Error::new(
+                berth_registry::ErrorKind::Protocol,
+                format!(
+                    "the registry lists {:?}, which is not a valid repository name: skipped",
+                    repo.escape_debug().to_string()
+                ),
+                "the registry's catalog is broken or hostile; report it to its administrator",
+            ));
+        }
+        let listed = {
             let _p = self.permits.acquire().await.expect("semaphore open");
             self.client.tags(&repo).await?
         };
+        let (tags, bad): (Vec<String>, Vec<String>) = listed.into_iter().partition(|t| berth_registry::valid_tag(t));
+        if !bad.is_empty() {
+            self.record_error(
+                &repo,
+                &berth_registry::Error::new(
+                    berth_registry::ErrorKind::Protocol,
+                    format!("{} tag name(s) the registry lists are not valid tag names: skipped", bad.len()),
+                    "the registry's tag list is broken or hostile",
+                ),
+            );
+        }
         self.tags_total.fetch_add(tags.len() as u64, Ordering::Relaxed);
         // Tags already cached: a conditional HEAD (has it moved? `304` when not). New tags: GET by tag,
         // which gives the digest and the manifest in one request.
@@ -317,7 +352,7 @@ impl Shared {
             .map(|(digest, body)| {
                 let this = self.clone();
                 let repo = repo.clone();
-                async move { this.collect(&repo, &digest, body).await }
+                async move { this.collect(&repo, &digest, body, 0).await }
             })
             .buffer_unordered(self.concurrency);
         while let Some(found) = fetches.next().await {

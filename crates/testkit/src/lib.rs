@@ -23,9 +23,11 @@
 mod certs;
 mod control;
 mod emu;
+mod fault;
 mod harbor;
 mod image;
 mod layout;
+mod mutate;
 mod nexus;
 mod nginx;
 mod proc;
@@ -36,9 +38,11 @@ mod token;
 
 pub use certs::TestCa;
 pub use control::RegistryControl;
+pub use fault::{Fault, FaultServer, Seen};
 pub use harbor::{Harbor, HarborBuilder, HarborRole, HARBOR_VERSION};
 pub use image::{ArtifactSpec, ImageSpec, Pushed};
 pub use layout::{skopeo_copy, skopeo_pull, write_oci_layout, LayoutEntry, SkopeoOpts};
+pub use mutate::mutations;
 pub use nexus::{Nexus, NexusBuilder, NEXUS_SERVER};
 pub use nginx::{Nginx, NginxOptions};
 pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};

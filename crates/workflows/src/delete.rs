@@ -620,8 +620,8 @@ impl Run<'_, '_> {
             })
             .collect();
         let blobs = self.claim(ck.graph, &deleted_manifests);
-        let reclaimable: u64 = blobs.iter().map(|(_, s)| s).sum();
-        self.report.reclaimable_bytes += reclaimable;
+        let reclaimable: u64 = berth_registry::saturating_sum(blobs.iter().map(|(_, s)| *s));
+        self.report.reclaimable_bytes = self.report.reclaimable_bytes.saturating_add(reclaimable);
         if let Some(root) = manifests.last() {
             let id = self
                 .t

@@ -105,7 +105,7 @@ pub async fn pending(store: &berth_store::Store, profile_id: i64) -> Result<GcPr
             entries.push(id);
         }
     }
-    let predicted_bytes = blobs.values().sum();
+    let predicted_bytes = berth_registry::saturating_sum(blobs.values().copied());
     let mut notes = vec![];
     if blobs.is_empty() {
         notes
@@ -225,7 +225,7 @@ fn combined(parts: &[(Target<'_>, GcPrediction)]) -> GcPrediction {
         out.trash_entries.extend(&p.trash_entries);
         out.notes.extend(p.notes.iter().filter(|n| !out.notes.contains(n)).cloned().collect::<Vec<_>>());
     }
-    out.predicted_bytes = blobs.values().sum();
+    out.predicted_bytes = berth_registry::saturating_sum(blobs.values().copied());
     out.blobs = blobs.into_iter().map(|(digest, size)| BlobRef { digest, size }).collect();
     out
 }
@@ -304,7 +304,9 @@ async fn recorded_run(
         report.blobs_freed = out.blobs_freed.unwrap_or(report.registry.blobs.len() as u64);
         report.freed_bytes = match out.freed_bytes {
             Some(b) => b,
-            None => t.store.known_sizes(&report.registry.blobs).await?.values().sum(),
+            None => {
+                berth_registry::saturating_sum(t.store.known_sizes(&report.registry.blobs).await?.values().copied())
+            }
         };
         log("checking: predicted blobs gone, kept tags and their blobs intact");
         let mut kept = Vec::new();

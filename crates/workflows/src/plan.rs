@@ -393,7 +393,9 @@ impl<'g> Planner<'g> {
                     digest: digest.to_string(),
                     media_type: m.map(|m| m.media_type.clone()).unwrap_or_default(),
                     tags: all.iter().map(|t| t.to_string()).collect(),
-                    size: blob_closure(g, &manifest_closure(g, [*digest])).values().sum(),
+                    size: berth_registry::saturating_sum(
+                        blob_closure(g, &manifest_closure(g, [*digest])).values().copied(),
+                    ),
                 });
                 for t in &others {
                     plan.siblings.push(PlannedTag {
@@ -559,7 +561,7 @@ impl<'g> Planner<'g> {
             .map(|(d, s)| BlobRef { digest: d.to_string(), size: s })
             .collect();
         reclaim.sort_by(|a, b| a.digest.cmp(&b.digest));
-        plan.reclaimable_bytes = reclaim.iter().map(|b| b.size).sum();
+        plan.reclaimable_bytes = berth_registry::saturating_sum(reclaim.iter().map(|b| b.size));
         plan.reclaimable_blobs = reclaim;
         if !plan.untag.is_empty() {
             plan.notes.push(

@@ -3,4 +3,4 @@
 /**
  * What went wrong, in terms a front end can switch on (e.g. offer "Import CA…" for `TlsUnknownCa`).
  */
-export type ErrorKind = "invalid_url" | "dns" | "connection_refused" | "connection_lost" | "timeout" | "connect" | "tls_server_speaks_http" | "http_to_tls_port" | "tls_unknown_ca" | "tls_ca_used_as_leaf" | "tls_hostname_mismatch" | "tls_expired" | "tls" | "unauthorized" | "permission_denied" | "not_found" | "delete_disabled" | "read_only" | "too_many_requests" | "proxy_length_required" | "proxy_body_too_large" | "not_a_registry" | "body_too_large" | "protocol" | "server" | "cancelled" | "precondition_failed";
+export type ErrorKind = "invalid_url" | "dns" | "connection_refused" | "connection_lost" | "timeout" | "connect" | "tls_server_speaks_http" | "http_to_tls_port" | "tls_unknown_ca" | "tls_ca_used_as_leaf" | "tls_hostname_mismatch" | "tls_expired" | "tls" | "unauthorized" | "permission_denied" | "not_found" | "delete_disabled" | "read_only" | "too_many_requests" | "proxy_length_required" | "proxy_body_too_large" | "not_a_registry" | "body_too_large" | "incomplete_listing" | "protocol" | "server" | "cancelled" | "precondition_failed";

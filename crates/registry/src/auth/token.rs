@@ -66,8 +66,8 @@ pub fn normalize(scopes: impl IntoIterator<Item = Scope>) -> Vec<Scope> {
     map.into_iter().map(|((kind, name), actions)| Scope { kind, name, actions }).collect()
 }
 
-/// The token endpoint's JSON answer.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// The token endpoint's JSON answer (`Debug` shows no token).
+#[derive(Clone, serde::Deserialize)]
 pub struct TokenResponse {
     #[serde(default)]
     pub token: Option<String>,
@@ -75,6 +75,17 @@ pub struct TokenResponse {
     pub access_token: Option<String>,
     #[serde(default)]
     pub expires_in: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("TokenResponse")
+            .field("token", &shown(&self.token))
+            .field("access_token", &shown(&self.access_token))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 impl TokenResponse {
@@ -96,10 +107,18 @@ struct Key {
     scopes: Vec<String>,
 }
 
-/// Tokens by realm + service + canonical scope set, renewed a little before they expire.
-#[derive(Debug, Default)]
+/// Tokens by realm + service + canonical scope set, renewed a little before they expire (`Debug`
+/// shows how many, never a token).
+#[derive(Default)]
 pub struct TokenCache {
     map: Mutex<HashMap<Key, (String, Instant)>>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.map.lock().map(|m| m.len()).unwrap_or(0);
+        write!(f, "TokenCache({n} tokens)")
+    }
 }
 
 const RENEW_EARLY: Duration = Duration::from_secs(5);
