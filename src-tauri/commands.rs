@@ -256,9 +256,27 @@ fn notify_sync_end<R: tauri::Runtime>(app: &AppHandle<R>, profile: &str, result:
         Err(e) if e.code == ErrorCode::Cancelled => (format!("{profile}: sync cancelled"), e.hint.clone()),
         Err(e) => (format!("{profile}: sync failed"), e.message.clone()),
     };
+    // The notification server reads the body as markup and the server's error text comes from the
+    // network: plain text only, control characters out.
+    let (title, body) = (plain_text(&title), plain_text(&body));
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!("cannot show the sync notification: {e}");
     }
+}
+
+/// Text safe for a desktop notification: markup characters escaped, control characters dropped,
+/// at most 300 characters.
+fn plain_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().filter(|c| !c.is_control()).take(300) {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[tauri::command]

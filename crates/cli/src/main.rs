@@ -150,10 +150,18 @@ fn main() -> ExitCode {
             if let Some(command) = e.fix.as_ref().and_then(|f| f.command.as_deref()) {
                 line.push_str(&format!(" (run: {command})"));
             }
-            eprintln!("{line}");
+            eprintln!("{}", term_safe(&line));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Text from a server, safe to print on a terminal: control characters (escape sequences that could
+/// rewrite the screen or the title) shown as `\u{..}` instead of sent.
+pub(crate) fn term_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect()
 }
 
 fn capitalize(s: &str) -> String {
@@ -246,7 +254,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                     summary.seconds
                 );
                 for e in &summary.error_samples {
-                    eprintln!("  {e}");
+                    eprintln!("  {}", term_safe(e));
                 }
             }
         }
@@ -276,9 +284,10 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             } else {
                 let w = repos.iter().map(|r| r.name.len()).max().unwrap_or(0);
                 for r in repos {
+                    let name = term_safe(&r.name);
                     match (r.tags, r.size) {
-                        (Some(t), Some(s)) => println!("{:w$}  {t:>6} tags  {:>10}", r.name, human_size(s)),
-                        _ => println!("{}", r.name),
+                        (Some(t), Some(s)) => println!("{name:w$}  {t:>6} tags  {:>10}", human_size(s)),
+                        _ => println!("{name}"),
                     }
                 }
             }
@@ -340,7 +349,7 @@ fn print_detail(d: &berth_core::ImageDetail) {
             println!("created     {created}");
         }
         for (k, v) in &c.labels {
-            println!("label       {k}={v}");
+            println!("label       {}={}", term_safe(k), term_safe(v));
         }
     }
     for l in &d.layers {
@@ -365,7 +374,7 @@ fn print_tags(tags: &[TagView], with_repo: bool) {
         let short = t.digest.get(..19).unwrap_or(&t.digest);
         let created = t.created.as_deref().unwrap_or("-");
         let platforms = t.platforms.join(",");
-        let name = if with_repo { format!("{}:{}", t.repository, t.name) } else { t.name.clone() };
+        let name = term_safe(&if with_repo { format!("{}:{}", t.repository, t.name) } else { t.name.clone() });
         println!(
             "{name}  {short}  {created}  {}  {}",
             human_size(t.size),

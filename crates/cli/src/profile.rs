@@ -93,6 +93,12 @@ pub enum ProfileCmd {
         /// Use this name instead of the exported one.
         #[arg(long)]
         name: Option<String>,
+        /// Keep the file's GC commands (they run on this machine through sh -c; dropped otherwise).
+        #[arg(long)]
+        trust_commands: bool,
+        /// Keep the file's insecure_skip_verify (no TLS verification; dropped otherwise).
+        #[arg(long)]
+        trust_insecure_tls: bool,
     },
     /// Trust on first use: show the server's certificate chain and trust its root (or pin its leaf).
     Trust {
@@ -184,9 +190,19 @@ fn read_secrets(password: bool, passphrase: bool) -> Result<(Option<Secret>, Opt
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let what = if password { "Password" } else { "Key passphrase" };
-        eprint!("{what} (input is visible; end with Enter): ");
-        let _ = std::io::stderr().flush();
+        // At a terminal: asked for, without echo, one after the other.
+        let ask = |what: &str| -> Result<Option<Secret>, ApiError> {
+            let s = rpassword::prompt_password(format!("{what}: ")).map_err(|e| {
+                invalid(format!("cannot read the {what} from the terminal: {e}"), "pipe it in instead: … | berth …")
+            })?;
+            if s.is_empty() {
+                return Err(invalid(format!("no {what} given"), format!("type the {what}, or pipe it in")));
+            }
+            Ok(Some(Secret::new(s)))
+        };
+        let pw = if password { ask("password")? } else { None };
+        let pp = if passphrase { ask("key passphrase")? } else { None };
+        return Ok((pw, pp));
     }
     let read_err =
         |e: std::io::Error| invalid(format!("cannot read stdin: {e}"), "pipe the secret in: … | berth profile add …");
@@ -210,11 +226,7 @@ fn read_secrets(password: bool, passphrase: bool) -> Result<(Option<Secret>, Opt
         return Ok((Some(Secret::new(pw)), Some(Secret::new(pp))));
     }
     let mut all = String::new();
-    if stdin.is_terminal() {
-        stdin.lock().read_line(&mut all).map_err(read_err)?;
-    } else {
-        stdin.lock().read_to_string(&mut all).map_err(read_err)?;
-    }
+    stdin.lock().read_to_string(&mut all).map_err(read_err)?;
     let s = strip(all);
     if s.is_empty() {
         return Err(empty(if password { "password" } else { "key passphrase" }));
@@ -392,7 +404,7 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 );
             }
         }
-        ProfileCmd::Import { file, name } => {
+        ProfileCmd::Import { file, name, trust_commands, trust_insecure_tls } => {
             let bytes = if file.as_os_str() == "-" {
                 let mut b = Vec::new();
                 std::io::stdin()
@@ -409,7 +421,12 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                     "give a file written by `berth profile export NAME`",
                 )
             })?;
-            let p = berth.import_profile(export, name).await?;
+            let trust = berth_core::ImportTrust { gc_commands: trust_commands, insecure_tls: trust_insecure_tls };
+            let report = berth.import_profile(export, name, trust).await?;
+            for d in &report.dropped {
+                eprintln!("berth: {d} (keep it with --trust-commands / --trust-insecure-tls)");
+            }
+            let p = report.profile;
             println!("imported profile {} → {}", p.name, p.url);
             if p.username.is_some() && !p.has_password {
                 println!("set its password with: berth profile edit {} --password-stdin", p.name);

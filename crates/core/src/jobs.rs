@@ -129,6 +129,21 @@ impl Berth {
         Ok(Job { profile: profile.to_string(), kind, cancel, running: self.running.clone(), _lock: file })
     }
 
+    /// Whether no process holds the profile's job lock now (taken and released at once to tell).
+    pub(crate) fn job_lock_free(&self, profile: &str) -> bool {
+        let path = self.data_dir().join("locks").join(format!("{profile}.lock"));
+        let Ok(file) = OpenOptions::new().read(true).write(true).create(false).open(&path) else {
+            return true; // never locked
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Cancels the profile's running job in this process (of `kind`, or any); whether one was running.
     pub fn cancel_job(&self, profile: &str, kind: Option<JobKind>) -> bool {
         let Ok(r) = self.running.lock() else { return false };

@@ -54,8 +54,8 @@ pub use instance::instance_id;
 pub use jobs::{Job, JobKind};
 pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
-    trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ProfileExport,
-    ProfileView, ServerLinkView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
+    trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ImportReport,
+    ImportTrust, ProfileExport, ProfileView, ServerLinkView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
 };
 pub use session::Session;
 pub use snippets::Snippet;
@@ -96,7 +96,30 @@ impl Berth {
     /// Opens `data_dir` with another secret store (tests).
     pub async fn open_with_secrets(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self, ApiError> {
         let store = Store::open(data_dir).await?;
-        Ok(Berth { store, data_dir: data_dir.to_path_buf(), secrets, running: Default::default() })
+        let berth = Berth { store, data_dir: data_dir.to_path_buf(), secrets, running: Default::default() };
+        berth.recover_interrupted().await;
+        Ok(berth)
+    }
+
+    /// Runs a crash or a kill left `running` are marked interrupted: those whose profile's job lock
+    /// no process holds (a live CLI or window keeps its run).
+    async fn recover_interrupted(&self) {
+        let runs = match self.store.running_runs().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("cannot look for interrupted runs: {e}");
+                return;
+            }
+        };
+        for run in runs {
+            if !self.job_lock_free(&run.profile) {
+                continue;
+            }
+            tracing::warn!(profile = %run.profile, kind = run.kind, started = %run.started_at, "marking an interrupted run");
+            if let Err(e) = self.store.mark_interrupted(&run).await {
+                tracing::warn!("cannot mark run {} interrupted: {e}", run.id);
+            }
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -173,9 +196,15 @@ impl Berth {
         profiles::export(self, name).await
     }
 
-    /// Creates a profile from an export (under `name`, else the exported name).
-    pub async fn import_profile(&self, export: ProfileExport, name: Option<String>) -> Result<ProfileView, ApiError> {
-        profiles::import(self, export, name).await
+    /// Creates a profile from an export (under `name`, else the exported name). GC commands and
+    /// `insecure_skip_verify` in the file are dropped (and said so) unless `trust` keeps them.
+    pub async fn import_profile(
+        &self,
+        export: ProfileExport,
+        name: Option<String>,
+        trust: ImportTrust,
+    ) -> Result<ImportReport, ApiError> {
+        profiles::import(self, export, name, trust).await
     }
 
     /// The certificate chain the profile's server presents, leaf first (not verified: to decide).

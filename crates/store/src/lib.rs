@@ -49,6 +49,8 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Open { path: path.clone(), source: sqlx::Error::Io(e) })?;
+        // The cache names every repository and tag of the user's registries: the user's alone.
+        private_dir(data_dir).map_err(|e| StoreError::Open { path: path.clone(), source: sqlx::Error::Io(e) })?;
         let opts = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -83,4 +85,52 @@ impl Store {
 
 pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Makes `dir` readable by its owner only (0700), as Berth's data and log directories are.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// A sync or GC run still recorded as running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningRun {
+    /// `sync` or `gc`.
+    pub kind: &'static str,
+    pub id: i64,
+    pub profile: String,
+    pub started_at: String,
+}
+
+impl Store {
+    /// Runs recorded as running (in this process, another one, or left by a crash).
+    pub async fn running_runs(&self) -> Result<Vec<RunningRun>, StoreError> {
+        let mut out = Vec::new();
+        for (kind, table) in [("sync", "sync_runs"), ("gc", "gc_runs")] {
+            let rows: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+                "SELECT r.id, p.name, r.started_at FROM {table} r JOIN profiles p ON p.id = r.profile_id WHERE r.status = 'running'"
+            ))
+            .fetch_all(&self.pool)
+            .await?;
+            out.extend(rows.into_iter().map(|(id, profile, started_at)| RunningRun { kind, id, profile, started_at }));
+        }
+        Ok(out)
+    }
+
+    /// Marks a run that no process runs any more as failed, saying it was interrupted.
+    pub async fn mark_interrupted(&self, run: &RunningRun) -> Result<(), StoreError> {
+        let table = if run.kind == "gc" { "gc_runs" } else { "sync_runs" };
+        let now =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        sqlx::query(&format!(
+            "UPDATE {table} SET status = 'failed', finished_at = ?, message = ? WHERE id = ? AND status = 'running'"
+        ))
+        .bind(&now)
+        .bind("interrupted: Berth stopped while this ran (a crash, a kill, the machine going down)")
+        .bind(run.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

@@ -10,6 +10,9 @@ use super::*;
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     pub url: Option<String>,
+    /// The user moves the profile: a URL on another origin forgets the password (Berth's own
+    /// updates, such as a discovery pointing a repository at its connector port, keep it).
+    pub user_edit: bool,
     pub kind: Option<String>,
     pub auth: Option<String>,
     /// `Some("")` removes the username.
@@ -114,8 +117,14 @@ impl Draft {
 
     /// Validates `c` against the current state and stages it. Nothing is written yet.
     pub(super) fn apply(&mut self, c: Changes) -> Result<(), ApiError> {
+        // The password belongs to the server it was given for: a URL on another origin (scheme, host,
+        // port) forgets it unless the same change gives it again.
+        let mut moved = false;
         if let Some(url) = &c.url {
-            self.profile.url = berth_registry::parse_registry_url(url)?.to_string();
+            let new = berth_registry::parse_registry_url(url)?;
+            moved = c.user_edit
+                && url::Url::parse(&self.profile.url).map(|old| old.origin() != new.origin()).unwrap_or(false);
+            self.profile.url = new.to_string();
         }
         if let Some(k) = &c.kind {
             self.profile.kind = parse_kind(k)?;
@@ -152,6 +161,10 @@ impl Draft {
             SecretChange::Delete => self.settings.has_password = false,
             SecretChange::Keep if self.profile.username.is_none() && self.settings.has_password => {
                 // Removing the username removes the password with it.
+                self.password = SecretChange::Delete;
+                self.settings.has_password = false;
+            }
+            SecretChange::Keep if moved && self.settings.has_password => {
                 self.password = SecretChange::Delete;
                 self.settings.has_password = false;
             }

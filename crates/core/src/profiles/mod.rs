@@ -32,6 +32,7 @@ mod views;
 pub(crate) use connection::*;
 pub(crate) use draft::*;
 pub(crate) use ops::*;
+pub use ops::{ImportReport, ImportTrust};
 pub use trust::trust_choice;
 pub(crate) use trust::*;
 pub use views::*;

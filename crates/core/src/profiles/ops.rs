@@ -121,6 +121,7 @@ pub(crate) async fn update(berth: &Berth, name: &str, changes: Changes) -> Resul
 
 pub(crate) async fn edit(berth: &Berth, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
     let mut changes = changes_from_edit(&req)?;
+    changes.user_edit = true;
     if req.gc_command.is_some() || req.gc_before.is_some() || req.gc_after.is_some() {
         let mut gc = berth.store().profile(name).await?.settings.gc;
         for (value, slot) in
@@ -268,11 +269,50 @@ pub(crate) async fn export(berth: &Berth, name: &str) -> Result<ProfileExport, A
     })
 }
 
+/// What an imported profile file may bring in that runs code or lowers security: dropped unless the
+/// user asks for it (a profile file can come from anyone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportTrust {
+    /// Keep the GC commands (they run through `sh -c`).
+    pub gc_commands: bool,
+    /// Keep `insecure_skip_verify` (no TLS verification).
+    pub insecure_tls: bool,
+}
+
+/// An imported profile and what was dropped from the file, in words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub profile: ProfileView,
+    pub dropped: Vec<String>,
+}
+
 pub(crate) async fn import(
     berth: &Berth,
-    export: ProfileExport,
+    mut export: ProfileExport,
     name: Option<String>,
-) -> Result<ProfileView, ApiError> {
+    trust: ImportTrust,
+) -> Result<ImportReport, ApiError> {
+    let mut dropped = Vec::new();
+    let commands: Vec<(&str, &Option<String>)> = vec![
+        ("GC command", &export.gc.command),
+        ("GC before command", &export.gc.before),
+        ("GC after command", &export.gc.after),
+    ];
+    let listed: Vec<String> =
+        commands.iter().filter_map(|(what, c)| c.as_ref().map(|c| format!("{what}: {c}"))).collect();
+    if !trust.gc_commands && !listed.is_empty() {
+        dropped.push(format!(
+            "the file's GC commands were not imported (they run on this machine through sh -c): {}",
+            listed.join("; ")
+        ));
+        export.gc.command = None;
+        export.gc.before = None;
+        export.gc.after = None;
+    }
+    if !trust.insecure_tls && export.tls.insecure_skip_verify {
+        dropped.push("the file turns off TLS verification (insecure_skip_verify): not imported; the profile verifies certificates".into());
+        export.tls.insecure_skip_verify = false;
+    }
     if export.format != EXPORT_FORMAT {
         return Err(invalid(
             format!("unknown profile file format {:?}", export.format),
@@ -298,5 +338,5 @@ pub(crate) async fn import(
         gc: Some(GcSettings { command: export.gc.command, before: export.gc.before, after: export.gc.after }),
         ..Changes::default()
     };
-    create(berth, &name, changes).await
+    Ok(ImportReport { profile: create(berth, &name, changes).await?, dropped })
 }
