@@ -44,6 +44,7 @@ macro_rules! for_each_command {
             deletes::gc_pending,
             deletes::gc_history,
             deletes::server_gc,
+            deletes::gc_run_after,
             deletes::run_gc,
             deletes::cancel_gc,
         }

@@ -77,6 +77,19 @@ pub async fn gc_history(berth: State<'_, Berth>, profile: String) -> Result<Vec<
     berth.gc_history(&profile, true).await
 }
 
+/// Runs the after command an interrupted GC run owes; `null`: none owed; else whether it succeeded.
+#[tauri::command]
+pub async fn gc_run_after<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+    profile: String,
+) -> Result<Option<bool>, ApiError> {
+    let log = |line: &str| {
+        let _ = app.emit("gc-log", GcLogLine { profile: profile.clone(), line: line.to_string() });
+    };
+    berth.gc_run_after(&profile, &log).await
+}
+
 /// The server's own GC history and schedule (Harbor), with its time window now.
 #[tauri::command]
 pub async fn server_gc(berth: State<'_, Berth>, profile: String) -> Result<berth_core::ServerGcView, ApiError> {

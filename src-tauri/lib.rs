@@ -32,7 +32,71 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(berth);
             Ok(())
         })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if close_during_gc(window) {
+                    api.prevent_close();
+                }
+            }
+        })
         .invoke_handler(for_each_command!(handler))
+}
+
+/// End-to-end tests only (debug builds): the answer to the "GC is running" question on close
+/// (`stop` or `keep`), instead of the native dialog WebDriver cannot drive.
+pub const E2E_CLOSE_ANSWER_ENV: &str = "BERTH_E2E_CLOSE_ANSWER";
+
+/// Closing the window while GC runs asks first: the registry is read-only until the after command
+/// runs. "Stop GC and close" cancels the runs (their after commands run), waits for them, then
+/// closes; "Keep running" keeps the window. Returns whether the close is held back for that.
+fn close_during_gc<R: tauri::Runtime>(window: &tauri::Window<R>) -> bool {
+    let app = window.app_handle().clone();
+    let gcs: Vec<String> = app
+        .state::<Berth>()
+        .running_jobs()
+        .into_iter()
+        .filter(|(_, k)| *k == berth_core::JobKind::Gc)
+        .map(|(p, _)| p)
+        .collect();
+    if gcs.is_empty() {
+        return false;
+    }
+    let window = window.clone();
+    std::thread::spawn(move || {
+        use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+        let scripted = cfg!(debug_assertions).then(|| std::env::var(E2E_CLOSE_ANSWER_ENV).ok()).flatten();
+        let stop = match scripted {
+            Some(answer) => answer == "stop",
+            None => app
+                .dialog()
+                .message(format!(
+                    "Garbage collection is running on {}. The registry stays read-only (or stopped) until its after \
+                     command runs.\n\nStop GC and close: Berth cancels the run, runs the after command, then closes.",
+                    gcs.join(", ")
+                ))
+                .title("GC is running")
+                .kind(MessageDialogKind::Warning)
+                .buttons(MessageDialogButtons::OkCancelCustom("Stop GC and close".into(), "Keep running".into()))
+                .blocking_show(),
+        };
+        if !stop {
+            return;
+        }
+        let berth = app.state::<Berth>();
+        for p in &gcs {
+            tracing::info!(profile = %p, "window closing: cancelling GC (its after command runs first)");
+            berth.cancel_job(p, Some(berth_core::JobKind::Gc));
+        }
+        // The after command runs before the job ends; it is never cancelled. Wait for it (bounded).
+        let started = std::time::Instant::now();
+        while berth.running_jobs().iter().any(|(_, k)| *k == berth_core::JobKind::Gc)
+            && started.elapsed() < std::time::Duration::from_secs(600)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let _ = window.destroy();
+    });
+    true
 }
 
 fn focus_main<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {

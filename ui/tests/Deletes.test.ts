@@ -363,6 +363,7 @@ describe("GC view", () => {
     verified: true,
     message: null,
     log: "blob eligible for deletion: sha256:aa\nold run log",
+    after_pending: null,
   };
   function gcReport(over: Partial<GcReport>): GcReport {
     return {
@@ -517,6 +518,37 @@ describe("GC view", () => {
     expect(error).toHaveTextContent("A sync of hb is running");
     expect(error).toHaveTextContent("Wait for it to end, or cancel it, then run GC again.");
     expect(screen.getByTestId("gc-dry-run")).toBeEnabled();
+  });
+});
+
+describe("GC view: an interrupted run's after command", () => {
+  it("offers the owed after command, runs it, and the banner goes", async () => {
+    const user = userEvent.setup();
+    const owedRun = {
+      id: 3, started_at: "2025-03-02T09:00:00Z", finished_at: "2025-03-02T09:05:00Z", dry_run: false, status: "failed",
+      predicted_bytes: 0, freed_bytes: 0, blobs_freed: 0, verified: null,
+      message: "interrupted after the before command", log: "", after_pending: "ssh reg ro-off",
+    };
+    let owes = true;
+    const calls = mockBackend({
+      other: (cmd) => {
+        if (cmd === "gc_pending") return { predicted_bytes: 0, blobs: [], trash_entries: [], notes: [] };
+        if (cmd === "gc_history") return [{ ...owedRun, after_pending: owes ? "ssh reg ro-off" : null }];
+        if (cmd === "gc_run_after") {
+          owes = false;
+          return true;
+        }
+        return undefined;
+      },
+    });
+    const lab = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "registry garbage-collect /c.yml", before: "ro-on", after: "ro-off" } };
+    render(GcView, { profile: lab, onedit: vi.fn() });
+    const banner = await screen.findByTestId("gc-after-owed");
+    expect(banner).toHaveTextContent("ssh reg ro-off");
+    expect(banner).toHaveTextContent("may still be read-only");
+    await user.click(screen.getByTestId("gc-run-after"));
+    await waitFor(() => expect(screen.queryByTestId("gc-after-owed")).toBeNull());
+    expect(calls.some((c) => c.cmd === "gc_run_after" && (c.args as { profile: string }).profile === "lab")).toBe(true);
   });
 });
 

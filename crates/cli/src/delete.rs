@@ -404,6 +404,10 @@ pub struct GcArgs {
     /// and its time window.
     #[arg(long, conflicts_with_all = ["dry_run", "yes", "history"])]
     server_history: bool,
+    /// Run the after command an interrupted GC run still owes (Berth stopped between the before and
+    /// the after command: the registry may still be read-only).
+    #[arg(long, conflicts_with_all = ["dry_run", "yes", "history", "server_history"])]
+    run_after: bool,
     /// Harbor: also delete untagged artifacts (they cannot be restored from Berth's trash afterwards).
     #[arg(long)]
     delete_untagged: bool,
@@ -429,6 +433,21 @@ pub struct GcArgs {
 }
 
 pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
+    if a.run_after {
+        let log = |line: &str| eprintln!("  {line}");
+        match berth.gc_run_after(&a.name, &log).await? {
+            None => println!("no interrupted GC run of {} owes its after command", a.name),
+            Some(true) => println!("the after command ran: {} is back in service", a.name),
+            Some(false) => {
+                return Err(ApiError::new(
+                    berth_core::ErrorCode::Registry,
+                    format!("the after command of {}'s interrupted GC run failed", a.name),
+                    "see its output above; fix the command (berth profile edit) or run it by hand",
+                ))
+            }
+        }
+        return Ok(());
+    }
     if a.server_history {
         let v = berth.server_gc(&a.name).await?;
         if a.json {

@@ -126,3 +126,53 @@ async fn sigterm_during_the_before_command_still_runs_the_after_command() {
     // Nothing holds the profile any more.
     ok(&berth(data.path()).args(["sync", "lab"]).output().unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_during_the_before_command_is_found_at_the_next_start_and_its_after_command_runs() {
+    let reg = Registry::start().await;
+    let (url, config) = (reg.url(), reg.config_path().display().to_string());
+    Seeder::new(&url).push_image("app", "v1", &ImageSpec::small("a")).await;
+    let reg = std::sync::Arc::new(tokio::sync::Mutex::new(reg));
+    let control = berth_testkit::RegistryControl::serve(reg.clone()).await;
+    let data = tempfile::tempdir().unwrap();
+    let marker = data.path().join("after-ran");
+    ok(&berth(data.path()).args(["profile", "add", "lab", "--url", &url]).output().unwrap());
+    let before = format!("{} && sleep 30", control.read_only_command());
+    let after = format!("{} && touch {}", control.read_write_command(), marker.display());
+    ok(&berth(data.path())
+        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+        .args(["--gc-before", &before, "--gc-after", &after])
+        .output()
+        .unwrap());
+    let mut gc =
+        berth(data.path()).args(["gc", "lab", "--yes"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    while !reg.lock().await.is_read_only() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the before command never made the registry read-only");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A crash: SIGKILL leaves no chance to run the after command.
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(gc.id() as i32, libc::SIGKILL) };
+    let _ = gc.wait();
+    assert!(reg.lock().await.is_read_only(), "still read-only: nothing ran the after command");
+    assert!(!marker.exists());
+
+    // The next start finds the run: interrupted, owing its after command.
+    let history = berth(data.path()).args(["gc", "lab", "--history", "--json"]).output().unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history[0]["status"], "failed", "{history}");
+    assert!(history[0]["message"].as_str().unwrap().contains("before the after command ran"), "{history}");
+    assert_eq!(history[0]["after_pending"], after.as_str(), "{history}");
+
+    // Running it puts the registry back in service and clears the debt.
+    let out = berth(data.path()).args(["gc", "lab", "--run-after"]).output().unwrap();
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("back in service"));
+    assert!(marker.exists() && !reg.lock().await.is_read_only());
+    let history = berth(data.path()).args(["gc", "lab", "--history", "--json"]).output().unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert!(history[0]["after_pending"].is_null(), "{history}");
+    let again = berth(data.path()).args(["gc", "lab", "--run-after"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no interrupted GC run"));
+}

@@ -311,8 +311,47 @@ impl Berth {
         Ok(berth_workflows::gc::pending(self.store(), row.id).await?)
     }
 
+    /// Runs the after command the profile's newest interrupted GC run owes (Berth stopped between its
+    /// before and after commands), under the profile's job lock, logged into the run and the audit log.
+    /// `Ok(None)`: no run owes one.
+    pub async fn gc_run_after(
+        &self,
+        profile: &str,
+        log: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<Option<bool>, ApiError> {
+        let _job = self.start_job(profile, JobKind::Gc, &CancellationToken::new())?;
+        let row = self.store().profile(profile).await?;
+        let runs = self.store().gc_runs(row.id, false).await?;
+        let Some((id, after)) = runs.iter().find_map(|r| r.after_pending.clone().map(|a| (r.id, a))) else {
+            return Ok(None);
+        };
+        let ok = berth_workflows::gc::run_after(self.store(), id, &after, log).await?;
+        let message = if ok {
+            format!("the after command of interrupted GC run {id} ran: {after}")
+        } else {
+            format!("the after command of interrupted GC run {id} failed: {after}")
+        };
+        self.store()
+            .add_audit(&berth_store::NewAudit {
+                profile_id: row.id,
+                profile_name: profile,
+                operation: &format!("gc-{id}"),
+                action: "gc_after",
+                repository: None,
+                target: "after command",
+                digest: None,
+                result: if ok { "ok" } else { "failed" },
+                message: Some(&message),
+            })
+            .await?;
+        Ok(Some(ok))
+    }
+
     /// GC runs of a profile, newest first.
     pub async fn gc_history(&self, profile: &str, with_log: bool) -> Result<Vec<berth_workflows::GcRunView>, ApiError> {
+        // A run another process left running and no process holds any more is interrupted: say so now
+        // (not only at the next start), so that its owed after command is offered.
+        self.recover_interrupted().await;
         let row = self.store().profile(profile).await?;
         Ok(berth_workflows::gc::history(self.store(), row.id, with_log).await?)
     }

@@ -103,7 +103,7 @@ impl Berth {
 
     /// Runs a crash or a kill left `running` are marked interrupted: those whose profile's job lock
     /// no process holds (a live CLI or window keeps its run).
-    async fn recover_interrupted(&self) {
+    pub(crate) async fn recover_interrupted(&self) {
         let runs = match self.store.running_runs().await {
             Ok(r) => r,
             Err(e) => {

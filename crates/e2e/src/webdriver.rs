@@ -130,6 +130,11 @@ impl WebDriver {
     pub async fn close(&self) -> Result<(), WdError> {
         self.call(reqwest::Method::DELETE, "", None).await.map(|_| ())
     }
+
+    /// WebDriver's Close Window: the app sees a close request, as from the window manager.
+    pub async fn close_window(&self) -> Result<(), WdError> {
+        self.call(reqwest::Method::DELETE, "/window", None).await.map(|_| ())
+    }
 }
 
 fn element(v: &Value) -> Option<Element> {

@@ -383,6 +383,8 @@ pub struct GcRunRow {
     pub verified: Option<bool>,
     pub message: Option<String>,
     pub log: String,
+    /// The after command this run still owes (a crash between the before and after commands).
+    pub after_pending: Option<String>,
 }
 
 /// How a GC run ended.
@@ -441,11 +443,21 @@ impl Store {
         Ok(())
     }
 
+    /// Records (or clears, with `None`) the after command a GC run owes from now on.
+    pub async fn set_gc_after_pending(&self, id: i64, after: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE gc_runs SET after_pending = ? WHERE id = ?")
+            .bind(after)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The profile's GC runs, newest first (`with_log`: include each run's log).
     pub async fn gc_runs(&self, profile_id: i64, with_log: bool) -> Result<Vec<GcRunRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT id, started_at, finished_at, dry_run, status, predicted_bytes, predicted_blobs, freed_bytes, \
-             blobs_freed, verified, message, {} AS log FROM gc_runs WHERE profile_id = ? ORDER BY id DESC",
+             blobs_freed, verified, message, after_pending, {} AS log FROM gc_runs WHERE profile_id = ? ORDER BY id DESC",
             if with_log { "log" } else { "''" }
         ))
         .bind(profile_id)
@@ -466,6 +478,7 @@ impl Store {
                 verified: r.get("verified"),
                 message: r.get("message"),
                 log: r.get("log"),
+                after_pending: r.get("after_pending"),
             })
             .collect())
     }

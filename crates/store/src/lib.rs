@@ -123,11 +123,27 @@ impl Store {
         let table = if run.kind == "gc" { "gc_runs" } else { "sync_runs" };
         let now =
             time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let plain = "interrupted: Berth stopped while this ran (a crash, a kill, the machine going down)";
+        if run.kind == "gc" {
+            let owed = "interrupted after the before command, before the after command ran: the registry may still be \
+                        read-only or stopped; run the after command (GC tab, or berth gc NAME --run-after)";
+            sqlx::query(
+                "UPDATE gc_runs SET status = 'failed', finished_at = ?, \
+                 message = CASE WHEN after_pending IS NULL THEN ? ELSE ? END WHERE id = ? AND status = 'running'",
+            )
+            .bind(&now)
+            .bind(plain)
+            .bind(owed)
+            .bind(run.id)
+            .execute(&self.pool)
+            .await?;
+            return Ok(());
+        }
         sqlx::query(&format!(
             "UPDATE {table} SET status = 'failed', finished_at = ?, message = ? WHERE id = ? AND status = 'running'"
         ))
         .bind(&now)
-        .bind("interrupted: Berth stopped while this ran (a crash, a kill, the machine going down)")
+        .bind(plain)
         .bind(run.id)
         .execute(&self.pool)
         .await?;

@@ -78,6 +78,9 @@ pub struct GcRunView {
     pub verified: Option<bool>,
     pub message: Option<String>,
     pub log: String,
+    /// The after command this run still owes: Berth stopped between the before and the after command
+    /// (a crash, a kill): the registry may still be read-only or stopped. `run_after` runs it.
+    pub after_pending: Option<String>,
 }
 
 /// What GC would free now: the trash's blobs that nothing tagged references any more. Syncs the profile
@@ -255,27 +258,37 @@ async fn recorded_run(
     };
     let hooks = if req.dry_run { GcHooks::default() } else { t.backend.gc_hooks() };
     let mut text = String::new();
+    // From the moment the before command starts, the run owes the after command: recorded, so that a
+    // crash or a kill before it ran is found at the next start.
+    if let (Some(_), Some(after)) = (&hooks.before, &hooks.after) {
+        t.store.set_gc_after_pending(id, Some(after)).await?;
+    }
+    let owed = |ok: bool| async move {
+        if ok {
+            let _ = t.store.set_gc_after_pending(id, None).await;
+        }
+    };
     if let Some(before) = &hooks.before {
         match shell::run(before, log, cancel).await {
             Ok(out) => {
                 text.push_str(&out.text);
                 if !out.success {
                     // The before command may have half-done its work (read-only on, say): undo it.
-                    after_command(&hooks, log, &mut text).await;
+                    owed(after_command(&hooks, log, &mut text).await).await;
                     let message = format!("the before-GC command failed: {before}");
                     return fail(text, message, "nothing was collected; see the GC history for the log".into()).await;
                 }
             }
             Err(e) => {
                 text.push_str(&format!("{}\n", e.message));
-                after_command(&hooks, log, &mut text).await;
+                owed(after_command(&hooks, log, &mut text).await).await;
                 return fail(text, e.message, "nothing was collected; the after command ran".into()).await;
             }
         }
     }
     if hooks.before.is_some() && !req.registry_stopped {
         if let Some(why) = still_writable(t, log).await {
-            after_command(&hooks, log, &mut text).await;
+            owed(after_command(&hooks, log, &mut text).await).await;
             let message = format!("the registry still accepts writes after the before-GC command: {why}");
             let hint = "make the before command turn read-only mode on (or stop the registry); nothing was collected, \
                         the after command ran"
@@ -285,6 +298,7 @@ async fn recorded_run(
     }
     let gc = t.backend.gc(req, log, cancel).await;
     let after_ok = after_command(&hooks, log, &mut text).await;
+    owed(after_ok).await;
     let out = match gc {
         Ok(out) => out,
         Err(GcFailed { error, log: gc_log }) => {
@@ -500,8 +514,24 @@ pub async fn history(
             verified: r.verified,
             message: r.message,
             log: r.log,
+            after_pending: r.after_pending,
         })
         .collect())
+}
+
+/// Runs the after command an interrupted GC run owes (`after_pending`), logs it into that run and
+/// clears it when it succeeded. `Ok(false)`: it failed (the run keeps owing it).
+pub async fn run_after(
+    store: &berth_store::Store,
+    run_id: i64,
+    after: &str,
+    log: &LogFn<'_>,
+) -> Result<bool, WorkflowError> {
+    let out = shell::run(after, log, &CancellationToken::new()).await?;
+    if out.success {
+        store.set_gc_after_pending(run_id, None).await?;
+    }
+    Ok(out.success)
 }
 
 /// Repositories with no tag left on the server (`tags/list` empty or `null`): 2.x keeps them in the

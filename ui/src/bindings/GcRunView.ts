@@ -3,4 +3,9 @@
 /**
  * A GC run from the history.
  */
-export type GcRunView = { id: number, started_at: string, finished_at: string | null, dry_run: boolean, status: string, predicted_bytes: number, freed_bytes: number, blobs_freed: number, verified: boolean | null, message: string | null, log: string, };
+export type GcRunView = { id: number, started_at: string, finished_at: string | null, dry_run: boolean, status: string, predicted_bytes: number, freed_bytes: number, blobs_freed: number, verified: boolean | null, message: string | null, log: string, 
+/**
+ * The after command this run still owes: Berth stopped between the before and the after command
+ * (a crash, a kill): the registry may still be read-only or stopped. `run_after` runs it.
+ */
+after_pending: string | null, };

@@ -270,6 +270,11 @@ export function gcHistory(profile: string): Promise<GcRunView[]> {
   return call<GcRunView[]>("gc_history", { profile });
 }
 
+/** Runs the after command an interrupted GC run owes: `null` none owed, else whether it succeeded. */
+export function gcRunAfter(profile: string): Promise<boolean | null> {
+  return call<boolean | null>("gc_run_after", { profile });
+}
+
 /** The server's own GC history and schedule (Harbor), runs started outside Berth included. */
 export function serverGc(profile: string): Promise<ServerGcView> {
   return call<ServerGcView>("server_gc", { profile });
