@@ -35,12 +35,49 @@ pub async fn add_profile(berth: State<'_, Berth>, request: AddProfileRequest) ->
 }
 
 #[tauri::command]
-pub async fn edit_profile(
+pub async fn edit_profile<R: tauri::Runtime>(
+    app: AppHandle<R>,
     berth: State<'_, Berth>,
     profile: String,
     request: EditProfileRequest,
 ) -> Result<ProfileView, ApiError> {
+    // GC commands run on this machine through `sh -c`: confirmed in a native dialog, with the exact
+    // commands, before anything is saved (a page could not forge that answer).
+    let commands = berth.gc_commands_to_confirm(&profile, &request).await?;
+    if !commands.is_empty() && !confirm_commands(&app, &profile, &commands).await {
+        return Err(ApiError::new(
+            ErrorCode::Cancelled,
+            format!("the GC commands of {profile} were not saved"),
+            "nothing changed: they are saved only once you confirm them",
+        ));
+    }
     berth.edit_profile(&profile, request).await
+}
+
+/// End-to-end tests only (debug builds): answers to the GC command confirmation (`yes`/`no`, comma
+/// separated, one per question), instead of the native dialog WebDriver cannot drive.
+pub const E2E_CONFIRM_COMMANDS_ENV: &str = "BERTH_E2E_CONFIRM_COMMANDS";
+
+async fn confirm_commands<R: tauri::Runtime>(app: &AppHandle<R>, profile: &str, commands: &[(String, String)]) -> bool {
+    static ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if cfg!(debug_assertions) {
+        if let Ok(answers) = std::env::var(E2E_CONFIRM_COMMANDS_ENV) {
+            let n = ASKED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return answers.split(',').nth(n).map(str::trim) == Some("yes");
+        }
+    }
+    use tauri_plugin_dialog::{MessageDialogButtons, MessageDialogKind};
+    let list: Vec<String> = commands.iter().map(|(what, c)| format!("{what}:\n    {c}")).collect();
+    let dialog = app
+        .dialog()
+        .message(format!(
+            "These commands will run on this computer through sh -c when {profile} is garbage-collected:\n\n{}\n\nSave them?",
+            list.join("\n")
+        ))
+        .title("Save GC commands?")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom("Save the commands".into(), "Cancel".into()));
+    tauri::async_runtime::spawn_blocking(move || dialog.blocking_show()).await.unwrap_or(false)
 }
 
 #[tauri::command]

@@ -196,6 +196,30 @@ impl Berth {
         profiles::export(self, name).await
     }
 
+    /// The GC commands an edit would set or change, as (which, command): they run on this machine
+    /// through `sh -c`, so a front end confirms them with the user first (the window with a native
+    /// dialog, not the webview). Empty: nothing to confirm.
+    pub async fn gc_commands_to_confirm(
+        &self,
+        name: &str,
+        req: &EditProfileRequest,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        let gc = self.store.profile(name).await?.settings.gc;
+        let mut out = Vec::new();
+        for (what, new, old) in [
+            ("GC command", &req.gc_command, &gc.command),
+            ("before-GC command", &req.gc_before, &gc.before),
+            ("after-GC command", &req.gc_after, &gc.after),
+        ] {
+            if let Some(n) = new.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                if old.as_deref() != Some(n) {
+                    out.push((what.to_string(), n.to_string()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates a profile from an export (under `name`, else the exported name). GC commands and
     /// `insecure_skip_verify` in the file are dropped (and said so) unless `trust` keeps them.
     pub async fn import_profile(
