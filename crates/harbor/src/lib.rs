@@ -122,19 +122,22 @@ impl HarborClient {
     }
 
     async fn send(&self, method: Method, url: Url, body: Option<&Value>) -> Result<reqwest::Response, Error> {
-        // Project references are names: a project named `2024` is not the project with ID 2024.
-        let mut rb = self
-            .http
-            .request(method, url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header("X-Is-Resource-Name", "true");
-        if let Credentials::Basic { username, password } = &self.creds {
-            rb = rb.basic_auth(username, Some(password));
-        }
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        rb.send().await.map_err(|e| Error::from_transport(&url, &e))
+        let build = || {
+            // Project references are names: a project named `2024` is not the project with ID 2024.
+            let mut rb = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .header("X-Is-Resource-Name", "true");
+            if let Credentials::Basic { username, password } = &self.creds {
+                rb = rb.basic_auth(username, Some(password));
+            }
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            rb
+        };
+        berth_registry::send_retrying(&method, &url, false, build).await
     }
 
     /// Sends and turns any non-success answer into an explained error. `what` names the operation.

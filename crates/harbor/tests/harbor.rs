@@ -250,3 +250,17 @@ fn mutated_harbor_answers_never_panic() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_passing_502_from_harbors_api_is_retried() {
+    let s = berth_testkit::FaultServer::start(vec![berth_testkit::Fault::HarborFail { status: 502, times: 2 }]);
+    let c = HarborClient::new(&s.url(), Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let info = c.system_info().await.unwrap();
+    assert_eq!(info.auth_mode.as_deref(), Some("db_auth"));
+    assert_eq!(s.count("/api/v2.0/systeminfo"), 3, "two retries");
+    let s = berth_testkit::FaultServer::start(vec![berth_testkit::Fault::HarborFail { status: 500, times: 100 }]);
+    let c = HarborClient::new(&s.url(), Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let e = c.system_info().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Server, "{e:?}");
+    assert_eq!(s.count("/api/v2.0/systeminfo"), 4);
+}

@@ -222,11 +222,15 @@ impl NexusClient {
     }
 
     async fn send(&self, method: Method, url: &Url) -> Result<reqwest::Response, Error> {
-        let mut rb = self.http.request(method, url.clone()).header(reqwest::header::ACCEPT, "application/json");
-        if let Credentials::Basic { username, password } = &self.creds {
-            rb = rb.basic_auth(username, Some(password));
-        }
-        rb.send().await.map_err(|e| Error::from_transport(url, &e))
+        let build = || {
+            let mut rb =
+                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json");
+            if let Credentials::Basic { username, password } = &self.creds {
+                rb = rb.basic_auth(username, Some(password));
+            }
+            rb
+        };
+        berth_registry::send_retrying(&method, url, true, build).await
     }
 
     async fn call(&self, method: Method, url: &Url, what: &str) -> Result<reqwest::Response, Error> {

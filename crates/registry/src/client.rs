@@ -471,6 +471,49 @@ fn permission_denied(url: &Url, wanted: &[Scope]) -> Error {
     e
 }
 
+/// Sends the request `build` makes, retrying like the `/v2` client does: GET and HEAD on 500, 502,
+/// 503, 504, 429 and connection resets; any method on 429 and 503 (the server did nothing); backoff
+/// with jitter, Retry-After honoured up to 30 s. For the Harbor and Nexus REST clients;
+/// `unavailable_is_an_answer`: 503 is returned at once (Nexus's read-only or starting state).
+pub async fn send_retrying(
+    method: &Method,
+    url: &Url,
+    unavailable_is_an_answer: bool,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
+    let idempotent = *method == Method::GET || *method == Method::HEAD;
+    let mut retries = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let resp = match build().send().await {
+            Ok(r) => r,
+            Err(e) if idempotent && retries < MAX_RETRIES && Error::is_transient_transport(&e) => {
+                tokio::time::sleep(backoff(retries)).await;
+                retries += 1;
+                continue;
+            }
+            Err(e) if e.is_timeout() => return Err(Error::timeout(url, e.is_connect(), Some(started.elapsed()))),
+            Err(e) => return Err(Error::from_transport(url, &e)),
+        };
+        let status = resp.status();
+        let unavailable = status == StatusCode::SERVICE_UNAVAILABLE && !unavailable_is_an_answer;
+        let refused = status == StatusCode::TOO_MANY_REQUESTS || unavailable;
+        let server_error = matches!(status.as_u16(), 500 | 502 | 504);
+        if (refused || (idempotent && server_error)) && retries < MAX_RETRIES {
+            match retry_after(resp.headers()) {
+                Some(s) if s > MAX_RETRY_AFTER => return Ok(resp),
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => tokio::time::sleep(backoff(retries)).await,
+            }
+            retries += 1;
+            continue;
+        }
+        let mut resp = resp;
+        resp.extensions_mut().insert(Started(started));
+        return Ok(resp);
+    }
+}
+
 /// Why a body could not be read: too large (never truncated), a timeout, or the connection failed.
 #[derive(Debug)]
 pub enum BodyError {

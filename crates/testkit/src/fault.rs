@@ -51,6 +51,8 @@ pub enum Fault {
     Challenge(String),
     /// Harbor's `GET /api/v2.0/projects` sends the same page with a `next` link forever.
     HarborRepeatPage,
+    /// The first `times` requests of Harbor's `GET /api/v2.0/systeminfo` answer this status.
+    HarborFail { status: u16, times: usize },
     /// Nexus's `GET /service/rest/v1/components` sends the same `continuationToken` forever.
     NexusRepeatToken,
 }
@@ -151,7 +153,15 @@ async fn handle(State(st): State<Arc<FState>>, req: Request) -> Response {
     let mut resp = match path.as_str() {
         "/v2" | "/v2/" => json_response(StatusCode::OK, &json!({})),
         "/v2/_catalog" => catalog(&st, q("last")),
-        "/api/v2.0/systeminfo" => json_response(StatusCode::OK, &json!({"auth_mode": "db_auth"})),
+        "/api/v2.0/systeminfo" => {
+            if let Some(Fault::HarborFail { status, times }) = has(&st, |f| matches!(f, Fault::HarborFail { .. })) {
+                if st.tag_failures.fetch_add(1, Ordering::SeqCst) < times {
+                    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    return json_response(code, &json!({"errors": [{"code": "UNKNOWN", "message": "injected"}]}));
+                }
+            }
+            json_response(StatusCode::OK, &json!({"auth_mode": "db_auth"}))
+        }
         "/api/v2.0/projects" if has(&st, |f| matches!(f, Fault::HarborRepeatPage)).is_some() => {
             let mut r = json_response(
                 StatusCode::OK,
