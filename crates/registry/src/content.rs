@@ -75,7 +75,8 @@ pub struct FetchedManifest {
     pub media_type: String,
     pub bytes: bytes::Bytes,
     pub manifest: Manifest,
-    /// False only for signed schema1, whose digest covers a canonical payload we do not rebuild.
+    /// Whether the digest was checked against the bytes (schema1: against its canonical payload); a
+    /// manifest that fails the check is an error, so this is true for every manifest returned.
     pub digest_verified: bool,
 }
 
@@ -181,7 +182,20 @@ impl RegistryClient {
             Error::new(ErrorKind::Protocol, format!("{url}: {e}"), "the registry sent something that is not a manifest")
         })?;
         let schema1 = media::is_schema1(&media_type);
+        // A schema1 manifest's digest covers its canonical payload (the JWS signatures taken out): it is
+        // checked like any other, so nothing is cached under a digest its bytes do not have.
+        let schema1_digest = schema1.then(|| schema1_payload(&bytes).map(|p| Digest::sha256(&p))).flatten();
         let (digest, digest_verified) = match reference {
+            Reference::Digest(want) if schema1 => match &schema1_digest {
+                Some(d) if want.algorithm() == "sha256" && d == want => (want.clone(), true),
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("{url}: the schema1 manifest's payload does not match the digest asked for"),
+                        "the registry or a proxy altered the manifest; nothing of it is cached",
+                    ))
+                }
+            },
             Reference::Digest(want) if !schema1 => {
                 if !want.matches(&bytes) {
                     return Err(Error::new(
@@ -193,10 +207,21 @@ impl RegistryClient {
                 (want.clone(), true)
             }
             Reference::Digest(want) => (want.clone(), false),
-            Reference::Tag(_) if schema1 => match header_digest {
-                Some(d) => (d, false),
-                None => (Digest::sha256(&bytes), false),
-            },
+            Reference::Tag(_) if schema1 => {
+                match (schema1_digest, header_digest) {
+                    (Some(d), Some(h)) if d != h => return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("{url}: the registry says the schema1 manifest is {h} but its payload is {d}"),
+                        "a proxy or the registry altered the manifest or its digest header; nothing of it is cached",
+                    )),
+                    (Some(d), _) => (d, true),
+                    (None, _) => return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("{url}: a schema1 manifest whose signed payload cannot be read"),
+                        "the manifest is broken; nothing of it is cached (schema1 is deprecated: push the image again)",
+                    )),
+                }
+            }
             Reference::Tag(_) => {
                 // The bytes must be what the registry says they are: a disagreeing header means a registry
                 // or proxy altered the manifest (or the header), and nothing of it is cached.
@@ -424,5 +449,46 @@ mod tests {
         for bad in ["", "A", "a//b", "/a", "a/", "../x", "a/-b", "a b"] {
             assert!(validate_repo(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// The canonical payload of a schema1 manifest, whose sha256 is its digest: for a signed one
+/// (`signatures` present) the bytes up to `formatLength` followed by the base64url-decoded
+/// `formatTail` of the first signature's protected header, as distribution's libtrust computes it;
+/// for an unsigned one, the bytes themselves. `None` when the signature header cannot be read.
+pub(crate) fn schema1_payload(bytes: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let Some(sigs) = v.get("signatures").and_then(|s| s.as_array()) else {
+        return Some(bytes.to_vec());
+    };
+    let protected = sigs.first()?.get("protected")?.as_str()?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(protected.trim_end_matches('=')).ok()?).ok()?;
+    let len = usize::try_from(header.get("formatLength")?.as_u64()?).ok()?;
+    let tail = b64.decode(header.get("formatTail")?.as_str()?.trim_end_matches('=')).ok()?;
+    let mut payload = bytes.get(..len)?.to_vec();
+    payload.extend_from_slice(&tail);
+    Some(payload)
+}
+
+#[cfg(test)]
+mod schema1_tests {
+    use super::*;
+
+    #[test]
+    fn the_signed_payload_is_what_the_digest_covers() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let body = "{\n   \"schemaVersion\": 1,\n   \"name\": \"app\",\n   \"tag\": \"v1\"";
+        let tail = "\n}";
+        let protected =
+            b64.encode(format!("{{\"formatLength\":{},\"formatTail\":\"{}\"}}", body.len(), b64.encode(tail)));
+        let signed =
+            format!("{body},\n   \"signatures\": [{{\"protected\": \"{protected}\", \"signature\": \"x\"}}]{tail}");
+        let payload = schema1_payload(signed.as_bytes()).unwrap();
+        assert_eq!(payload, format!("{body}{tail}").into_bytes());
+        assert_eq!(schema1_payload(b"{\"schemaVersion\":1}").unwrap(), b"{\"schemaVersion\":1}");
+        assert!(schema1_payload(br#"{"signatures":[{"protected":"!!"}]}"#).is_none());
     }
 }
