@@ -39,6 +39,36 @@ fn backoff(n: u32) -> Duration {
     Duration::from_millis(base - base / 4 + jitter)
 }
 
+/// Whether an answer is retried, and after how long.
+enum Retry {
+    No,
+    After(Duration),
+    /// The server asks for a longer wait than Berth waits (seconds).
+    TooLong(u64),
+}
+
+/// The one retry rule: 429 (and 503 when `retry_unavailable`) for any request, 500/502/504 and 503
+/// for GET and HEAD, at most `MAX_RETRIES` times, waiting Retry-After or the backoff.
+fn retry_decision(
+    status: StatusCode,
+    headers: &HeaderMap,
+    idempotent: bool,
+    retry_unavailable: bool,
+    retries: u32,
+) -> Retry {
+    let unavailable = status == StatusCode::SERVICE_UNAVAILABLE && retry_unavailable;
+    let refused = status == StatusCode::TOO_MANY_REQUESTS || unavailable;
+    let server_error = matches!(status.as_u16(), 500 | 502 | 504);
+    if !(refused || (idempotent && server_error)) || retries >= MAX_RETRIES {
+        return Retry::No;
+    }
+    match retry_after(headers) {
+        Some(s) if s > MAX_RETRY_AFTER => Retry::TooLong(s),
+        Some(s) => Retry::After(Duration::from_secs(s)),
+        None => Retry::After(backoff(retries)),
+    }
+}
+
 /// `Retry-After`: delta seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<u64> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
@@ -312,21 +342,19 @@ impl RegistryClient {
                 refetched = true;
                 continue;
             }
-            let refused = status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE;
-            let server_error = matches!(status.as_u16(), 500 | 502 | 504);
-            if (refused || (idempotent && server_error)) && retries < MAX_RETRIES {
-                match retry_after(resp.headers()) {
-                    Some(s) if s > MAX_RETRY_AFTER => {
-                        let mut e = self.fail(&req.url, resp).await;
-                        e.hint = format!("the registry asks to wait {s} s before retrying (Berth waits at most {MAX_RETRY_AFTER} s): try again later");
-                        return Err(e);
-                    }
-                    Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                    None => tokio::time::sleep(backoff(retries)).await,
+            match retry_decision(status, resp.headers(), idempotent, true, retries) {
+                Retry::After(wait) => {
+                    tokio::time::sleep(wait).await;
+                    tracing::debug!(url = %req.url, %status, retry = retries + 1, "retrying");
+                    retries += 1;
+                    continue;
                 }
-                tracing::debug!(url = %req.url, %status, retry = retries + 1, "retrying");
-                retries += 1;
-                continue;
+                Retry::TooLong(s) => {
+                    let mut e = self.fail(&req.url, resp).await;
+                    e.hint = format!("the registry asks to wait {s} s before retrying (Berth waits at most {MAX_RETRY_AFTER} s): try again later");
+                    return Err(e);
+                }
+                Retry::No => {}
             }
             return Ok(resp);
         }
@@ -496,15 +524,10 @@ pub async fn send_retrying(
             Err(e) => return Err(Error::from_transport(url, &e)),
         };
         let status = resp.status();
-        let unavailable = status == StatusCode::SERVICE_UNAVAILABLE && !unavailable_is_an_answer;
-        let refused = status == StatusCode::TOO_MANY_REQUESTS || unavailable;
-        let server_error = matches!(status.as_u16(), 500 | 502 | 504);
-        if (refused || (idempotent && server_error)) && retries < MAX_RETRIES {
-            match retry_after(resp.headers()) {
-                Some(s) if s > MAX_RETRY_AFTER => return Ok(resp),
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => tokio::time::sleep(backoff(retries)).await,
-            }
+        if let Retry::After(wait) =
+            retry_decision(status, resp.headers(), idempotent, !unavailable_is_an_answer, retries)
+        {
+            tokio::time::sleep(wait).await;
             retries += 1;
             continue;
         }

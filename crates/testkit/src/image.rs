@@ -26,6 +26,20 @@ pub struct ImageSpec {
 }
 
 impl ImageSpec {
+    /// No platform, no layers: for manifests that are not images (signatures, artifacts).
+    pub(crate) fn empty() -> ImageSpec {
+        ImageSpec {
+            os: String::new(),
+            architecture: String::new(),
+            variant: None,
+            layers: Vec::new(),
+            labels: BTreeMap::new(),
+            created: String::new(),
+            docker: false,
+            history: false,
+        }
+    }
+
     /// linux/amd64, one small layer, a label; same seed → same digests.
     pub fn small(seed: &str) -> ImageSpec {
         let mut labels = BTreeMap::new();
@@ -290,16 +304,7 @@ pub(crate) fn build_cosign_signature(repo: &str, subject_digest: &str) -> BuiltI
         manifest,
         media_type: mt::OCI_MANIFEST,
         blobs: vec![(config_digest, config), (payload_digest, payload)],
-        spec: ImageSpec {
-            os: String::new(),
-            architecture: String::new(),
-            variant: None,
-            layers: Vec::new(),
-            labels: BTreeMap::new(),
-            created: String::new(),
-            docker: false,
-            history: false,
-        },
+        spec: ImageSpec::empty(),
     }
 }
 
@@ -430,15 +435,6 @@ pub(crate) fn build_artifact(spec: &ArtifactSpec) -> BuiltImage {
         manifest,
         media_type: mt::OCI_MANIFEST,
         blobs: vec![(config_digest, spec.config.clone()), (layer_digest, spec.content.clone())],
-        spec: ImageSpec {
-            os: String::new(),
-            architecture: String::new(),
-            variant: None,
-            layers: Vec::new(),
-            labels: BTreeMap::new(),
-            created: String::new(),
-            docker: false,
-            history: false,
-        },
+        spec: ImageSpec::empty(),
     }
 }
