@@ -14,6 +14,7 @@ macro_rules! for_each_command {
             commands::test_profile,
             commands::server_certificates,
             commands::trust_server,
+            commands::trust_token_service,
             commands::snippets,
             commands::show_certificate_file,
             commands::pick_certificate_file,

@@ -101,6 +101,15 @@ pub async fn trust_server(
 }
 
 #[tauri::command]
+pub async fn trust_token_service(
+    berth: State<'_, Berth>,
+    profile: String,
+    origin: String,
+) -> Result<ProfileView, ApiError> {
+    berth.trust_token_service(&profile, &origin).await
+}
+
+#[tauri::command]
 pub async fn snippets(berth: State<'_, Berth>, profile: String) -> Result<Vec<Snippet>, ApiError> {
     berth.snippets(&profile).await
 }

@@ -76,7 +76,7 @@ export function profile(name: string, url: string, kind: ProfileView["kind"] = "
     auth: "none",
     username: null,
     has_password: false,
-    tls: { system_roots: true, cas: [], client_cert: null, has_key_passphrase: false, pinned_sha256: [], insecure_skip_verify: false },
+    tls: { system_roots: true, cas: [], client_cert: null, has_key_passphrase: false, pinned_sha256: [], insecure_skip_verify: false, trusted_token_services: [] },
     gc: { command: null, before: null, after: null },
     warnings: [],
     link: null,
@@ -105,6 +105,7 @@ export function okReport(name: string, url: string): ConnectionReport {
     repositories: 1,
     delete: "enabled",
     delete_explained: null,
+    token_service: null,
     error: null,
     checks: [],
   };

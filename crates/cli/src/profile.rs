@@ -41,6 +41,9 @@ pub enum ProfileCmd {
         /// Forget the pinned fingerprints (before adding any --pin-sha256).
         #[arg(long)]
         clear_pins: bool,
+        /// Forget the trusted token services (before adding any --trust-token-service).
+        #[arg(long)]
+        forget_token_services: bool,
         /// Turn certificate verification back on.
         #[arg(long, conflicts_with = "insecure_skip_verify")]
         verify_tls: bool,
@@ -176,6 +179,10 @@ pub struct ProfileOpts {
     /// Trust a server certificate with this SHA-256 fingerprint as it is (repeatable).
     #[arg(long = "pin-sha256", value_name = "HEX")]
     pins: Vec<String>,
+    /// Send the password to this token service on another host than the registry's, as the
+    /// connection test names it (https://auth.example.com; repeatable).
+    #[arg(long = "trust-token-service", value_name = "ORIGIN")]
+    token_services: Vec<String>,
 }
 
 fn invalid(message: impl Into<String>, hint: impl Into<String>) -> ApiError {
@@ -280,6 +287,7 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 key_passphrase,
                 insecure_skip_verify: opts.insecure_skip_verify.then_some(true),
                 pinned_sha256: (!opts.pins.is_empty()).then_some(opts.pins),
+                trusted_token_services: (!opts.token_services.is_empty()).then_some(opts.token_services),
             };
             let p = berth.add_profile(req).await?;
             println!("added profile {} → {}", p.name, p.url);
@@ -296,6 +304,7 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
             clear_ca,
             no_client_cert,
             clear_pins,
+            forget_token_services,
             verify_tls,
             gc_command,
             gc_before,
@@ -323,6 +332,8 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 insecure_skip_verify: insecure,
                 pinned_sha256: (!opts.pins.is_empty()).then_some(opts.pins),
                 clear_pins: clear_pins.then_some(true),
+                trusted_token_services: (!opts.token_services.is_empty()).then_some(opts.token_services),
+                clear_token_services: forget_token_services.then_some(true),
                 gc_command,
                 gc_before,
                 gc_after,
@@ -581,6 +592,9 @@ fn print_profile(p: &ProfileView) {
     if p.tls.insecure_skip_verify {
         println!("TLS       certificate verification OFF");
     }
+    for t in &p.tls.trusted_token_services {
+        println!("token     {t} (another host, trusted with the password)");
+    }
     for w in &p.warnings {
         println!("warning   {w}");
     }
@@ -596,6 +610,14 @@ fn print_report(r: &berth_core::ConnectionReport) {
         None => println!("ping      failed"),
     }
     println!("auth      {}", r.auth.as_deref().unwrap_or("none"));
+    if let Some(t) = &r.token_service {
+        let whose = match (t.other_host, t.trusted) {
+            (false, _) => "the registry's own host",
+            (true, true) => "another host, trusted for this profile",
+            (true, false) => "another host, NOT trusted: no password is sent there",
+        };
+        println!("token     {} ({whose})", t.realm);
+    }
     for (i, c) in r.certificates.iter().enumerate() {
         println!(
             "cert[{i}]   {}  (issuer {}; valid {} .. {}; CA: {}; sha256 {})",

@@ -61,6 +61,8 @@ pub enum FixAction {
     TestConnection { profile: String },
     /// Trust the server's certificate chain (import its CA, or pin the certificate).
     TrustServer { profile: String },
+    /// Trust the token service on another host the registry sends the password to.
+    TrustTokenService { profile: String, origin: String },
     /// Add a profile.
     AddProfile,
     /// Nothing the window can do for the user: the command (and the hint) say it.

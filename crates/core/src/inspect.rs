@@ -323,11 +323,27 @@ pub struct ConnectionReport {
     /// `enabled`, `disabled`, `read_only` or `no_permission` (probed on the first repository, no side effects).
     pub delete: Option<String>,
     pub delete_explained: Option<String>,
+    /// The token service the registry's Bearer challenge names (when it uses tokens).
+    pub token_service: Option<TokenServiceView>,
     /// What went wrong and how to fix it.
     pub error: Option<ApiError>,
     /// What the backend checked beyond `/v2/` (a Nexus server: its REST API, the account's rights,
     /// realms, each repository's endpoint), each with its fix.
     pub checks: Vec<CheckView>,
+}
+
+/// Where the registry sends the password for its tokens, and whether Berth may send it there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct TokenServiceView {
+    /// The realm, as the registry names it.
+    pub realm: String,
+    /// `https://auth.example.com`: what the profile trusts.
+    pub origin: String,
+    /// On another host than the registry (the port does not count).
+    pub other_host: bool,
+    /// The password may go there (the registry's own host, or trusted for this profile).
+    pub trusted: bool,
 }
 
 /// One finding of a connection test, with what to do when it failed.
@@ -357,6 +373,7 @@ impl ConnectionReport {
             repositories: None,
             delete: None,
             delete_explained: None,
+            token_service: None,
             error: None,
             checks: Vec::new(),
         }
@@ -385,9 +402,23 @@ pub(crate) async fn test_connection(profile: &str, client: &RegistryClient) -> C
             }
         }
     }
+    report.token_service = client.token_service().map(|t| TokenServiceView {
+        realm: t.realm.to_string(),
+        origin: t.origin.clone(),
+        other_host: t.other_host,
+        trusted: t.trusted,
+    });
     match ping {
         Err(e) => {
-            report.error = Some(e.into());
+            let untrusted = e.kind == ErrorKind::UntrustedTokenService;
+            let mut e: ApiError = e.into();
+            if let (true, Some(t)) = (untrusted, &report.token_service) {
+                e = e.with_fix(
+                    crate::FixAction::TrustTokenService { profile: profile.to_string(), origin: t.origin.clone() },
+                    format!("berth profile edit {profile} --trust-token-service {}", t.origin),
+                );
+            }
+            report.error = Some(e);
             return report;
         }
         Ok(p) => {

@@ -242,6 +242,12 @@ impl Berth {
         profiles::trust(self, name, pin, sha256).await
     }
 
+    /// Trusts the token service on another host (`origin`, as the connection test showed it) that
+    /// the profile's registry sends the password to.
+    pub async fn trust_token_service(&self, name: &str, origin: &str) -> Result<ProfileView, ApiError> {
+        profiles::trust_token_service(self, name, origin).await
+    }
+
     /// One profile per registry host in Docker's config.json (default `~/.docker/config.json`),
     /// with credentials (into the keyring) and `/etc/docker/certs.d/<host>/` files.
     pub async fn import_docker_config(&self, path: Option<&Path>) -> Result<DockerImportReport, ApiError> {

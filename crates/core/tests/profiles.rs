@@ -635,3 +635,78 @@ async fn runs_a_crash_left_running_are_marked_interrupted_at_the_next_start_unle
     assert_eq!(b.store().last_sync_run(live).await.unwrap().unwrap().status, "running", "a held job is not touched");
     drop(job);
 }
+
+/// A registry whose token service is on another host (`localhost` for a registry reached at
+/// `127.0.0.1`, https, behind the same nginx): no password goes there until the user trusts it,
+/// the trust is for exactly the origin the registry names, and moving the profile forgets it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_service_on_another_host_gets_no_password_until_trusted() {
+    let issuer = TokenIssuer::start(vec![TokenUser::new("alice", "s3cret", &["pull", "push", "delete"])]).await;
+    let port = berth_testkit::free_port();
+    let origin = format!("https://localhost:{port}");
+    let reg = Registry::builder().token_auth_at(&issuer, &format!("{origin}/token")).start().await;
+    let issuer_base = issuer.realm().trim_end_matches("/token").to_string();
+    let nginx = Nginx::start(
+        &reg,
+        NginxOptions { port: Some(port), token_upstream: Some(issuer_base), ..NginxOptions::default() },
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = write(tmp.path(), "ca.pem", &nginx.ca_pem());
+    let b = berth_in_memory(&tmp.path().join("data")).await;
+    b.add_profile(AddProfileRequest {
+        name: "tok".into(),
+        url: nginx.url(),
+        username: Some("alice".into()),
+        password: Some(Secret::new("s3cret")),
+        ca_files: Some(vec![ca]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    // Untrusted: the test names the token service and offers to trust it; nothing was sent there.
+    let r = b.test_profile("tok").await.unwrap();
+    assert!(!r.ok, "{r:?}");
+    let e = r.error.as_ref().expect("an error");
+    assert_eq!(e.registry.as_deref(), Some("untrusted_token_service"), "{e:?}");
+    assert!(e.message.contains(&origin), "{}", e.message);
+    assert_eq!(
+        e.fix.as_ref().map(|f| f.action.clone()),
+        Some(FixAction::TrustTokenService { profile: "tok".into(), origin: origin.clone() })
+    );
+    let t = r.token_service.as_ref().expect("the token service is shown");
+    assert!(t.other_host && !t.trusted, "{t:?}");
+    assert_eq!(t.origin, origin);
+    assert_eq!(issuer.requests(), 0, "no token request (and so no password) reached the other host");
+    let sync = b.sync("tok", 4, &CancellationToken::new(), &|_| {}).await;
+    assert!(sync.is_err(), "a sync is refused the same way");
+    assert_eq!(issuer.requests(), 0);
+
+    // Trust is for the origin the registry names, nothing else.
+    let wrong = b.trust_token_service("tok", "https://localhost:9").await.unwrap_err();
+    assert!(wrong.message.contains("another token service"), "{}", wrong.message);
+    let http = b
+        .edit_profile(
+            "tok",
+            EditProfileRequest {
+                trusted_token_services: Some(vec!["http://evil.example".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(http.message.contains("plain HTTP"), "{}", http.message);
+    let p = b.trust_token_service("tok", &origin).await.unwrap();
+    assert_eq!(p.tls.trusted_token_services, vec![origin.clone()]);
+
+    let r = b.test_profile("tok").await.unwrap();
+    assert!(r.ok, "{:?}", r.error);
+    assert!(r.token_service.as_ref().is_some_and(|t| t.other_host && t.trusted), "{r:?}");
+    assert!(issuer.requests() > 0, "the trusted token service was asked for a token");
+
+    // Moving the profile to another origin forgets the trust with the password.
+    let moved = b.edit_profile("tok", EditProfileRequest { url: Some(reg.url()), ..Default::default() }).await.unwrap();
+    assert!(moved.tls.trusted_token_services.is_empty(), "{:?}", moved.tls);
+    assert!(!moved.has_password);
+}

@@ -110,6 +110,31 @@ pub struct Ping {
     pub auth_scheme: Option<String>,
 }
 
+/// The token service a registry's Bearer challenge names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenService {
+    pub realm: Url,
+    /// `scheme://host[:port]`, the form the profile's trust list holds.
+    pub origin: String,
+    /// On another host than the registry's (the port does not count).
+    pub other_host: bool,
+    /// The password may go there: the registry's own host, or an origin the user trusts.
+    pub trusted: bool,
+}
+
+/// `https://auth.example.com:443/x` → `https://auth.example.com` (default ports dropped), for
+/// comparing a realm with the origins a profile trusts; `None` for what is not an http(s) URL.
+pub fn token_service_origin(input: &str) -> Option<String> {
+    let u = Url::parse(input.trim()).ok()?;
+    (matches!(u.scheme(), "http" | "https") && u.host_str().is_some()).then(|| u.origin().ascii_serialization())
+}
+
+/// A poisoned lock (a panic while holding it) still holds valid data here: plain values replaced
+/// whole, never left half-written.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A client for one registry endpoint (base URL + credentials + TLS settings). Cheap to clone; clones
 /// share connections and tokens.
 #[derive(Clone)]
@@ -118,6 +143,8 @@ pub struct RegistryClient {
     http: reqwest::Client,
     creds: Arc<Credentials>,
     auth: Arc<AuthState>,
+    /// Origins of token services on another host the user trusts with the password.
+    trusted_token_services: Arc<Vec<String>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -207,7 +234,28 @@ impl RegistryClient {
     pub fn new(url: &str, creds: Credentials, tls: &TlsOptions) -> Result<Self, Error> {
         let base = parse_registry_url(url)?;
         let http = crate::tls::build_http(tls)?;
-        Ok(RegistryClient { base, http, creds: Arc::new(creds), auth: Arc::default() })
+        let trusted = tls.trusted_token_services.iter().filter_map(|o| token_service_origin(o)).collect();
+        Ok(RegistryClient {
+            base,
+            http,
+            creds: Arc::new(creds),
+            auth: Arc::default(),
+            trusted_token_services: Arc::new(trusted),
+        })
+    }
+
+    /// The token service the registry named in its Bearer challenge, once seen (after a ping), and
+    /// whether it is on another host than the registry (so it needs the user's trust for a password).
+    pub fn token_service(&self) -> Option<TokenService> {
+        let (realm, _) = lock(&self.auth.bearer).clone()?;
+        let origin = realm.origin().ascii_serialization();
+        let other_host = realm.host_str() != self.base.host_str();
+        Some(TokenService {
+            trusted: !other_host || self.trusted_token_services.contains(&origin),
+            realm,
+            origin,
+            other_host,
+        })
     }
 
     pub fn base_url(&self) -> &Url {
@@ -229,7 +277,7 @@ impl RegistryClient {
 
     /// The auth scheme the server's last challenge asked for (`basic`, `bearer`), if any.
     pub fn challenged_scheme(&self) -> Option<String> {
-        self.auth.challenged.lock().expect("auth lock").clone()
+        lock(&self.auth.challenged).clone()
     }
 
     /// How many tokens this client fetched from the token service (tests check the cache with it).
@@ -303,7 +351,7 @@ impl RegistryClient {
                     .collect();
                 let challenges = parse_challenges(values.iter().map(String::as_str));
                 if let Some(first) = challenges.first() {
-                    self.auth.challenged.lock().expect("auth lock").get_or_insert_with(|| first.scheme.clone());
+                    lock(&self.auth.challenged).get_or_insert_with(|| first.scheme.clone());
                 }
                 let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") else {
                     return Err(self.fail(&req.url, resp).await);
@@ -316,7 +364,7 @@ impl RegistryClient {
                     ));
                 };
                 let service = bearer.param("service").unwrap_or_default().to_string();
-                let known = self.auth.bearer.lock().expect("auth lock").replace((realm.clone(), service.clone()));
+                let known = lock(&self.auth.bearer).replace((realm.clone(), service.clone()));
                 let wanted: Vec<Scope> = bearer.scopes().iter().filter_map(|s| Scope::parse(s)).collect();
                 let held_covers = wanted.iter().all(|w| scopes.iter().any(|h| h.covers(w)));
                 if bearer.param("error") == Some("insufficient_scope")
@@ -362,7 +410,7 @@ impl RegistryClient {
 
     /// The Authorization header for a request needing `scopes`, fetching a token if the server uses them.
     async fn authorization(&self, url: &Url, scopes: &[Scope]) -> Result<Option<HeaderValue>, Error> {
-        let bearer = self.auth.bearer.lock().expect("auth lock").clone();
+        let bearer = lock(&self.auth.bearer).clone();
         if let Some((realm, service)) = bearer {
             let token = match self.auth.tokens.get(realm.as_str(), &service, scopes) {
                 Some(t) => t,
@@ -407,6 +455,14 @@ impl RegistryClient {
                     ErrorKind::Protocol,
                     format!("{url}: the registry is reached over https but names a plain-HTTP token service ({realm})"),
                     "Berth will not send the password in clear text: configure the token realm with https://",
+                ));
+            }
+            let origin = realm.origin().ascii_serialization();
+            if realm.host_str() != self.base.host_str() && !self.trusted_token_services.contains(&origin) {
+                return Err(Error::new(
+                    ErrorKind::UntrustedTokenService,
+                    format!("{url}: the registry sends the password to a token service on another host, {origin}"),
+                    format!("if {origin} is this registry's own token service, trust it for this profile; until then Berth sends it no password"),
                 ));
             }
             rb = rb.header(AUTHORIZATION, basic_header(username, password));
@@ -455,7 +511,7 @@ impl RegistryClient {
         let api_version =
             resp.headers().get("docker-distribution-api-version").and_then(|v| v.to_str().ok()).map(str::to_string);
         let status = resp.status();
-        let auth_scheme = self.auth.challenged.lock().expect("auth lock").clone();
+        let auth_scheme = lock(&self.auth.challenged).clone();
         if status.is_success() {
             return Ok(Ping { url: url.to_string(), status: status.as_u16(), api_version, auth_scheme });
         }

@@ -37,6 +37,9 @@ pub enum ErrorKind {
     /// A paginated listing could not be read to its end (a malformed `Link`, a loop, a page that
     /// repeats, too many pages): what was read is not the whole list and must not be used as such.
     IncompleteListing,
+    /// The registry sends us to a token service on another host the profile does not trust: no
+    /// password goes there until the user trusts it (the connection test names it).
+    UntrustedTokenService,
     Protocol,
     Server,
     /// The user cancelled the work (a job, a command it ran).

@@ -15,7 +15,10 @@ mod referrers;
 mod tls;
 
 pub use catalog::{incomplete, CATALOG_PAGE_MAX, MAX_PAGES};
-pub use client::{parse_registry_url, read_limited, send_retrying, BodyError, Credentials, Ping, RegistryClient};
+pub use client::{
+    parse_registry_url, read_limited, send_retrying, token_service_origin, BodyError, Credentials, Ping,
+    RegistryClient, TokenService,
+};
 pub use content::{
     valid_tag, validate_repo, FetchedManifest, ManifestCheck, ManifestHead, Reference, SMALL_BLOB_LIMIT,
 };

@@ -24,6 +24,9 @@ pub struct TlsOptions {
     pub pinned_sha256: Vec<String>,
     /// Accept any certificate. Only when the user chose it; the window shows a warning.
     pub insecure_skip_verify: bool,
+    /// Origins (`https://auth.example.com`) of token services on another host that the user trusts
+    /// with the profile's password. A token realm on the registry's own host needs no entry.
+    pub trusted_token_services: Vec<String>,
 }
 
 impl std::fmt::Debug for TlsOptions {
@@ -33,6 +36,7 @@ impl std::fmt::Debug for TlsOptions {
             .field("client_identity_pem", &self.client_identity_pem.as_ref().map(|_| "<certificate and redacted key>"))
             .field("pinned_sha256", &self.pinned_sha256)
             .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .field("trusted_token_services", &self.trusted_token_services)
             .finish()
     }
 }

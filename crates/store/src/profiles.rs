@@ -101,6 +101,8 @@ pub struct ProfileSettings {
     pub insecure_skip_verify: bool,
     /// Lower-case hex SHA-256 fingerprints of certificates trusted as they are.
     pub pinned_sha256: Vec<String>,
+    /// Origins of token services on another host trusted with the password (`https://auth.example.com`).
+    pub trusted_token_services: Vec<String>,
     /// Relative to the data directory.
     pub client_cert_file: Option<String>,
     /// Relative to the data directory.
@@ -131,7 +133,7 @@ pub struct NewProfile {
 
 const PROFILE_COLUMNS: &str = "id, name, url, kind, username, created_at, updated_at, auth, has_password, \
      has_key_passphrase, insecure_skip_verify, pinned_sha256, client_cert_file, client_key_file, gc_command, \
-     gc_before, gc_after";
+     gc_before, gc_after, trusted_token_services";
 
 fn unique_violation(e: sqlx::Error, name: &str) -> StoreError {
     match e {
@@ -153,7 +155,7 @@ impl Store {
         let id = sqlx::query(
             "INSERT INTO profiles (name, url, kind, username, created_at, updated_at, auth, has_password, \
              has_key_passphrase, insecure_skip_verify, pinned_sha256, client_cert_file, client_key_file, gc_command, \
-             gc_before, gc_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             gc_before, gc_after, trusted_token_services) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.name)
         .bind(&p.url)
@@ -171,6 +173,7 @@ impl Store {
         .bind(&s.gc.command)
         .bind(&s.gc.before)
         .bind(&s.gc.after)
+        .bind(s.trusted_token_services.join(" "))
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, &p.name))?
@@ -187,7 +190,7 @@ impl Store {
         let res = sqlx::query(
             "UPDATE profiles SET name = ?, url = ?, kind = ?, username = ?, updated_at = ?, auth = ?, has_password = ?, \
              has_key_passphrase = ?, insecure_skip_verify = ?, pinned_sha256 = ?, client_cert_file = ?, \
-             client_key_file = ?, gc_command = ?, gc_before = ?, gc_after = ? WHERE id = ?",
+             client_key_file = ?, gc_command = ?, gc_before = ?, gc_after = ?, trusted_token_services = ? WHERE id = ?",
         )
         .bind(&p.name)
         .bind(&p.url)
@@ -204,6 +207,7 @@ impl Store {
         .bind(&s.gc.command)
         .bind(&s.gc.before)
         .bind(&s.gc.after)
+        .bind(s.trusted_token_services.join(" "))
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -304,6 +308,7 @@ struct RawProfile {
     gc_command: Option<String>,
     gc_before: Option<String>,
     gc_after: Option<String>,
+    trusted_token_services: String,
 }
 
 impl RawProfile {
@@ -323,6 +328,7 @@ impl RawProfile {
                 has_key_passphrase: self.has_key_passphrase,
                 insecure_skip_verify: self.insecure_skip_verify,
                 pinned_sha256: self.pinned_sha256.split_whitespace().map(str::to_string).collect(),
+                trusted_token_services: self.trusted_token_services.split_whitespace().map(str::to_string).collect(),
                 client_cert_file: self.client_cert_file,
                 client_key_file: self.client_key_file,
                 gc: GcSettings { command: self.gc_command, before: self.gc_before, after: self.gc_after },
@@ -396,6 +402,7 @@ mod tests {
             has_key_passphrase: false,
             insecure_skip_verify: true,
             pinned_sha256: vec!["ab".repeat(32), "cd".repeat(32)],
+            trusted_token_services: vec!["https://auth.example.com".into()],
             client_cert_file: Some("certs/lab/client.cert".into()),
             client_key_file: Some("certs/lab/client.key".into()),
             gc: GcSettings { command: Some("registry garbage-collect".into()), before: None, after: None },

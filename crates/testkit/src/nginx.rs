@@ -22,6 +22,11 @@ pub struct NginxOptions {
     pub max_body_size_zero: bool,
     /// `chunked_transfer_encoding on;` (else `off`).
     pub chunked_transfer_encoding: bool,
+    /// `location /token` proxies to this token service (`http://127.0.0.1:PORT`): a token service
+    /// behind the same TLS, reached as another host name (`localhost` for a registry at `127.0.0.1`).
+    pub token_upstream: Option<String>,
+    /// Listen on this port (a realm naming it must be known before nginx starts); else a free one.
+    pub port: Option<u16>,
 }
 
 impl Default for NginxOptions {
@@ -31,6 +36,8 @@ impl Default for NginxOptions {
             client_cert_required: false,
             max_body_size_zero: true,
             chunked_transfer_encoding: true,
+            token_upstream: None,
+            port: None,
         }
     }
 }
@@ -85,7 +92,7 @@ impl Nginx {
         };
         let upstream_url = upstream.url();
         for attempt in 1..=3 {
-            nginx.port = crate::free_port();
+            nginx.port = opts.port.unwrap_or_else(crate::free_port);
             write_file(&nginx.conf_path, nginx.config(&root, &upstream_url, &opts));
             let log_start = std::fs::metadata(&nginx.log_path).map(|m| m.len()).unwrap_or(0);
             let args = vec![
@@ -205,7 +212,14 @@ impl Nginx {
              proxy_set_header X-Forwarded-Proto $scheme;\n            \
              proxy_read_timeout 900;\n",
         );
-        c.push_str("        }\n    }\n}\n");
+        c.push_str("        }\n");
+        if let Some(t) = &opts.token_upstream {
+            c.push_str(&format!(
+                "        location /token {{\n            proxy_pass {}/token;\n        }}\n",
+                t.trim_end_matches('/')
+            ));
+        }
+        c.push_str("    }\n}\n");
         c
     }
 

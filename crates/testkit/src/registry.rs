@@ -104,6 +104,12 @@ impl RegistryBuilder {
         self
     }
 
+    /// Token auth with `issuer`'s tokens, the registry naming `realm` (e.g. the issuer behind nginx).
+    pub fn token_auth_at(mut self, issuer: &TokenIssuer, realm: &str) -> Self {
+        self.token = Some((realm.to_string(), issuer.signing_cert_pem()));
+        self
+    }
+
     pub fn tls(mut self, mode: TlsMode) -> Self {
         self.tls = mode;
         self

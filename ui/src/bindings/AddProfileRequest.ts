@@ -27,4 +27,8 @@ key_passphrase?: string, insecure_skip_verify?: boolean,
 /**
  * SHA-256 fingerprints of server certificates to trust as they are.
  */
-pinned_sha256?: Array<string>, };
+pinned_sha256?: Array<string>, 
+/**
+ * Token services on another host to trust with the password (https origins).
+ */
+trusted_token_services?: Array<string>, };

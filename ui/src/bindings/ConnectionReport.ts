@@ -2,6 +2,7 @@
 import type { ApiError } from "./ApiError";
 import type { CertificateView } from "./CertificateView";
 import type { CheckView } from "./CheckView";
+import type { TokenServiceView } from "./TokenServiceView";
 
 /**
  * The result of `berth profile test` / the window's "Test connection".
@@ -23,6 +24,10 @@ repositories: number | null,
  * `enabled`, `disabled`, `read_only` or `no_permission` (probed on the first repository, no side effects).
  */
 delete: string | null, delete_explained: string | null, 
+/**
+ * The token service the registry's Bearer challenge names (when it uses tokens).
+ */
+token_service: TokenServiceView | null, 
 /**
  * What went wrong and how to fix it.
  */

@@ -21,6 +21,14 @@ ca_files?: Array<string>,
  */
 clear_cas?: boolean, client_cert?: string, client_key?: string, clear_client_cert?: boolean, key_passphrase?: string, insecure_skip_verify?: boolean, pinned_sha256?: Array<string>, clear_pins?: boolean, 
 /**
+ * More token services on another host to trust with the password (https origins).
+ */
+trusted_token_services?: Array<string>, 
+/**
+ * Forget the trusted token services (before adding `trusted_token_services`).
+ */
+clear_token_services?: boolean, 
+/**
  * How to run `registry garbage-collect` where the registry lives (a shell command line; empty clears).
  */
 gc_command?: string, 

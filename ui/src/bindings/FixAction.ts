@@ -4,4 +4,4 @@ import type { ProfileField } from "./ProfileField";
 /**
  * What a fix does.
  */
-export type FixAction = { "kind": "edit_profile", profile: string, field: ProfileField, } | { "kind": "sync", profile: string, } | { "kind": "test_connection", profile: string, } | { "kind": "trust_server", profile: string, } | { "kind": "add_profile" } | { "kind": "command" };
+export type FixAction = { "kind": "edit_profile", profile: string, field: ProfileField, } | { "kind": "sync", profile: string, } | { "kind": "test_connection", profile: string, } | { "kind": "trust_server", profile: string, } | { "kind": "trust_token_service", profile: string, origin: string, } | { "kind": "add_profile" } | { "kind": "command" };

@@ -22,4 +22,8 @@ pinned_sha256: Array<string>,
 /**
  * Certificate verification is off: the window shows a warning.
  */
-insecure_skip_verify: boolean, };
+insecure_skip_verify: boolean, 
+/**
+ * Token services on another host the user trusts with the password (`https://auth.example.com`).
+ */
+trusted_token_services: Array<string>, };

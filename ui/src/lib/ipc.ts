@@ -145,6 +145,11 @@ export function trustServer(profile: string, pin: boolean, sha256: string | null
   return call<TrustResult>("trust_server", { profile, pin, sha256 });
 }
 
+/** Trusts the token service on another host (its origin, as the connection test showed it) with the profile's password. */
+export function trustTokenService(profile: string, origin: string): Promise<ProfileView> {
+  return call<ProfileView>("trust_token_service", { profile, origin });
+}
+
 export function snippets(profile: string): Promise<Snippet[]> {
   return call<Snippet[]>("snippets", { profile });
 }

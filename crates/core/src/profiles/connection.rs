@@ -53,6 +53,7 @@ pub(crate) async fn connection(berth: &Berth, name: &str) -> Result<Connection, 
     let mut tls = TlsOptions {
         pinned_sha256: s.pinned_sha256.clone(),
         insecure_skip_verify: s.insecure_skip_verify,
+        trusted_token_services: s.trusted_token_services.clone(),
         ..TlsOptions::default()
     };
     for ca in &s.cas {

@@ -29,6 +29,9 @@ pub(crate) struct Changes {
     pub insecure_skip_verify: Option<bool>,
     pub pins: Vec<String>,
     pub clear_pins: bool,
+    /// Token services on another host to trust with the password (origins).
+    pub token_services: Vec<String>,
+    pub clear_token_services: bool,
     pub gc: Option<GcSettings>,
 }
 
@@ -200,6 +203,25 @@ impl Draft {
         }
         if let Some(i) = c.insecure_skip_verify {
             self.settings.insecure_skip_verify = i;
+        }
+
+        // Token services trusted with the password: bound to the registry they were trusted for.
+        if c.clear_token_services || moved {
+            self.settings.trusted_token_services.clear();
+        }
+        for t in &c.token_services {
+            let origin = berth_registry::token_service_origin(t).ok_or_else(|| {
+                invalid(format!("{t:?} is not a token service address"), "give it as https://auth.example.com")
+            })?;
+            if !origin.starts_with("https://") {
+                return Err(invalid(
+                    format!("{origin} is plain HTTP: Berth never sends a password to a token service on another host in clear text"),
+                    "configure the registry's token realm with https://",
+                ));
+            }
+            if !self.settings.trusted_token_services.contains(&origin) {
+                self.settings.trusted_token_services.push(origin);
+            }
         }
         if let Some(gc) = c.gc {
             self.settings.gc = gc;

@@ -16,6 +16,7 @@ fn changes_from_add(req: &AddProfileRequest) -> Result<Changes, ApiError> {
         client_key: req.client_key.as_ref().map(PathBuf::from),
         insecure_skip_verify: req.insecure_skip_verify,
         pins: req.pinned_sha256.clone().unwrap_or_default(),
+        token_services: req.trusted_token_services.clone().unwrap_or_default(),
         ..Changes::default()
     };
     c.password = SecretChange::from_parts(req.password.clone(), false)?;
@@ -37,6 +38,8 @@ fn changes_from_edit(req: &EditProfileRequest) -> Result<Changes, ApiError> {
         insecure_skip_verify: req.insecure_skip_verify,
         pins: req.pinned_sha256.clone().unwrap_or_default(),
         clear_pins: req.clear_pins.unwrap_or(false),
+        token_services: req.trusted_token_services.clone().unwrap_or_default(),
+        clear_token_services: req.clear_token_services.unwrap_or(false),
         ..Changes::default()
     };
     c.password = SecretChange::from_parts(req.password.clone(), req.clear_password.unwrap_or(false))?;

@@ -53,6 +53,35 @@ pub(crate) async fn trust(berth: &Berth, name: &str, pin: bool, sha256: Option<&
     Ok(TrustResult { profile, certificate: chosen.detail, mode: mode.into() })
 }
 
+/// Trusts the token service on another host that the profile's registry names with its password.
+/// The registry is asked again which one it names (without sending the password anywhere): it must
+/// be the one the user saw (`origin`).
+pub(crate) async fn trust_token_service(berth: &Berth, name: &str, origin: &str) -> Result<ProfileView, ApiError> {
+    let want = berth_registry::token_service_origin(origin).ok_or_else(|| {
+        invalid(format!("{origin:?} is not a token service address"), "give it as https://auth.example.com")
+    })?;
+    let session = berth.session(name).await?;
+    // The ping stops before any password leaves for an untrusted host; it records the realm.
+    let _ = session.client().ping().await;
+    match session.client().token_service() {
+        Some(t) if t.origin == want => {}
+        Some(t) => {
+            return Err(invalid(
+                format!("the registry of profile {name:?} now names another token service, {}", t.origin),
+                "test the connection again and check the token service it shows before trusting it",
+            ))
+        }
+        None => {
+            return Err(invalid(
+                format!("the registry of profile {name:?} asks for no token: there is no token service to trust"),
+                "test the connection again",
+            ))
+        }
+    }
+    let changes = Changes { token_services: vec![want], ..Changes::default() };
+    update(berth, name, changes).await
+}
+
 /// Which certificate of a server's chain (leaf first) trust on first use would trust for profile
 /// `name`: the leaf to pin with `pin`, else the topmost one as a CA — or why neither can work.
 pub fn trust_choice(name: &str, chain: &[CertificateDetail], pin: bool) -> Result<usize, ApiError> {

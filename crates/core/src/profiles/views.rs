@@ -63,6 +63,8 @@ pub struct TlsView {
     pub pinned_sha256: Vec<String>,
     /// Certificate verification is off: the window shows a warning.
     pub insecure_skip_verify: bool,
+    /// Token services on another host the user trusts with the password (`https://auth.example.com`).
+    pub trusted_token_services: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -120,6 +122,8 @@ pub struct AddProfileRequest {
     pub insecure_skip_verify: Option<bool>,
     /// SHA-256 fingerprints of server certificates to trust as they are.
     pub pinned_sha256: Option<Vec<String>>,
+    /// Token services on another host to trust with the password (https origins).
+    pub trusted_token_services: Option<Vec<String>>,
 }
 
 /// Changes to a profile; every field is optional and `None` keeps what is there.
@@ -148,6 +152,10 @@ pub struct EditProfileRequest {
     pub insecure_skip_verify: Option<bool>,
     pub pinned_sha256: Option<Vec<String>>,
     pub clear_pins: Option<bool>,
+    /// More token services on another host to trust with the password (https origins).
+    pub trusted_token_services: Option<Vec<String>>,
+    /// Forget the trusted token services (before adding `trusted_token_services`).
+    pub clear_token_services: Option<bool>,
     /// How to run `registry garbage-collect` where the registry lives (a shell command line; empty clears).
     pub gc_command: Option<String>,
     /// Run before GC (e.g. put the registry in read-only mode); empty clears.
@@ -271,6 +279,7 @@ pub(crate) fn view(data_dir: &Path, row: ProfileRow) -> ProfileView {
             has_key_passphrase: s.has_key_passphrase,
             pinned_sha256: s.pinned_sha256.clone(),
             insecure_skip_verify: s.insecure_skip_verify,
+            trusted_token_services: s.trusted_token_services.clone(),
         },
         gc: GcSettingsView { command: s.gc.command.clone(), before: s.gc.before.clone(), after: s.gc.after.clone() },
         warnings,
