@@ -261,6 +261,20 @@ impl Berth {
     /// Searches every cached tag of a profile ("repository:tag" or digest substring, case-insensitive).
     pub async fn search(&self, profile: &str, query: &str, sort: SortBy, limit: u32) -> Result<SearchResult, ApiError> {
         let row = self.store().profile(profile).await?;
+        let children = self.store().backend_children(row.id).await?;
+        if !children.is_empty() {
+            // A server's tags live in the caches of the repositories beneath it.
+            let names: Vec<&str> = children.iter().map(|c| c.profile.as_str()).collect();
+            return Err(ApiError::new(
+                crate::ErrorCode::InvalidInput,
+                format!(
+                    "profile {profile:?} is a server: its tags are in the profiles of its repositories ({})",
+                    names.join(", ")
+                ),
+                "search one of its repositories",
+            )
+            .with_fix(crate::FixAction::Command, format!("berth search {} QUERY", names[0])));
+        }
         let limit = limit.clamp(1, crate::defaults::SEARCH_LIMIT_MAX);
         let (total, rows) = self.store().search_tags(row.id, query, sort.into(), limit).await?;
         Ok(SearchResult { total, tags: rows.into_iter().map(TagView::from).collect() })

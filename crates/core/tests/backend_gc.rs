@@ -133,8 +133,11 @@ async fn nexus_gc_runs_the_docker_gc_then_compact_tasks_and_reports_the_blob_sto
 
     // Read-only Nexus: refused with the reason, nothing run.
     n.set_writable(false);
+    let runs = n.task_runs();
+    assert!(runs >= 4, "the two GCs ran their tasks: {runs}");
     let e = b.gc_run("nx", &|_| {}, &CancellationToken::new()).await.unwrap_err();
     assert!(e.message.contains("read-only"), "{e:?}");
+    assert_eq!(n.task_runs(), runs, "no task ran while Nexus is read-only");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -373,3 +373,59 @@ async fn gc_anywhere_on_the_server_collects_and_marks_the_trash_of_every_reposit
     assert_eq!(state("nx-docker-b", c_entry).await, "collected");
     assert_eq!(n.registry_tags("docker-a", "team/app").keys().collect::<Vec<_>>(), ["new"], "kept");
 }
+
+/// A tag pushed over between the plan and its execution is not removed through the components
+/// API: the asset's sha256 is checked against the planned digest, and the report says why.
+#[tokio::test]
+async fn a_tag_moved_after_the_plan_is_skipped_with_why() {
+    let n = Nexus::builder().user("admin", "admin123").docker_hosted("docker-a", true).start().await;
+    n.seeder("docker-a").push_image("team/app", "1", &ImageSpec::small("before")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    b.add_profile(server("nx", &n.url(), Some(("admin", "admin123")))).await.unwrap();
+    b.sync("nx", 4, &CancellationToken::new(), &|_| {}).await.unwrap();
+    // Each repository's profile is searchable; the server says where its tags are.
+    let found = b.search("nx-docker-a", "app", berth_core::SortBy::Name, 50).await.unwrap();
+    assert_eq!(found.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["1"], "{found:?}");
+    let e = b.search("nx", "app", berth_core::SortBy::Name, 50).await.unwrap_err();
+    assert!(e.message.contains("nx-docker-a"), "{e:?}");
+    let sel = [berth_core::Selection::parse("team/app:1").unwrap()];
+    let opts = berth_core::PlanOptions { mode: berth_core::DeleteMode::UntagOnly, referrers: true };
+    let plan = b.plan_delete("nx-docker-a", &sel, opts, &CancellationToken::new()).await.unwrap();
+    assert_eq!(plan.untag.len(), 1, "{plan:?}");
+    let after = n.seeder("docker-a").push_image("team/app", "1", &ImageSpec::small("after")).await;
+    let report = b.execute_delete("nx-docker-a", &plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert_eq!((report.untagged, report.skipped), (0, 1), "{report:?}");
+    let msg = report.results[0].message.clone().unwrap_or_default();
+    assert!(msg.contains("moved") && msg.contains(&after.digest), "{msg}");
+    assert_eq!(n.registry_tags("docker-a", "team/app").get("1"), Some(&after.digest), "the new image keeps its tag");
+    assert!(b.trash("nx-docker-a", true).await.unwrap().is_empty(), "nothing went to the trash");
+}
+
+/// Nexus 3.6x writes `blobCreated` twice in one asset: the component pages still parse, with
+/// every asset's size and date (checked on the raw answer that the key is really there twice).
+#[tokio::test]
+async fn component_pages_with_a_key_written_twice_parse() {
+    let n =
+        Nexus::builder().user("admin", "admin123").duplicate_keys(true).docker_hosted("docker-a", true).start().await;
+    let img = n.seeder("docker-a").push_image("team/app", "1", &ImageSpec::small("dup")).await;
+    let raw = reqwest::Client::new()
+        .get(format!("{}/service/rest/v1/components?repository=docker-a", n.url()))
+        .basic_auth("admin", Some("admin123"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(raw.matches("\"blobCreated\"").count(), 2, "one asset, its key written twice: {raw}");
+    let dir = tempfile::tempdir().unwrap();
+    let b = berth(dir.path()).await;
+    b.add_profile(server("dup", &n.url(), Some(("admin", "admin123")))).await.unwrap();
+    let s = b.sync("dup", 4, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert_eq!(s.tags, 1, "{s:?}");
+    let page = b.nexus_components("dup-docker-a", None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].digest.as_deref(), Some(img.digest.as_str()));
+    assert!(page.items[0].assets.iter().all(|a| a.size.is_some()), "{:?}", page.items[0].assets);
+}

@@ -139,6 +139,35 @@ async fn a_nexus_server_with_its_repositories_browse_untag_and_gc() {
     let task = app.wait_text("[data-testid=nexus-task-row]", "OK", 20).await;
     assert!(task.contains("repository.docker.gc") || task.contains("Docker"), "{task}");
     app.wait_text("[data-testid=cleanup-policy-row]", "docker-30d", 20).await;
+
+    // The server's own Search is off: its tags are in the repositories beneath it.
+    let search_off = app.js("return document.querySelector('[data-testid=search-open]').disabled;").await;
+    assert_eq!(search_off, serde_json::Value::Bool(true));
+
+    // A repository removed from Nexus leaves the sidebar at the next discovery.
+    n.remove_repository("docker-b");
+    app.click("[data-testid=view-repositories]", 10).await;
+    app.click("[data-testid=nexus-discover]", 20).await;
+    app.wait_js(
+        "document.querySelectorAll(\"[data-testid=profile-item][data-parent='nx']\").length === 2",
+        "docker-b gone from the sidebar",
+        30,
+    )
+    .await;
+    let left = app.texts("[data-testid=profile-item][data-parent='nx']").await.join(" ");
+    assert!(!left.contains("docker-b"), "{left}");
+
+    // While Nexus is read-only, GC is refused before any task runs, with why.
+    n.set_writable(false);
+    let tasks_before = n.task_runs();
+    select_profile(&app, "[data-testid=profile-item][data-parent='nx']").await;
+    app.click("[data-testid=view-gc]", 10).await;
+    app.wait_css("[data-testid=gc-pending-bytes]", 30).await;
+    app.click_until("[data-testid=gc-run]", "[data-testid=gc-confirm]", 20).await;
+    app.click("[data-testid=gc-confirm]", 5).await;
+    let refused = app.wait_text("[data-testid=gc-view] [data-testid=error]", "read-only", 60).await;
+    assert!(refused.to_lowercase().contains("nexus"), "{refused}");
+    assert_eq!(n.task_runs(), tasks_before, "no task ran");
     app.close().await;
 }
 

@@ -374,8 +374,8 @@ impl NexusClient {
     }
 
     fn endpoint(&self, r: &RepositoryXo, d: Option<&DockerAttributes>) -> (String, &'static str) {
+        // `host_str` writes an IPv6 address in its brackets already.
         let host = self.root.host_str().unwrap_or("localhost");
-        let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
         match d {
             Some(DockerAttributes { https_port: Some(p), .. }) => (format!("https://{host}:{p}"), "connector"),
             Some(DockerAttributes { http_port: Some(p), .. }) => {
@@ -564,4 +564,55 @@ fn forbidden(method: &Method, url: &Url, what: &str) -> Error {
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint_of(server: &str, docker: serde_json::Value) -> (String, &'static str) {
+        let c = NexusClient::new(server, Credentials::Anonymous, &TlsOptions::default()).unwrap();
+        let r: RepositoryXo = serde_json::from_value(serde_json::json!({
+            "name": "docker-a", "format": "docker", "type": "hosted", "url": format!("{server}/repository/docker-a"), "size": null
+        }))
+        .unwrap();
+        let d: DockerAttributes = serde_json::from_value(docker).unwrap();
+        let (url, routing) = c.endpoint(&r, Some(&d));
+        (url, routing)
+    }
+
+    #[test]
+    fn connector_urls_are_built_on_the_servers_host() {
+        let s = "http://nexus.lan:8081";
+        // Nexus 3 answers these shapes (3.94 with every key, null where unset).
+        assert_eq!(
+            endpoint_of(s, serde_json::json!({"httpPort": 8082, "httpsPort": null, "subdomain": null})),
+            ("http://nexus.lan:8082".into(), "connector")
+        );
+        assert_eq!(
+            endpoint_of(s, serde_json::json!({"httpPort": null, "httpsPort": 8443})),
+            ("https://nexus.lan:8443".into(), "connector")
+        );
+        assert_eq!(
+            endpoint_of(s, serde_json::json!({"httpPort": 8082, "httpsPort": 8443})),
+            ("https://nexus.lan:8443".into(), "connector"),
+            "https is preferred when both connectors are on"
+        );
+        assert_eq!(
+            endpoint_of(s, serde_json::json!({"httpPort": null, "httpsPort": null, "subdomain": "docker-a"})),
+            ("http://docker-a.nexus.lan:8081".into(), "subdomain")
+        );
+        assert_eq!(
+            endpoint_of(
+                s,
+                serde_json::json!({"httpPort": null, "httpsPort": null, "subdomain": "", "pathEnabled": true})
+            ),
+            ("http://nexus.lan:8081/repository/docker-a".into(), "path")
+        );
+        assert_eq!(endpoint_of(s, serde_json::json!({})), ("http://nexus.lan:8081/repository/docker-a".into(), "path"));
+        assert_eq!(
+            endpoint_of("https://[::1]:8443", serde_json::json!({"httpPort": 8082})),
+            ("https://[::1]:8082".into(), "connector")
+        );
+    }
 }

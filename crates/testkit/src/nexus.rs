@@ -18,7 +18,7 @@
 //!   `lastRunResult` OK.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
@@ -343,6 +343,7 @@ impl NexusBuilder {
             available: AtomicBool::new(true),
             writable: AtomicBool::new(true),
             tasks: Mutex::new(tasks),
+            task_runs: AtomicUsize::new(0),
             http,
         });
         let api = Router::new()
@@ -417,6 +418,11 @@ impl Nexus {
     /// Security → Realms: the Docker Bearer Token Realm active or not.
     pub fn set_docker_token_realm(&self, on: bool) {
         self.state.security.realm.store(on, Ordering::SeqCst);
+    }
+
+    /// How many task runs were started (any task).
+    pub fn task_runs(&self) -> usize {
+        self.state.task_runs.load(Ordering::SeqCst)
     }
 
     /// `GET /v1/status/writable` (and deletes) answer 503 while false (a frozen / read-only node).
@@ -599,6 +605,8 @@ struct NState {
     available: AtomicBool,
     writable: AtomicBool,
     tasks: Mutex<Vec<Task>>,
+    /// Task runs started (any task).
+    task_runs: AtomicUsize,
     http: reqwest::Client,
 }
 
@@ -1100,6 +1108,7 @@ fn run_task(st: &Arc<NState>, id: &str) -> Response {
         }
         t.state = "RUNNING".into();
         t.last_run = Some(emu::now());
+        st.task_runs.fetch_add(1, Ordering::SeqCst);
         t.clone()
     };
     let st = st.clone();
