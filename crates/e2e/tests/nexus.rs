@@ -66,7 +66,8 @@ async fn a_nexus_server_with_its_repositories_browse_untag_and_gc() {
     assert!(children[2].contains("read-only"), "the proxy is marked read-only: {children:?}");
 
     // The server's pane: its repositories with their connectors and policies.
-    app.wait_text("[data-testid=nexus-repos-summary]", "3 docker repositories", 30).await;
+    // The pane runs its own discovery; on a loaded CI machine it can take a while.
+    app.wait_text("[data-testid=nexus-repos-summary]", "3 docker repositories", 120).await;
     let hub = app.wait_text("[data-testid=nexus-repo-row][data-name='docker-hub']", "proxy", 10).await;
     assert!(hub.contains("proxy"), "{hub}");
     assert!(!app
