@@ -249,13 +249,18 @@ impl RegistryClient {
     pub fn token_service(&self) -> Option<TokenService> {
         let (realm, _) = lock(&self.auth.bearer).clone()?;
         let origin = realm.origin().ascii_serialization();
-        let other_host = realm.host_str() != self.base.host_str();
         Some(TokenService {
-            trusted: !other_host || self.trusted_token_services.contains(&origin),
+            trusted: self.may_send_password_to(&realm),
+            other_host: realm.host_str() != self.base.host_str(),
             realm,
             origin,
-            other_host,
         })
+    }
+
+    /// The registry's own host, or a token service origin the user trusts for this profile.
+    fn may_send_password_to(&self, realm: &Url) -> bool {
+        realm.host_str() == self.base.host_str()
+            || self.trusted_token_services.contains(&realm.origin().ascii_serialization())
     }
 
     pub fn base_url(&self) -> &Url {
@@ -457,8 +462,8 @@ impl RegistryClient {
                     "Berth will not send the password in clear text: configure the token realm with https://",
                 ));
             }
-            let origin = realm.origin().ascii_serialization();
-            if realm.host_str() != self.base.host_str() && !self.trusted_token_services.contains(&origin) {
+            if !self.may_send_password_to(realm) {
+                let origin = realm.origin().ascii_serialization();
                 return Err(Error::new(
                     ErrorKind::UntrustedTokenService,
                     format!("{url}: the registry sends the password to a token service on another host, {origin}"),
