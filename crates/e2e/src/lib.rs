@@ -130,11 +130,22 @@ impl AppSession {
     }
 
     /// Clicks the first element matching `css` (waiting up to `secs` for it).
+    /// An element the page re-rendered between finding and clicking ("stale element reference":
+    /// a reload, a list re-keyed) is found again and clicked, within the same `secs`.
     pub async fn click(&self, css: &str, secs: u64) {
-        let el = self.wait_css(css, secs).await;
-        if let Err(e) = self.client.click(&el).await {
-            let shot = self.screenshot("failed-click.png").await;
-            panic!("clicking {css}: {e} (screenshot: {})", shot.display());
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let el = self.wait_css(css, secs).await;
+            match self.client.click(&el).await {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("stale element") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+                Err(e) => {
+                    let shot = self.screenshot("failed-click.png").await;
+                    panic!("clicking {css}: {e} (screenshot: {})", shot.display());
+                }
+            }
         }
     }
 
@@ -169,6 +180,20 @@ impl AppSession {
     /// Runs a script and returns its value (panics on a WebDriver error).
     pub async fn js(&self, script: &str) -> serde_json::Value {
         self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Reloads the page and waits for the new one (a marker set on the old page is gone and the app
+    /// has mounted), so no later lookup finds an element of the page being torn down.
+    pub async fn reload(&self) {
+        self.js("window.__berthBeforeReload = true; location.reload(); return true;").await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let ready = "return window.__berthBeforeReload === undefined && document.readyState === 'complete' \
+                     && document.querySelector('#app > *') !== null;";
+        // A script sent while the page navigates may fail; that is "not yet".
+        while self.client.execute(ready, vec![]).await.ok() != Some(serde_json::Value::Bool(true)) {
+            assert!(Instant::now() < deadline, "the page did not reload within 30 s");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
     }
 
     /// Waits until `script` (a JS expression returning a boolean) is true.

@@ -57,7 +57,7 @@ async fn an_interrupted_gc_is_finished_from_the_window_and_closing_during_gc_run
     let _ = gc.wait();
 
     // The window (reloaded: the profile came from the CLI) offers the owed after command.
-    app.js("location.reload(); return true;").await;
+    app.reload().await;
     app.click("[data-testid=profile-item]", 20).await;
     app.click("[data-testid=view-gc]", 20).await;
     let banner = app.wait_text("[data-testid=gc-after-owed]", "may still be read-only", 20).await;
