@@ -5,7 +5,7 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/target/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: bench demo fuzz help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
+.PHONY: bench demo fuzz lint help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
 
 help:
 	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
@@ -59,6 +59,12 @@ test-ui: node-modules
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
+# The crates that parse server data deny unwrap, expect and unchecked indexing outside tests
+# (`#![cfg_attr(not(test), deny(...))]` in each lib.rs); clippy checks them (about 30 s: a check
+# build of their dependencies, beside the one real build).
+lint:
+	$(CARGO) clippy -p berth-registry -p berth-harbor -p berth-nexus --no-deps
+
 # ts-rs regenerates ui/src/bindings during `cargo test`: the committed files must be what Rust says.
 bindings-check:
 	@git diff --exit-code --stat -- ui/src/bindings || { echo "ui/src/bindings is stale: run 'make test' and commit the regenerated files"; exit 1; }
@@ -71,7 +77,7 @@ test-rust: ui tauri-driver
 	$(CARGO) build --workspace --all-targets
 	BERTH_LOG_DIR=$(CURDIR)/target/test-logs TAURI_DRIVER=$(TAURI_DRIVER) scripts/headless.sh $(CARGO) test --workspace --all-targets
 
-test: deps-test node-modules fmt-check test-ui test-rust bindings-check test-package
+test: deps-test node-modules fmt-check lint test-ui test-rust bindings-check test-package
 	@echo "make test: all passed"
 
 # The sync benchmark (issue 4): release build, seeds a real registry, prints figures against targets.

@@ -48,6 +48,9 @@ macro_rules! for_each_command {
             deletes::gc_run_after,
             deletes::run_gc,
             deletes::cancel_gc,
+            deletes::plan_copy,
+            deletes::execute_copy,
+            deletes::cancel_copy,
         }
     };
 }

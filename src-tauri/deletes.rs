@@ -116,3 +116,32 @@ pub async fn run_gc<R: Runtime>(
 pub async fn cancel_gc(berth: State<'_, Berth>, profile: String) -> Result<bool, ApiError> {
     Ok(berth.cancel_job(&profile, Some(JobKind::Gc)))
 }
+
+/// What copying `request` from `source` to `target` would do (the same profile: a retag).
+#[tauri::command]
+pub async fn plan_copy(
+    berth: State<'_, Berth>,
+    source: String,
+    target: String,
+    request: berth_core::CopyRequest,
+) -> Result<berth_core::CopyPlan, ApiError> {
+    berth.plan_copy(&source, &target, &request, &CancellationToken::new()).await
+}
+
+/// Runs a confirmed copy plan; progress as `copy-progress` events.
+#[tauri::command]
+pub async fn execute_copy<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+    plan: berth_core::CopyPlan,
+) -> Result<berth_core::CopyReport, ApiError> {
+    let progress = |p: &berth_core::CopyProgress| {
+        let _ = app.emit("copy-progress", p);
+    };
+    berth.execute_copy(&plan, &CancellationToken::new(), &progress).await
+}
+
+#[tauri::command]
+pub async fn cancel_copy(berth: State<'_, Berth>, profile: String) -> Result<bool, ApiError> {
+    Ok(berth.cancel_job(&profile, Some(JobKind::Copy)))
+}

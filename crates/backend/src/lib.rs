@@ -91,6 +91,13 @@ pub trait Backend: Send + Sync {
         Box::pin(probe_v2(self.client(), repo))
     }
 
+    /// Whether pushes (a copy's blobs, manifests and tags) can work in `repo` now: `None`, or why not
+    /// and what to do (read-only, no push right, a repository that only mirrors). Copy plans refuse a
+    /// blocked target; nothing is sent there.
+    fn push_blocked<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<(String, String)>, Error>> {
+        Box::pin(probe_push_v2(self.client(), repo))
+    }
+
     /// Tags of `repo` the server refuses to delete (Harbor's tag immutability rules), as
     /// (tag, why, what to do). Plans refuse them; nothing is attempted.
     fn protected_tags<'a>(&'a self, _repo: &'a str) -> BoxFuture<'a, Result<Vec<(String, String, String)>, Error>> {
@@ -147,6 +154,11 @@ pub async fn probe_v2(client: &RegistryClient, repo: &str) -> Result<Option<(Str
         C::NoPermission => "this account may not delete here",
     };
     Ok(Some((reason.to_string(), cap.explain().to_string())))
+}
+
+/// [`Backend::push_blocked`] through the `/v2` API: an upload session opened and cancelled at once.
+pub async fn probe_push_v2(client: &RegistryClient, repo: &str) -> Result<Option<(String, String)>, Error> {
+    Ok(client.probe_push(repo).await?.map(|(why, hint)| (why.to_string(), hint.to_string())))
 }
 
 /// The tag's digest now, by a HEAD (`None`: the tag is gone).

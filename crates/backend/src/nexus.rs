@@ -463,6 +463,39 @@ impl Backend for Nexus {
         })
     }
 
+    /// Only a hosted repository that takes deployments stores what is pushed; a proxy or group
+    /// refuses it, and so does a frozen Nexus.
+    fn push_blocked<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<(String, String)>, Error>> {
+        Box::pin(async move {
+            let name = &self.repository;
+            let blocked = match (self.kind.as_str(), self.write_policy.as_deref()) {
+                ("proxy", _) => Some((
+                    format!("{name} is a Nexus proxy repository: it only caches the registry it proxies"),
+                    "copy to a hosted docker repository of this Nexus (a group serves it to clients)".to_string(),
+                )),
+                ("group", _) => Some((
+                    format!("{name} is a Nexus group repository: it only reads through its members"),
+                    "copy to the member hosted repository instead".to_string(),
+                )),
+                (_, Some("DENY")) => Some((
+                    format!("{name}'s deployment policy is read-only (DENY)"),
+                    "an administrator can set Deployment policy to “Allow redeploy” (Repository → Repositories)"
+                        .to_string(),
+                )),
+                _ => None,
+            };
+            if blocked.is_some() {
+                return Ok(blocked);
+            }
+            match self.api.status_writable().await {
+                Err(e) if e.kind == ErrorKind::ReadOnly => return Ok(Some((e.message, e.hint))),
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+            crate::probe_push_v2(&self.client, repo).await
+        })
+    }
+
     /// Every component (tag) of `repo` whose manifest is `digest`, through the components API (a
     /// `/v2` manifest delete leaves the tags on Nexus 3.89+); `/v2` when no component has it.
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a Digest) -> BoxFuture<'a, Result<bool, Error>> {
@@ -535,6 +568,13 @@ impl Backend for NexusServer {
 
     fn remove_tag<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<TagRemoval, Error>> {
         Box::pin(async { Err(server_profile_error()) })
+    }
+
+    fn push_blocked<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<(String, String)>, Error>> {
+        Box::pin(async {
+            let e = server_profile_error();
+            Ok(Some((e.message, e.hint)))
+        })
     }
 
     fn diagnose(&self) -> BoxFuture<'_, Vec<Check>> {

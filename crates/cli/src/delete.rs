@@ -109,7 +109,7 @@ pub struct AuditArgs {
 
 /// Ctrl+C (SIGINT) and SIGTERM cancel: the run stops at its next safe point (a GC's after command
 /// still runs once its before command started).
-fn ctrl_c_cancels() -> CancellationToken {
+pub(crate) fn ctrl_c_cancels() -> CancellationToken {
     let cancel = CancellationToken::new();
     let c = cancel.clone();
     tokio::spawn(async move {

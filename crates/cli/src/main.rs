@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use profile::{CertCmd, ProfileCmd};
 
 mod backends;
+mod copy;
 mod delete;
 mod profile;
 
@@ -88,6 +89,11 @@ enum Command {
     /// Delete tags or images safely: shows the plan (untags, image deletes, siblings, children,
     /// referrers, reclaimable bytes); deletes only with --yes.
     Delete(delete::DeleteArgs),
+    /// Copy or promote images to another profile (or the same one): shows the plan (blobs to send,
+    /// already there, mountable; tags created or overwritten); copies only with --yes.
+    Copy(copy::CopyArgs),
+    /// Add a tag to an image in the same repository: a manifest PUT, no blob moved.
+    Retag(copy::RetagArgs),
     /// Apply a retention policy (keep the newest N, delete older than D days); a plan unless --yes.
     Retention(delete::RetentionArgs),
     /// List what deletes put in the trash (restorable until garbage collection).
@@ -293,6 +299,8 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             }
         }
         Command::Delete(a) => delete::delete(&berth, a).await?,
+        Command::Copy(a) => copy::copy(&berth, a).await?,
+        Command::Retag(a) => copy::retag(&berth, a).await?,
         Command::Retention(a) => delete::retention(&berth, a).await?,
         Command::Trash(a) => delete::trash(&berth, a).await?,
         Command::Restore(a) => delete::restore(&berth, a).await?,

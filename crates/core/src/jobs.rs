@@ -23,6 +23,7 @@ pub enum JobKind {
     Delete,
     Gc,
     Restore,
+    Copy,
 }
 
 impl JobKind {
@@ -32,6 +33,7 @@ impl JobKind {
             JobKind::Delete => "delete",
             JobKind::Gc => "GC",
             JobKind::Restore => "restore",
+            JobKind::Copy => "copy",
         }
     }
 }

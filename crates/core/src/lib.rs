@@ -5,6 +5,7 @@
 mod about;
 mod backends;
 mod certs;
+mod copies;
 pub mod defaults;
 mod deletes;
 mod docker_config;
@@ -39,8 +40,9 @@ pub use berth_secrets::{
 };
 pub use berth_sync::SyncOptions;
 pub use berth_workflows::{
-    ActionResult, AuditView, DeleteMode, DeletePlan, DeleteProgress, DeleteReport, GcPrediction, GcReport, GcRunView,
-    PlanOptions, RegistryGcCounts, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
+    ActionResult, AuditView, BlobAction, CopyPlan, CopyProgress, CopyReport, CopyRequest, CopyResult, DeleteMode,
+    DeletePlan, DeleteProgress, DeleteReport, GcPrediction, GcReport, GcRunView, PlanOptions, RegistryGcCounts,
+    RestoreReport, RetentionPlan, RetentionPolicy, Selection, TagAction, TrashView,
 };
 pub use certs::{show_certificate_file, CertificateDetail};
 pub use deletes::{GcLogLine, SavedPolicy, ServerGcRunView, ServerGcView};

@@ -10,6 +10,9 @@
 //!
 //! Errors are [`berth_registry::Error`]s with a message and a hint, like every Berth backend.
 
+// Server data never panics this crate: no unwrap, expect or unchecked indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 use std::time::Duration;
 
 use berth_registry::{Credentials, Error, ErrorKind, TlsOptions};
@@ -86,9 +89,9 @@ fn encode(s: &str) -> String {
 /// The `rel="next"` URL of a `Link` header (Harbor joins entries with `" , "`).
 pub fn next_link(header: &str) -> Option<String> {
     header.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
-        let start = part.find('<')? + 1;
-        let end = part.find('>')?;
-        Some(part[start..end].to_string())
+        let (_, after) = part.split_once('<')?;
+        let (target, _) = after.split_once('>')?;
+        Some(target.to_string())
     })
 }
 
@@ -97,7 +100,13 @@ impl HarborClient {
     pub fn new(url: &str, creds: Credentials, tls: &TlsOptions) -> Result<Self, Error> {
         let trimmed = url.trim().trim_end_matches('/').trim_end_matches("/api/v2.0");
         let root = berth_registry::parse_registry_url(trimmed)?;
-        let api = root.join("api/v2.0/").expect("static path");
+        let api = root.join("api/v2.0/").map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidUrl,
+                format!("{root}: {e}"),
+                "give Harbor's address, like https://harbor.example.com",
+            )
+        })?;
         let http = berth_registry::build_http(tls)?;
         Ok(HarborClient { root, api, http, creds, page_size: MAX_PAGE_SIZE })
     }
@@ -116,6 +125,10 @@ impl HarborClient {
         !matches!(self.creds, Credentials::Anonymous)
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "the API root is a valid URL and `path` is built by this crate, already encoded"
+    )]
     fn url(&self, path: &str) -> Url {
         // `path` is already encoded; Url::join would keep %25 sequences as they are.
         Url::parse(&format!("{}{}", self.api, path.trim_start_matches('/'))).expect("API URL")
@@ -240,10 +253,11 @@ impl HarborClient {
             let bytes = berth_registry::read_limited(resp, PAGE_LIMIT).await.map_err(|e| e.at(&url))?;
             let page: Vec<T> = parse_json(&bytes, &url, what)?;
             let empty = page.is_empty();
-            if !empty && previous.as_deref() == Some(&bytes[..]) {
+            if !empty && previous.as_deref() == Some(&*bytes) {
                 return Err(berth_registry::incomplete(&url, "Harbor sent the same page twice"));
             }
             out.extend(page);
+            berth_registry::check_listed(&url, out.len())?;
             previous = Some(bytes);
             match next {
                 Some(n) if !empty => {

@@ -10,6 +10,9 @@
 //!
 //! Errors are [`berth_registry::Error`]s with a message and a hint.
 
+// Server data never panics this crate: no unwrap, expect or unchecked indexing outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 use std::time::Duration;
 
 use berth_registry::{Credentials, Error, ErrorKind, TlsOptions};
@@ -217,6 +220,10 @@ impl NexusClient {
         &self.root
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "the server root is a valid URL and `path` is built by this crate, already encoded"
+    )]
     fn url(&self, path: &str) -> Url {
         Url::parse(&format!("{}service/rest/{}", self.root, path.trim_start_matches('/'))).expect("API URL")
     }
@@ -436,6 +443,7 @@ impl NexusClient {
             let page: Page<T> = self.get_json(&p, what).await?;
             let empty = page.items.is_empty();
             out.extend(page.items);
+            berth_registry::check_listed(&self.url(path), out.len())?;
             // A full last page still carries a token; the next (empty) page ends it.
             match page.continuation_token {
                 Some(t) if !empty => {

@@ -14,6 +14,32 @@ pub const CATALOG_PAGE_MAX: usize = 1000;
 /// More pages than this is a broken server (100 million names at the smallest page size).
 pub const MAX_PAGES: usize = 1_000_000;
 
+/// More items than this in one listing (repositories, tags, Harbor artifacts, Nexus components) is a
+/// broken or hostile server: the listing stops with an incomplete-listing error instead of holding
+/// ever more names in memory.
+pub const MAX_LISTED_ITEMS: usize = 5_000_000;
+
+/// The cap in force: [`MAX_LISTED_ITEMS`], or `BERTH_MAX_LISTED_ITEMS` (for tests and giant registries).
+pub fn max_listed_items() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("BERTH_MAX_LISTED_ITEMS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(MAX_LISTED_ITEMS)
+    })
+}
+
+/// Fails once a listing holds more than [`max_listed_items`].
+pub fn check_listed(url: &Url, count: usize) -> Result<(), Error> {
+    let max = max_listed_items();
+    if count > max {
+        return Err(incomplete(url, &format!("more than {max} items (BERTH_MAX_LISTED_ITEMS raises the cap)")));
+    }
+    Ok(())
+}
+
 /// The error for a listing that cannot be read to its end.
 pub fn incomplete(url: &Url, why: &str) -> Error {
     Error::new(
@@ -58,6 +84,7 @@ impl RegistryClient {
         let mut last_seen: Option<String> = None;
         // Every `last` seen: a cycle of any length (A → B → A) repeats one of them.
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut listed = 0usize;
         for _ in 0..MAX_PAGES {
             let resp = self
                 .execute(Request::new(Method::GET, url.clone()).headers(json_accept()).scope(scope.clone()))
@@ -88,6 +115,8 @@ impl RegistryClient {
                     "check that the URL points at a registry (a web UI or proxy error page answers here instead)",
                 )
             })?;
+            listed = listed.saturating_add(names.len());
+            check_listed(endpoint, listed)?;
             on_page(&names);
             let Some(link) = link else { return Ok(()) };
             if names.is_empty() || names.len() > n {

@@ -172,12 +172,18 @@ pub(crate) struct Request {
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Option<bytes::Bytes>,
+    /// A body sent once (a blob streamed from another registry): such a request is never repeated
+    /// (no retry, no second try after a token refresh); the caller starts over.
+    pub stream: Option<reqwest::Body>,
+    /// Overrides the client's total timeout (a blob transfer lasts as long as its bytes take; the
+    /// idle timeout still applies).
+    pub timeout: Option<Duration>,
     pub scopes: Vec<Scope>,
 }
 
 impl Request {
     pub fn new(method: Method, url: Url) -> Request {
-        Request { method, url, headers: HeaderMap::new(), body: None, scopes: Vec::new() }
+        Request { method, url, headers: HeaderMap::new(), body: None, stream: None, timeout: None, scopes: Vec::new() }
     }
     pub fn headers(mut self, h: HeaderMap) -> Request {
         self.headers.extend(h);
@@ -191,6 +197,14 @@ impl Request {
     }
     pub fn body(mut self, body: impl Into<bytes::Bytes>) -> Request {
         self.body = Some(body.into());
+        self
+    }
+    pub fn stream(mut self, body: reqwest::Body) -> Request {
+        self.stream = Some(body);
+        self
+    }
+    pub fn timeout(mut self, t: Duration) -> Request {
+        self.timeout = Some(t);
         self
     }
     pub fn scope(mut self, s: Scope) -> Request {
@@ -267,6 +281,10 @@ impl RegistryClient {
         &self.base
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "every caller passes a relative path starting with `v2/`, which joins onto an http(s) base"
+    )]
     pub(crate) fn url(&self, path: &str) -> Url {
         self.base.join(path).expect("relative API path joins onto a valid base")
     }
@@ -301,8 +319,9 @@ impl RegistryClient {
     /// Sends a request with the right credentials: a Bearer token for its scopes when the server uses
     /// token auth (fetched at most once more after a 401), Basic credentials otherwise. Retries 429 and
     /// 503 honouring Retry-After. Any other answer is returned as is, for the caller to judge.
-    pub(crate) async fn execute(&self, req: Request) -> Result<reqwest::Response, Error> {
+    pub(crate) async fn execute(&self, mut req: Request) -> Result<reqwest::Response, Error> {
         let mut scopes = normalize_scopes(req.scopes.iter().cloned());
+        let one_shot = req.stream.is_some();
         let mut refetched = false;
         let mut retries = 0;
         loop {
@@ -313,6 +332,12 @@ impl RegistryClient {
             let mut rb = self.http.request(req.method.clone(), req.url.clone()).headers(headers);
             if let Some(body) = &req.body {
                 rb = rb.body(body.clone());
+            }
+            if let Some(stream) = req.stream.take() {
+                rb = rb.body(stream);
+            }
+            if let Some(t) = req.timeout {
+                rb = rb.timeout(t);
             }
             self.auth.requests.fetch_add(1, Ordering::Relaxed);
             let idempotent = req.method == Method::GET || req.method == Method::HEAD;
@@ -387,7 +412,7 @@ impl RegistryClient {
                     }
                     return Err(permission_denied(&req.url, &wanted));
                 }
-                if refetched {
+                if refetched || one_shot {
                     return Err(self.fail(&req.url, resp).await);
                 }
                 self.auth.tokens.forget(realm.as_str(), &service, &scopes);
@@ -395,7 +420,9 @@ impl RegistryClient {
                 refetched = true;
                 continue;
             }
-            match retry_decision(status, resp.headers(), idempotent, true, retries) {
+            let decision =
+                if one_shot { Retry::No } else { retry_decision(status, resp.headers(), idempotent, true, retries) };
+            match decision {
                 Retry::After(wait) => {
                     tokio::time::sleep(wait).await;
                     tracing::debug!(url = %req.url, %status, retry = retries + 1, "retrying");
@@ -537,6 +564,7 @@ pub(crate) fn json_accept() -> HeaderMap {
     h
 }
 
+#[allow(clippy::expect_used, reason = "`Basic ` and base64 are visible ASCII, always a valid header value")]
 fn basic_header(user: &str, password: &str) -> HeaderValue {
     use base64::Engine;
     let raw = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));

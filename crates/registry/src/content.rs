@@ -47,7 +47,7 @@ pub fn valid_tag(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.first().is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
         && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
@@ -68,6 +68,14 @@ pub enum ManifestCheck {
     Head(ManifestHead),
 }
 
+/// What a manifest PUT stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    pub digest: Digest,
+    /// The registry answered `OCI-Subject`: it indexes referrers itself.
+    pub subject_processed: bool,
+}
+
 /// A manifest as fetched: its exact bytes, their verified digest, and the parsed form.
 #[derive(Debug, Clone)]
 pub struct FetchedManifest {
@@ -81,7 +89,7 @@ pub struct FetchedManifest {
 }
 
 impl RegistryClient {
-    fn repo_url(&self, repo: &str, rest: &str) -> Result<Url, Error> {
+    pub(crate) fn repo_url(&self, repo: &str, rest: &str) -> Result<Url, Error> {
         validate_repo(repo)?;
         Ok(self.url(&format!("v2/{repo}/{rest}")))
     }
@@ -300,6 +308,19 @@ impl RegistryClient {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<Digest, Error> {
+        Ok(self.put_manifest_stored(repo, reference, media_type, bytes).await?.digest)
+    }
+
+    /// [`RegistryClient::put_manifest`], also telling whether the registry processed the manifest's
+    /// `subject` (its `OCI-Subject` answer header: it has the referrers API; without it a client keeps
+    /// the `sha256-<hex>` fallback index up to date).
+    pub async fn put_manifest_stored(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<StoredManifest, Error> {
         let url = self.repo_url(repo, &format!("manifests/{reference}"))?;
         let resp = self
             .execute(
@@ -313,7 +334,9 @@ impl RegistryClient {
             return Err(self.fail(&url, resp).await);
         }
         let computed = Digest::sha256(bytes);
-        Ok(header_str(resp.headers(), "docker-content-digest").and_then(|d| Digest::parse(&d)).unwrap_or(computed))
+        let digest =
+            header_str(resp.headers(), "docker-content-digest").and_then(|d| Digest::parse(&d)).unwrap_or(computed);
+        Ok(StoredManifest { digest, subject_processed: resp.headers().contains_key("oci-subject") })
     }
 
     /// Monolithic blob upload (POST, then PUT with the digest and a Content-Length: no chunked
@@ -381,7 +404,7 @@ impl RegistryClient {
 
     /// The upload session URL from `Location`, rebased onto our configured base when a proxy made it
     /// absolute with another scheme or host (missing X-Forwarded-Proto).
-    fn upload_location(&self, request_url: &Url, resp: &reqwest::Response) -> Result<Url, Error> {
+    pub(crate) fn upload_location(&self, request_url: &Url, resp: &reqwest::Response) -> Result<Url, Error> {
         let loc = header_str(resp.headers(), LOCATION).ok_or_else(|| {
             Error::new(ErrorKind::Protocol, format!("{request_url}: upload accepted without a Location"), "")
         })?;

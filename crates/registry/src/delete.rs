@@ -163,7 +163,7 @@ impl RegistryClient {
             "history": [{"created": created, "created_by": "# berth untag", "comment": "empty JSON blob", "empty_layer": false}],
             "rootfs": {"type": "layers", "diff_ids": [empty_digest.as_str()]},
         });
-        let config_bytes = serde_json::to_vec(&config).expect("static JSON");
+        let config_bytes = serde_json::to_vec(&config).unwrap_or_default();
         self.upload_blob(repo, &empty).await?;
         let config_digest = self.upload_blob(repo, &config_bytes).await?;
         let manifest = serde_json::json!({
@@ -172,7 +172,7 @@ impl RegistryClient {
             "config": {"mediaType": config_type, "digest": config_digest.as_str(), "size": config_bytes.len()},
             "layers": [{"mediaType": layer_type, "digest": empty_digest.as_str(), "size": empty.len()}],
         });
-        let manifest_bytes = serde_json::to_vec(&manifest).expect("static JSON");
+        let manifest_bytes = serde_json::to_vec(&manifest).unwrap_or_default();
         // Re-check just before moving the tag: a push since the HEAD above would be overwritten.
         match self.head_manifest(repo, &reference).await? {
             Some(now) if now.digest == head.digest => {}

@@ -54,7 +54,7 @@ impl Digest {
 
     /// `sha256:abcdef123456` — 12 hex characters, for display.
     pub fn short(&self) -> String {
-        format!("{}:{}", self.algorithm(), &self.hex()[..12.min(self.hex().len())])
+        format!("{}:{}", self.algorithm(), self.hex().get(..12).unwrap_or(self.hex()))
     }
 }
 

@@ -5,11 +5,8 @@
 pub fn next_link(header: &str) -> Option<&str> {
     let mut rest = header;
     loop {
-        let start = rest.find('<')?;
-        let after = &rest[start + 1..];
-        let end = after.find('>')?;
-        let target = &after[..end];
-        let params_and_more = &after[end + 1..];
+        let (_, after) = rest.split_once('<')?;
+        let (target, params_and_more) = after.split_once('>')?;
         // Parameters run until the next link (a comma outside quotes followed by '<') or the end.
         let (params, next) = split_params(params_and_more);
         if params.split(';').filter_map(|p| p.split_once('=')).any(|(k, v)| {
@@ -27,7 +24,13 @@ fn split_params(s: &str) -> (&str, Option<&str>) {
     for (i, c) in s.char_indices() {
         match c {
             '"' => in_quotes = !in_quotes,
-            ',' if !in_quotes && s[i + 1..].trim_start().starts_with('<') => return (&s[..i], Some(&s[i + 1..])),
+            ',' if !in_quotes => {
+                let (params, rest) = s.split_at(i);
+                let next = rest.get(1..).unwrap_or_default();
+                if next.trim_start().starts_with('<') {
+                    return (params, Some(next));
+                }
+            }
             _ => {}
         }
     }

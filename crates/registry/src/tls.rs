@@ -210,7 +210,7 @@ impl ServerCertVerifier for Permissive {
         if let Some(seen) = &self.seen {
             let mut chain = vec![end_entity.to_vec()];
             chain.extend(intermediates.iter().map(|c| c.to_vec()));
-            *seen.lock().expect("chain lock") = chain;
+            *crate::client::lock(seen) = chain;
         }
         let verified = match &self.inner {
             Some(inner) => inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
@@ -276,10 +276,12 @@ impl CertificateInfo {
             for n in &san.value.general_names {
                 match n {
                     GeneralName::DNSName(d) => names.push(d.to_string()),
-                    GeneralName::IPAddress(ip) => names.push(match ip.len() {
-                        4 => std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string(),
-                        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap_or([0; 16])).to_string(),
-                        _ => hex::encode(ip),
+                    GeneralName::IPAddress(ip) => names.push(if let Ok(v4) = <[u8; 4]>::try_from(*ip) {
+                        std::net::Ipv4Addr::from(v4).to_string()
+                    } else if let Ok(v6) = <[u8; 16]>::try_from(*ip) {
+                        std::net::Ipv6Addr::from(v6).to_string()
+                    } else {
+                        hex::encode(ip)
                     }),
                     _ => {}
                 }
@@ -323,7 +325,7 @@ pub async fn fetch_certificate_chain(url: &url::Url) -> Result<Vec<CertificateIn
     let probe = url.join("v2/").unwrap_or_else(|_| url.clone());
     // Any HTTP answer will do: the handshake is what we came for.
     let _ = http.get(probe.clone()).send().await;
-    let chain = seen.lock().expect("chain lock").clone();
+    let chain = crate::client::lock(&seen).clone();
     if chain.is_empty() {
         return Err(tls_error(format!("{probe}: no certificate was received"), "check that the URL's port speaks TLS"));
     }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use berth_registry::{Credentials, ErrorKind, Reference, RegistryClient, TlsOptions};
-use berth_testkit::{Fault, FaultServer};
+use berth_testkit::{Fault, FaultServer, ResetAt, ResetProxy};
 
 fn client(url: &str) -> RegistryClient {
     RegistryClient::new(url, Credentials::Anonymous, &TlsOptions::default()).unwrap()
@@ -156,4 +156,29 @@ fn mutated_manifests_links_and_challenges_never_panic() {
             let _ = berth_registry::auth::parse_challenges([s]).iter().map(|c| c.scopes()).count();
         }
     }
+}
+
+#[tokio::test]
+async fn connection_resets_are_retried_and_a_lasting_one_says_what_broke() {
+    let s = FaultServer::start(vec![]);
+    // Two connections reset before the answer (RST, not a close): the GET is sent again, on a new one.
+    let proxy = ResetProxy::start(&s.url(), 2, ResetAt::BeforeAnswer);
+    assert_eq!(client(&proxy.url()).tags("app").await.unwrap(), ["v1"]);
+    assert_eq!(s.count("/v2/app/tags/list"), 1, "only the third connection reached the registry");
+    assert_eq!(proxy.connections(), 3);
+
+    // Every connection reset: after the retries, an error that names the broken connection.
+    let proxy = ResetProxy::start(&s.url(), usize::MAX, ResetAt::BeforeAnswer);
+    let started = Instant::now();
+    let e = client(&proxy.url()).tags("app").await.unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::ConnectionLost | ErrorKind::Connect), "{e:?}");
+    assert!(e.message.contains(&proxy.url()) && !e.hint.is_empty(), "{e}");
+    assert_eq!(proxy.connections(), 4, "three retries");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // A reset in the middle of a manifest's body: an error saying the answer broke off, nothing parsed.
+    let proxy = ResetProxy::start(&s.url(), usize::MAX, ResetAt::AfterAnswerBytes(300));
+    let e = client(&proxy.url()).get_manifest("app", &Reference::Tag("v1".into())).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConnectionLost, "{e:?}");
+    assert!(e.message.contains("broke"), "{e}");
 }

@@ -282,6 +282,38 @@ async fn multi_arch_index_from_skopeo_and_untag_keeps_siblings() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_signed_schema1_manifest_is_verified_by_its_payload() {
+    // A real signed schema1 manifest: skopeo converts and signs it, registry 2.8 with schema1
+    // compatibility checks the signature and serves it with the payload's digest.
+    let reg = Registry::builder().schema1(true).start().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_oci_layout(dir.path(), &[("old", LayoutEntry::Image(ImageSpec::small("schema1")))]);
+    let out = skopeo_copy(
+        dir.path(),
+        "old",
+        &format!("{}/legacy/old:v1", reg.host()),
+        &SkopeoOpts { schema1: true, ..Default::default() },
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let c = anon(&reg.url());
+    let m = c.get_manifest("legacy/old", &tag("v1")).await.unwrap().unwrap();
+    assert!(media::is_schema1(&m.media_type), "{}", m.media_type);
+    assert!(m.digest_verified, "checked against the canonical payload");
+    let text = String::from_utf8_lossy(&m.bytes);
+    assert!(text.contains("\"signatures\""), "the registry served it signed: {text}");
+    // The digest is the payload's, not the bytes' (which include the signatures), and it is the
+    // registry's own.
+    assert_ne!(m.digest.as_str(), berth_testkit::sha256_digest(&m.bytes));
+    let head = c.head_manifest("legacy/old", &tag("v1")).await.unwrap().unwrap();
+    assert_eq!(head.digest, m.digest);
+    // By digest: the same bytes, verified again.
+    let by_digest = c.get_manifest("legacy/old", &Reference::Digest(m.digest.clone())).await.unwrap().unwrap();
+    assert!(by_digest.digest_verified);
+    assert_eq!(by_digest.digest, m.digest);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn schema2_by_tag_keeps_its_true_digest_and_mount_works() {
     let reg = Registry::start().await;
     let seeder = Seeder::new(&reg.url());

@@ -419,6 +419,36 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// For each of `blobs`, the repositories of this profile whose cached tags reach it (through an
+    /// index's children too): where a copy can mount it from instead of sending it.
+    pub async fn blob_repositories(
+        &self,
+        profile_id: i64,
+        blobs: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+        let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        if blobs.is_empty() {
+            return Ok(out);
+        }
+        let rows = sqlx::query(
+            "WITH RECURSIVE reach(repo, d) AS ( \
+               SELECT r.name, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ?1 \
+               UNION SELECT reach.repo, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d) \
+             SELECT DISTINCT mb.blob, reach.repo FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
+             WHERE mb.blob IN (SELECT value FROM json_each(?2)) ORDER BY reach.repo",
+        )
+        .bind(profile_id)
+        .bind(serde_json::to_string(blobs).unwrap_or_default())
+        .fetch_all(self.pool())
+        .await?;
+        for row in rows {
+            let blob: String = row.try_get(0)?;
+            let repo: String = row.try_get(1)?;
+            out.entry(blob).or_default().push(repo);
+        }
+        Ok(out)
+    }
+
     /// Repositories of a profile with tag counts and sizes; a blob shared by several tags (or platforms)
     /// of a repository is counted once.
     pub async fn repository_summaries(&self, profile_id: i64) -> Result<Vec<RepositorySummary>, StoreError> {

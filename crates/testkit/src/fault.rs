@@ -33,6 +33,8 @@ pub enum Fault {
     CatalogMalformedLink,
     /// The first catalog page links to the same path on another server (this URL).
     CatalogNextElsewhere(String),
+    /// The catalog never ends: every page holds `n` new names (`r000000001`, …) and links to the next.
+    CatalogEndless,
     /// The first `n` tag-list requests of `app` answer this status; then the list is served.
     TagsFail { status: u16, times: usize },
     /// `app:v1` is served with a `Docker-Content-Digest` that is not its bytes' digest.
@@ -152,7 +154,7 @@ async fn handle(State(st): State<Arc<FState>>, req: Request) -> Response {
     }
     let mut resp = match path.as_str() {
         "/v2" | "/v2/" => json_response(StatusCode::OK, &json!({})),
-        "/v2/_catalog" => catalog(&st, q("last")),
+        "/v2/_catalog" => catalog(&st, q("last"), q("n").and_then(|n| n.parse().ok()).unwrap_or(100)),
         "/api/v2.0/systeminfo" => {
             if let Some(Fault::HarborFail { status, times }) = has(&st, |f| matches!(f, Fault::HarborFail { .. })) {
                 if st.tag_failures.fetch_add(1, Ordering::SeqCst) < times {
@@ -210,7 +212,17 @@ async fn handle(State(st): State<Arc<FState>>, req: Request) -> Response {
     resp
 }
 
-fn catalog(st: &FState, last: Option<String>) -> Response {
+fn catalog(st: &FState, last: Option<String>, n: usize) -> Response {
+    if has(st, |f| matches!(f, Fault::CatalogEndless)).is_some() {
+        let from = last.as_deref().and_then(|l| l.trim_start_matches('r').parse::<u64>().ok()).unwrap_or(0);
+        let page: Vec<String> = (from + 1..=from + n.max(1) as u64).map(|i| format!("r{i:09}")).collect();
+        let mut resp = json_response(StatusCode::OK, &json!({"repositories": page}));
+        if let Some(l) = page.last() {
+            let link = format!("</v2/_catalog?last={l}&n={n}>; rel=\"next\"");
+            resp.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("link"));
+        }
+        return resp;
+    }
     let all = ["a", "app", "c", "d"];
     let start = match &last {
         None => 0,

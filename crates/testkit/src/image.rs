@@ -90,6 +90,12 @@ pub(crate) fn base_layer(seed: &str) -> Vec<u8> {
     layer_tar_gz(&format!("base/{}.txt", sanitize(seed)), &pseudo_content(&format!("base|{seed}"), 512))
 }
 
+/// A gzipped tar layer of about `len` bytes of content that depends only on `seed` (same seed, same
+/// digest: layers shared between images).
+pub fn layer_of(seed: &str, len: usize) -> Vec<u8> {
+    layer_tar_gz(&format!("berth/{}.bin", sanitize(seed)), &pseudo_content(seed, len))
+}
+
 fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }

@@ -76,6 +76,9 @@ pub struct SkopeoOpts {
     pub all: bool,
     /// `--format v2s2`: convert to Docker schema2 / manifest list.
     pub docker_format: bool,
+    /// `--format v2s1`: convert to a signed Docker schema1 manifest (skopeo signs it with a key of its
+    /// own; the registry must have `compatibility.schema1.enabled`).
+    pub schema1: bool,
     /// `--dest-creds user:password`.
     pub creds: Option<(String, String)>,
     /// Trust this CA via `--dest-cert-dir` (written as `ca.crt`); when `None`,
@@ -94,6 +97,9 @@ pub fn skopeo_copy(layout_dir: &Path, reference: &str, dest: &str, opts: &Skopeo
     }
     if opts.docker_format {
         cmd.args(["--format", "v2s2"]);
+    }
+    if opts.schema1 {
+        cmd.args(["--format", "v2s1"]);
     }
     match &opts.ca_pem {
         Some(ca) => {

@@ -48,6 +48,7 @@ pub struct RegistryBuilder {
     read_only: bool,
     gogc: Option<u32>,
     blob_cache: bool,
+    schema1: bool,
 }
 
 impl Default for RegistryBuilder {
@@ -60,6 +61,7 @@ impl Default for RegistryBuilder {
             read_only: false,
             gogc: None,
             blob_cache: true,
+            schema1: false,
         }
     }
 }
@@ -143,6 +145,13 @@ impl RegistryBuilder {
         self
     }
 
+    /// Accept signed schema1 manifests (`compatibility.schema1.enabled`, off by default in 2.8), as
+    /// registries kept for old clients do.
+    pub fn schema1(mut self, on: bool) -> Self {
+        self.schema1 = on;
+        self
+    }
+
     /// Start the registry; panics with its log if `/v2/` does not answer within ~10 s.
     pub async fn start(self) -> Registry {
         let auth = match (&self.token, self.htpasswd_lines.is_empty()) {
@@ -205,6 +214,7 @@ impl RegistryBuilder {
                 read_only: self.read_only,
                 gogc: self.gogc,
                 blob_cache: self.blob_cache,
+                schema1: self.schema1,
             },
             tls: self.tls,
             ca_pem,
@@ -224,6 +234,7 @@ struct Settings {
     read_only: bool,
     gogc: Option<u32>,
     blob_cache: bool,
+    schema1: bool,
 }
 
 /// A running `docker-registry serve`. Killed and its temp dir removed on drop.
@@ -346,6 +357,9 @@ impl Registry {
             if let Some(cas) = client_cas {
                 y.push_str(&format!("    clientcas:\n      - {}\n", yaml_str(cas)));
             }
+        }
+        if s.schema1 {
+            y.push_str("compatibility:\n  schema1:\n    enabled: true\n");
         }
         let root = self.config_path.parent().expect("config dir");
         match &s.auth {

@@ -191,7 +191,7 @@ async fn skopeo_copies_layouts() {
         dir.path(),
         "multi",
         &format!("{}/test/list:v1", reg.host()),
-        &SkopeoOpts { all: true, docker_format: true, creds: creds.clone(), ca_pem: None },
+        &SkopeoOpts { all: true, docker_format: true, creds: creds.clone(), ca_pem: None, schema1: false },
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = skopeo_copy(

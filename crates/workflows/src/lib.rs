@@ -11,6 +11,7 @@
 //! 3. **Undo** ([`restore`]): put a trash entry's manifests back and re-tag them, while the blobs exist
 //!    (before garbage collection).
 
+mod copy;
 mod delete;
 mod error;
 pub mod gc;
@@ -19,6 +20,10 @@ mod retention;
 mod trash;
 
 pub use berth_backend::{GcCommands, GcRequest, RegistryGcCounts};
+pub use copy::{
+    execute_copy, plan_copy, BlobAction, CopyPlan, CopyProgress, CopyReferrer, CopyRefusal, CopyReport, CopyRequest,
+    CopyResult, PlannedBlob, PlannedCopy, PlannedManifest, TagAction, COPY_CONCURRENCY,
+};
 pub use delete::{execute_plan, plan_delete, ActionResult, DeleteProgress, DeleteReport};
 pub use error::WorkflowError;
 pub use gc::{GcPrediction, GcReport, GcRunView};

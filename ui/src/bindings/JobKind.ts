@@ -3,4 +3,4 @@
 /**
  * What a job does.
  */
-export type JobKind = "sync" | "delete" | "gc" | "restore";
+export type JobKind = "sync" | "delete" | "gc" | "restore" | "copy";

@@ -42,55 +42,52 @@ fn is_tchar(c: u8) -> bool {
 }
 
 impl<'a> Lexer<'a> {
-    fn skip_ws(&mut self) {
-        while self.i < self.s.len() && (self.s[self.i] == b' ' || self.s[self.i] == b'\t') {
+    /// Advances past every byte for which `f` holds.
+    fn skip_while(&mut self, f: impl Fn(u8) -> bool) {
+        while self.peek().is_some_and(&f) {
             self.i += 1;
         }
     }
+    fn since(&self, start: usize) -> Option<String> {
+        let taken = self.s.get(start..self.i).filter(|t| !t.is_empty())?;
+        Some(String::from_utf8_lossy(taken).into_owned())
+    }
+    fn skip_ws(&mut self) {
+        self.skip_while(|c| c == b' ' || c == b'\t');
+    }
     fn skip_ws_commas(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b',') {
-            self.i += 1;
-        }
+        self.skip_while(|c| matches!(c, b' ' | b'\t' | b','));
     }
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
     fn token(&mut self) -> Option<String> {
         let start = self.i;
-        while self.i < self.s.len() && is_tchar(self.s[self.i]) {
-            self.i += 1;
-        }
-        (self.i > start).then(|| String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+        self.skip_while(is_tchar);
+        self.since(start)
     }
     /// A token68 value (token plus `/` and trailing `=`s), for schemes like `Negotiate abc==`.
     fn token68(&mut self) -> Option<String> {
         let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || b"-._~+/".contains(&self.s[self.i])) {
-            self.i += 1;
-        }
-        while self.i < self.s.len() && self.s[self.i] == b'=' {
-            self.i += 1;
-        }
-        (self.i > start).then(|| String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+        self.skip_while(|c| c.is_ascii_alphanumeric() || b"-._~+/".contains(&c));
+        self.skip_while(|c| c == b'=');
+        self.since(start)
     }
     fn quoted(&mut self) -> Option<String> {
         debug_assert_eq!(self.peek(), Some(b'"'));
         self.i += 1;
         let mut out = Vec::new();
-        while self.i < self.s.len() {
-            match self.s[self.i] {
-                b'"' => {
-                    self.i += 1;
-                    return Some(String::from_utf8_lossy(&out).into_owned());
+        while let Some(c) = self.peek() {
+            self.i += 1;
+            match c {
+                b'"' => return Some(String::from_utf8_lossy(&out).into_owned()),
+                b'\\' => {
+                    if let Some(next) = self.peek() {
+                        out.push(next);
+                        self.i += 1;
+                    }
                 }
-                b'\\' if self.i + 1 < self.s.len() => {
-                    out.push(self.s[self.i + 1]);
-                    self.i += 2;
-                }
-                c => {
-                    out.push(c);
-                    self.i += 1;
-                }
+                c => out.push(c),
             }
         }
         None // unterminated

@@ -24,14 +24,8 @@ impl Scope {
     /// Parses `type[(class)]:name:action[,action]`. Repository names never contain ':', but the type may
     /// carry a class and the name of other types might; split at the first and last colon.
     pub fn parse(s: &str) -> Option<Scope> {
-        let first = s.find(':')?;
-        let last = s.rfind(':')?;
-        if first == last {
-            return None;
-        }
-        let kind = &s[..first];
-        let name = &s[first + 1..last];
-        let actions = &s[last + 1..];
+        let (kind, rest) = s.split_once(':')?;
+        let (name, actions) = rest.rsplit_once(':')?;
         if kind.is_empty() || name.is_empty() {
             return None;
         }
@@ -133,18 +127,18 @@ impl TokenCache {
     }
 
     pub fn get(&self, realm: &str, service: &str, scopes: &[Scope]) -> Option<String> {
-        let map = self.map.lock().expect("token cache lock");
+        let map = crate::client::lock(&self.map);
         let (tok, exp) = map.get(&Self::key(realm, service, scopes))?;
         (Instant::now() + RENEW_EARLY < *exp).then(|| tok.clone())
     }
 
     pub fn put(&self, realm: &str, service: &str, scopes: &[Scope], token: String, lifetime: Duration) {
-        let mut map = self.map.lock().expect("token cache lock");
+        let mut map = crate::client::lock(&self.map);
         map.insert(Self::key(realm, service, scopes), (token, Instant::now() + lifetime));
     }
 
     pub fn forget(&self, realm: &str, service: &str, scopes: &[Scope]) {
-        self.map.lock().expect("token cache lock").remove(&Self::key(realm, service, scopes));
+        crate::client::lock(&self.map).remove(&Self::key(realm, service, scopes));
     }
 }
 
