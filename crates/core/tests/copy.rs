@@ -357,3 +357,122 @@ async fn referrers_travel_with_their_image_when_asked() {
     let (idx, _) = t.get_manifest("team/app", &fallback).await;
     assert!(String::from_utf8_lossy(&idx).contains(&sbom.digest));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_registry_with_a_ca_promotes_to_a_token_auth_registry() {
+    // Source: TLS with a company CA and htpasswd; target: token auth (pull on one side, push on the
+    // other, each with its own profile's credentials).
+    let src = Registry::builder().tls(berth_testkit::TlsMode::CaSigned).htpasswd(&[("lab", "lab-pw")]).start().await;
+    let issuer =
+        berth_testkit::TokenIssuer::start(vec![berth_testkit::TokenUser::new("ci", "tok-pw", &["pull", "push"])]).await;
+    let dst = Registry::builder().token_auth(&issuer).start().await;
+    let img = Seeder::new(&src.url())
+        .with_ca(&src.ca_pem().unwrap())
+        .with_basic("lab", "lab-pw")
+        .push_image("team/app", "1.4", &layered("tls", "tls-app", 2))
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let ca = home.path().join("ca.pem");
+    std::fs::write(&ca, src.ca_pem().unwrap()).unwrap();
+    let b = berth(home.path()).await;
+    b.add_profile(AddProfileRequest {
+        name: "lab".into(),
+        url: src.url(),
+        username: Some("lab".into()),
+        password: Some(Secret::new("lab-pw")),
+        ca_files: Some(vec![ca.to_string_lossy().into_owned()]),
+        ..AddProfileRequest::default()
+    })
+    .await
+    .unwrap();
+    b.add_profile(AddProfileRequest {
+        name: "prod".into(),
+        url: dst.url(),
+        auth: Some("token".into()),
+        username: Some("ci".into()),
+        password: Some(Secret::new("tok-pw")),
+        ..AddProfileRequest::default()
+    })
+    .await
+    .unwrap();
+    let mut req = request(&["team/app:1.4"]);
+    req.target_repository = Some("release/app".into());
+    req.target_tag = Some("{tag}-prod".into());
+    let plan = b.plan_copy("lab", "prod", &req, &CancellationToken::new()).await.unwrap();
+    assert_eq!(plan.images[0].target_tag.as_deref(), Some("1.4-prod"));
+    let before = issuer.requests();
+    let report = b.execute_copy(&plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert!(report.verified, "{report:?}");
+    assert!(issuer.requests() > before, "push tokens came from the token service");
+    let got = Seeder::new(&dst.url()).with_basic("ci", "tok-pw").get_manifest("release/app", "1.4-prod").await.0;
+    assert_eq!(got, img.bytes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn harbor_projects_and_nexus_hosted_repositories_are_targets_proxies_are_refused() {
+    use berth_testkit::{Harbor, HarborRole, Nexus};
+    let src = Registry::start().await;
+    let img = Seeder::new(&src.url()).push_image("team/app", "1.4", &layered("hx", "hx-app", 2)).await;
+    let h = Harbor::builder()
+        .admin("admin", "Harbor12345")
+        .user("dev", "Dev12345")
+        .project("team", false)
+        .project("other", false)
+        .member("team", "dev", HarborRole::Developer)
+        .member("other", "dev", HarborRole::Guest)
+        .start()
+        .await;
+    let n = Nexus::builder()
+        .user("admin", "admin123")
+        .docker_hosted("docker-a", true)
+        .docker_proxy("docker-hub", true)
+        .start()
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let b = berth(home.path()).await;
+    add(&b, "lab", &src.url(), None).await;
+    b.add_profile(AddProfileRequest {
+        name: "harbor".into(),
+        url: h.url(),
+        kind: Some("harbor".into()),
+        username: Some("dev".into()),
+        password: Some(Secret::new("Dev12345")),
+        ..AddProfileRequest::default()
+    })
+    .await
+    .unwrap();
+    b.add_profile(AddProfileRequest {
+        name: "nx".into(),
+        url: n.url(),
+        kind: Some("nexus".into()),
+        username: Some("admin".into()),
+        password: Some(Secret::new("admin123")),
+        ..AddProfileRequest::default()
+    })
+    .await
+    .unwrap();
+    b.nexus_discover("nx").await.unwrap();
+
+    // Harbor: a project where the account is a developer takes the image; one where it is a guest
+    // is refused in the plan, before anything is sent.
+    let mut req = request(&["team/app:1.4"]);
+    let plan = b.plan_copy("lab", "harbor", &req, &CancellationToken::new()).await.unwrap();
+    let report = b.execute_copy(&plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert!(report.verified, "{report:?}");
+    assert_eq!(h.registry_tags("team/app").get("1.4"), Some(&img.digest));
+    req.target_repository = Some("other/app".into());
+    let plan = b.plan_copy("lab", "harbor", &req, &CancellationToken::new()).await.unwrap();
+    assert!(plan.images.is_empty() && plan.refused[0].reason.contains("may not push"), "{:?}", plan.refused);
+
+    // Nexus: the hosted repository takes it; the proxy and the server profile are refused with why.
+    let req = request(&["team/app:1.4"]);
+    let plan = b.plan_copy("lab", "nx-docker-a", &req, &CancellationToken::new()).await.unwrap();
+    let report = b.execute_copy(&plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert!(report.verified, "{report:?}");
+    assert_eq!(n.registry_tags("docker-a", "team/app").get("1.4"), Some(&img.digest));
+    let plan = b.plan_copy("lab", "nx-docker-hub", &req, &CancellationToken::new()).await.unwrap();
+    assert!(plan.images.is_empty() && plan.refused[0].reason.contains("proxy"), "{:?}", plan.refused);
+    assert!(plan.refused[0].hint.contains("hosted"), "{:?}", plan.refused);
+    let plan = b.plan_copy("lab", "nx", &req, &CancellationToken::new()).await.unwrap();
+    assert!(plan.images.is_empty() && plan.refused[0].reason.contains("server profile"), "{:?}", plan.refused);
+}
