@@ -476,3 +476,36 @@ async fn harbor_projects_and_nexus_hosted_repositories_are_targets_proxies_are_r
     let plan = b.plan_copy("lab", "nx", &req, &CancellationToken::new()).await.unwrap();
     assert!(plan.images.is_empty() && plan.refused[0].reason.contains("server profile"), "{:?}", plan.refused);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_behind_a_proxy_with_a_body_limit_gets_the_blob_in_chunks() {
+    use berth_testkit::{Nginx, NginxOptions};
+    let src = Registry::start().await;
+    let upstream = Registry::start().await;
+    // nginx's default client_max_body_size (1 MiB): a monolithic PUT of a bigger layer gets 413.
+    let nginx = Nginx::start(&upstream, NginxOptions { max_body_size_zero: false, ..NginxOptions::default() }).await;
+    let mut spec = ImageSpec::small("big");
+    spec.layers = vec![berth_testkit::layer_of("big-layer", 4 * 1024 * 1024)];
+    let img = Seeder::new(&src.url()).push_image("team/big", "1", &spec).await;
+    assert!(img.blobs[1].1 > 1024 * 1024, "the layer is over nginx's limit: {}", img.blobs[1].1);
+    let home = tempfile::tempdir().unwrap();
+    let ca = home.path().join("ca.pem");
+    std::fs::write(&ca, nginx.ca_pem()).unwrap();
+    let b = berth(home.path()).await;
+    add(&b, "lab", &src.url(), None).await;
+    b.add_profile(AddProfileRequest {
+        name: "edge".into(),
+        url: nginx.url(),
+        ca_files: Some(vec![ca.to_string_lossy().into_owned()]),
+        ..AddProfileRequest::default()
+    })
+    .await
+    .unwrap();
+    let plan = b.plan_copy("lab", "edge", &request(&["team/big:1"]), &CancellationToken::new()).await.unwrap();
+    let report = b.execute_copy(&plan, &CancellationToken::new(), &|_| {}).await.unwrap();
+    assert!(report.verified, "{report:?}");
+    assert_eq!(report.bytes_sent, plan.bytes_to_send, "only what reached the target counts");
+    assert!(uploads(&upstream, "PATCH").len() >= 2, "the layer went in chunks");
+    let (got, _) = Seeder::new(&upstream.url()).get_manifest("team/big", "1").await;
+    assert_eq!(got, img.bytes);
+}

@@ -35,4 +35,4 @@ pub use tls::{
     build_http, fetch_certificate_chain, fingerprint_sha256, parse_pem_certs, timeouts, CertificateInfo, Timeouts,
     TlsOptions,
 };
-pub use transfer::{BlobReader, UploadMode, BLOB_TRANSFER_TIMEOUT, DEFAULT_UPLOAD_CHUNK};
+pub use transfer::{BlobReader, SendMeter, UploadMode, BLOB_TRANSFER_TIMEOUT, DEFAULT_UPLOAD_CHUNK};

@@ -34,6 +34,42 @@ pub enum UploadMode {
     Chunked(usize),
 }
 
+/// Counts the bytes one transfer attempt passes on, into a copy's running total. An abandoned attempt
+/// takes its bytes back from the total and counts nothing more (the HTTP stack may still poll the
+/// body of a request whose answer already came back, like a proxy's 413).
+#[derive(Clone)]
+pub struct SendMeter {
+    total: Arc<AtomicU64>,
+    attempt: Arc<std::sync::Mutex<(bool, u64)>>,
+}
+
+impl SendMeter {
+    pub fn new(total: Arc<AtomicU64>) -> SendMeter {
+        SendMeter { total, attempt: Arc::new(std::sync::Mutex::new((false, 0))) }
+    }
+
+    /// `false` once abandoned: the stream stops.
+    fn add(&self, n: u64) -> bool {
+        let mut a = crate::client::lock(&self.attempt);
+        if a.0 {
+            return false;
+        }
+        a.1 = a.1.saturating_add(n);
+        self.total.fetch_add(n, Ordering::Relaxed);
+        true
+    }
+
+    /// This attempt failed: its bytes no longer count as sent.
+    pub fn abandon(&self) {
+        let mut a = crate::client::lock(&self.attempt);
+        if !a.0 {
+            a.0 = true;
+            self.total.fetch_sub(a.1, Ordering::Relaxed);
+            a.1 = 0;
+        }
+    }
+}
+
 /// A blob being read from a registry.
 pub struct BlobReader {
     pub size: u64,
@@ -77,7 +113,7 @@ struct Verified {
     size: u64,
     seen: u64,
     hasher: Option<Hasher>,
-    sent: Arc<AtomicU64>,
+    sent: SendMeter,
 }
 
 impl Verified {
@@ -91,7 +127,9 @@ impl Verified {
                 if let Some(h) = &mut self.hasher {
                     h.update(&c);
                 }
-                self.sent.fetch_add(c.len() as u64, Ordering::Relaxed);
+                if !self.sent.add(c.len() as u64) {
+                    return Err(Error::new(ErrorKind::Cancelled, format!("{}: transfer abandoned", self.url), ""));
+                }
                 Ok(Some(c))
             }
             Ok(None) => {
@@ -145,8 +183,9 @@ impl RegistryClient {
     }
 
     /// Writes a blob read from another registry into `repo`, streaming (the source's bytes go out as
-    /// they arrive) and verifying them against `digest` and `size` on the way. `sent` counts the bytes
-    /// passed on. Not retried inside: a failed transfer is started over by the caller (a new GET).
+    /// they arrive) and verifying them against `digest` and `size` on the way; `sent` counts the bytes
+    /// passed on (abandon it when the attempt fails). Not retried inside: a failed transfer is started
+    /// over by the caller (a new GET, a new meter).
     pub async fn push_blob(
         &self,
         repo: &str,
@@ -154,7 +193,7 @@ impl RegistryClient {
         size: u64,
         reader: BlobReader,
         mode: UploadMode,
-        sent: Arc<AtomicU64>,
+        sent: SendMeter,
     ) -> Result<(), Error> {
         validate_repo(repo)?;
         let source = Verified {

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_registry::{media, Descriptor, Digest, ErrorKind, Manifest, Reference, UploadMode, DEFAULT_UPLOAD_CHUNK};
+use berth_registry::{
+    media, Descriptor, Digest, ErrorKind, Manifest, Reference, SendMeter, UploadMode, DEFAULT_UPLOAD_CHUNK,
+};
 use berth_store::NewAudit;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,8 @@ use crate::{operation_id, Target, WorkflowError};
 pub const COPY_CONCURRENCY: usize = 4;
 /// Attempts per blob on a transient failure (reset, timeout, 5xx): the blob is read again from the source.
 const BLOB_ATTEMPTS: u32 = 3;
+/// The smallest upload chunk tried when a proxy refuses larger bodies.
+const MIN_UPLOAD_CHUNK: usize = 256 * 1024;
 /// Index → index nesting followed (as the sync does).
 const MAX_INDEX_DEPTH: usize = 8;
 
@@ -897,22 +901,31 @@ async fn transfer_blob(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let before = sent.load(Ordering::Relaxed);
+        // This attempt's own bytes: taken back from the total when it fails (only what reached the
+        // target counts as sent).
+        let meter = SendMeter::new(sent.clone());
         let run = async {
             let reader = source.client().open_blob(source_repo, &d).await?;
-            tc.push_blob(repo, &d, size, reader, mode, sent.clone()).await
+            tc.push_blob(repo, &d, size, reader, mode, meter.clone()).await
         };
         let r = tokio::select! {
             r = run => r,
-            _ = cancel.cancelled() => return Err("cancelled".into()),
+            _ = cancel.cancelled() => {
+                meter.abandon();
+                return Err("cancelled".into());
+            }
         };
         match r {
             Ok(()) => return Ok(Transferred::Sent),
             Err(e) if e.kind == ErrorKind::ProxyBodyTooLarge || e.status == Some(413) => {
-                if mode != UploadMode::Monolithic || attempt > BLOB_ATTEMPTS {
-                    return Err(format!("{} ({})", e.message, e.hint));
-                }
-                mode = UploadMode::Chunked(DEFAULT_UPLOAD_CHUNK);
+                // A proxy's body limit (nginx's 1 MiB default): chunks, smaller until they pass.
+                meter.abandon();
+                mode = match mode {
+                    UploadMode::Monolithic => UploadMode::Chunked(DEFAULT_UPLOAD_CHUNK),
+                    UploadMode::Chunked(n) if n > MIN_UPLOAD_CHUNK => UploadMode::Chunked(n / 4),
+                    UploadMode::Chunked(_) => return Err(format!("{} ({})", e.message, e.hint)),
+                };
+                attempt -= 1;
             }
             Err(e)
                 if attempt < BLOB_ATTEMPTS
@@ -921,17 +934,14 @@ async fn transfer_blob(
                         ErrorKind::ConnectionLost | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::TooManyRequests
                     ) =>
             {
-                // Only what reached the target counts as sent.
-                let after = sent.load(Ordering::Relaxed);
-                sent.fetch_sub(after.saturating_sub(before), Ordering::Relaxed);
+                meter.abandon();
                 tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
                 if tc.head_blob(repo, &d).await.map_err(|e| e.message)?.is_some() {
                     return Ok(Transferred::Present);
                 }
             }
             Err(e) => {
-                let after = sent.load(Ordering::Relaxed);
-                sent.fetch_sub(after.saturating_sub(before), Ordering::Relaxed);
+                meter.abandon();
                 return Err(format!("{} ({})", e.message, e.hint));
             }
         }
