@@ -5,7 +5,10 @@
 //! (a) `berth sync` (the real CLI, a child process); (b) wrk replaying the same HEAD requests at the
 //! same concurrency; (c) sequential `skopeo inspect --raw` + `--config` on a sample, extrapolated;
 //! (d) a resync with nothing changed; (e) search and sort over 100,000 cached tags, p50/p95;
-//! (f) the sync's peak RSS. Prints a report and a JSON line.
+//! (f) the sync's peak RSS. Prints a report and a JSON line. Then the copy benchmark (issue 20,
+//! `copy_bench`): (g) `berth copy` of about 200 MB of images against `skopeo copy --all` per image,
+//! (h) bytes sent against the unique blob bytes, (i) the copy's peak RSS, (j) a retag of 100 tags.
+//! `--copy-only` runs just that part (`--copy-mb N` sizes it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use berth_store::{ManifestRecord, NewProfile, ProfileKind, Store, TagRecord, TagSort};
 use berth_testkit::{seed_repo_name, seed_tag_name, ImageSpec, Registry, Seeder};
+
+mod copy_bench;
 
 struct Args {
     search_only: bool,
@@ -26,6 +31,10 @@ struct Args {
     seed_cache: Option<PathBuf>,
     /// Start the registry with this `GOGC` (Go's default: 100).
     registry_gogc: Option<u32>,
+    /// Only the copy benchmark.
+    copy_only: bool,
+    /// Megabytes of images the copy benchmark copies.
+    copy_mb: usize,
 }
 
 fn args() -> Args {
@@ -38,6 +47,8 @@ fn args() -> Args {
         skopeo_sample: 200,
         seed_cache: None,
         registry_gogc: None,
+        copy_only: false,
+        copy_mb: 200,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -49,6 +60,12 @@ fn args() -> Args {
             ("--concurrency", Some(n)) => a.concurrency = n,
             ("--skopeo-sample", Some(n)) => a.skopeo_sample = n,
             ("--registry-gogc", Some(n)) => a.registry_gogc = Some(n as u32),
+            ("--copy-mb", Some(n)) => a.copy_mb = n,
+            ("--copy-only", _) => {
+                a.copy_only = true;
+                i += 1;
+                continue;
+            }
             ("--search-only", _) => {
                 a.search_only = true;
                 i += 1;
@@ -156,6 +173,10 @@ async fn main() {
         let data = tempfile::tempdir().expect("data dir");
         let (p50, p95, cached) = search_latency(data.path()).await;
         println!("(e) search+sort {cached} tags  p50 {p50:.2} ms  p95 {p95:.2} ms  (target p95 <= 20 ms)");
+        return;
+    }
+    if a.copy_only {
+        copy_bench::run(a.copy_mb).await;
         return;
     }
     let berth = berth_binary();
@@ -336,6 +357,7 @@ async fn main() {
             "wrk_resync_req_per_s": wrk_resync, "registry_gogc": a.registry_gogc,
         })
     );
+    copy_bench::run(a.copy_mb).await;
 }
 
 /// The requests a full sync sends, read back from the synced cache, in Berth's order: per repository its

@@ -599,6 +599,15 @@ async fn decide_blobs(
                 BlobAction::Present
             } else if same_registry {
                 BlobAction::Mount { from: source_repo.to_string() }
+            } else if let Some(from) = decided.iter().find_map(|((r, d), a)| match a {
+                _ if d != digest || r == target_repo => None,
+                BlobAction::Send => Some(r.clone()),
+                BlobAction::Mount { from } if from != target_repo => Some(from.clone()),
+                _ => None,
+            }) {
+                // Sent to another repository of the target earlier in this copy: mounted from there
+                // once that upload is done.
+                BlobAction::Mount { from }
             } else if let Some(from) = homes.get(digest).and_then(|r| r.iter().find(|r| r.as_str() != target_repo)) {
                 BlobAction::Mount { from: from.clone() }
             } else {
@@ -719,43 +728,53 @@ pub async fn execute_copy(
     // Blobs.
     let mut failed_blobs: BTreeMap<(String, String), String> = BTreeMap::new();
     {
-        let futures: Vec<BlobFuture<'_>> = work
-            .iter()
-            .map(|(repo, digest, size, action, from_repo)| -> BlobFuture<'_> {
-                let sent = sent.clone();
-                Box::pin(async move {
-                    let r = transfer_blob(&source, &target, from_repo, repo, digest, *size, action, sent, cancel).await;
-                    (repo.clone(), digest.clone(), r)
+        // Mounts from a repository this copy writes wait for the uploads to it (a second wave).
+        let sending: BTreeSet<(String, String)> =
+            work.iter().filter(|w| w.3 == BlobAction::Send).map(|w| (w.0.clone(), w.1.clone())).collect();
+        let (later, first): (Vec<_>, Vec<_>) = work.iter().partition(|w| match &w.3 {
+            BlobAction::Mount { from } => sending.contains(&(from.clone(), w.1.clone())),
+            _ => false,
+        });
+        'waves: for wave in [first, later] {
+            let futures: Vec<BlobFuture<'_>> = wave
+                .into_iter()
+                .map(|(repo, digest, size, action, from_repo)| -> BlobFuture<'_> {
+                    let sent = sent.clone();
+                    Box::pin(async move {
+                        let r =
+                            transfer_blob(&source, &target, from_repo, repo, digest, *size, action, sent, cancel).await;
+                        (repo.clone(), digest.clone(), r)
+                    })
                 })
-            })
-            .collect();
-        let mut stream = futures::stream::iter(futures).buffer_unordered(COPY_CONCURRENCY);
-        let mut ticker = tokio::time::interval(Duration::from_millis(250));
-        loop {
-            tokio::select! {
-                next = stream.next() => match next {
-                    Some((repo, digest, done)) => {
-                        state.blobs_done += 1;
-                        match done {
-                            Ok(Transferred::Sent) => report.blobs_sent += 1,
-                            Ok(Transferred::Present) => report.blobs_present += 1,
-                            Ok(Transferred::Mounted) => report.blobs_mounted += 1,
-                            Err(e) => {
-                                failed_blobs.insert((repo, digest), e);
+                .collect();
+            let mut stream = futures::stream::iter(futures).buffer_unordered(COPY_CONCURRENCY);
+            let mut ticker = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    next = stream.next() => match next {
+                        Some((repo, digest, done)) => {
+                            state.blobs_done += 1;
+                            match done {
+                                Ok(Transferred::Sent) => report.blobs_sent += 1,
+                                Ok(Transferred::Present) => report.blobs_present += 1,
+                                Ok(Transferred::Mounted) => report.blobs_mounted += 1,
+                                Err(e) => {
+                                    failed_blobs.insert((repo, digest), e);
+                                }
                             }
+                            state.bytes_done = sent.load(Ordering::Relaxed);
+                            progress(&state);
                         }
+                        None => break,
+                    },
+                    _ = ticker.tick() => {
                         state.bytes_done = sent.load(Ordering::Relaxed);
                         progress(&state);
                     }
-                    None => break,
-                },
-                _ = ticker.tick() => {
-                    state.bytes_done = sent.load(Ordering::Relaxed);
-                    progress(&state);
-                }
-                _ = cancel.cancelled() => {
-                    report.cancelled = true;
-                    break;
+                    _ = cancel.cancelled() => {
+                        report.cancelled = true;
+                        break 'waves;
+                    }
                 }
             }
         }
