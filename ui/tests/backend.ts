@@ -1,11 +1,20 @@
 // A small in-memory stand-in for the Rust commands, driven through mockIPC. It answers with the
 // generated binding types, so a change on the Rust side breaks these tests at type-check time.
+import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { AddProfileRequest } from "../src/bindings/AddProfileRequest";
 import type { ApiError } from "../src/bindings/ApiError";
 import type { Capabilities } from "../src/bindings/Capabilities";
 import type { ErrorKind } from "../src/bindings/ErrorKind";
 import type { ConnectionReport } from "../src/bindings/ConnectionReport";
+import type { BlobAction } from "../src/bindings/BlobAction";
+import type { CopyPlan } from "../src/bindings/CopyPlan";
+import type { CopyProgress } from "../src/bindings/CopyProgress";
+import type { CopyReferrer } from "../src/bindings/CopyReferrer";
+import type { CopyReport } from "../src/bindings/CopyReport";
+import type { CopyRequest } from "../src/bindings/CopyRequest";
+import type { PlannedBlob } from "../src/bindings/PlannedBlob";
+import type { TagAction } from "../src/bindings/TagAction";
 import type { EditProfileRequest } from "../src/bindings/EditProfileRequest";
 import type { ImageDetail } from "../src/bindings/ImageDetail";
 import type { ProfileStatusView } from "../src/bindings/ProfileStatusView";
@@ -41,8 +50,192 @@ export interface BackendOptions {
   /** inspect_image answers per "repository@reference". */
   images?: Record<string, ImageDetail | ApiError>;
   storage?: Record<string, StorageView>;
+  /** How plan_copy / execute_copy / cancel_copy answer (default: an empty target, every source found). */
+  copy?: CopyOptions;
   /** Any other command: return a value, or undefined for "unknown command". */
   other?: (cmd: string, args: Record<string, unknown>) => unknown;
+}
+
+/** The copy commands' world: what the target already holds, what the source lacks, how a run goes. */
+export interface CopyOptions {
+  /** Tags the target already has: "profile/repository:tag" → digest (the source's digest: "already there"). */
+  targetTags?: Record<string, string>;
+  /** Blobs every repository of the target already has. */
+  targetBlobs?: readonly string[];
+  /** Source references ("repo:tag") that are not on the source. */
+  missing?: readonly string[];
+  /** Source images ("repo:tag") with a cosign signature (copied along when asked). */
+  signed?: readonly string[];
+  /** Replaces the computed plan (an ApiError rejects). */
+  plan?: (source: string, target: string, request: CopyRequest) => CopyPlan | ApiError | undefined;
+  /** execute_copy waits for this after its first progress events, so a test sees the run. */
+  hold?: () => Promise<void>;
+  /** Replaces the computed report (an ApiError rejects). */
+  report?: (plan: CopyPlan) => CopyReport | ApiError | undefined;
+}
+
+/** A layer every fixture image shares (a base image). */
+export const BASE_LAYER = "sha256:" + "ba".repeat(32);
+export const BASE_LAYER_SIZE = 3 * 1048576;
+
+/** The digest the fixtures give `repo:tag` (as `tag()` does for the tag table). */
+export function fixtureDigest(reference: string): string {
+  const name = reference.slice(reference.lastIndexOf(":") + 1);
+  return `sha256:${name.padEnd(64, "0").replace(/[^0-9a-f]/g, "a").slice(0, 64)}`;
+}
+
+function hexOf(seed: string, length = 64): string {
+  let h = 0x811c9dc5;
+  let out = "";
+  while (out.length < length) {
+    for (const ch of seed + out.length) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    out += h.toString(16).padStart(8, "0");
+  }
+  return out.slice(0, length);
+}
+
+/** What plan_copy answers, as berth_workflows::copy::plan_copy decides it, over the fixtures. */
+export function copyPlanFor(source: string, target: string, request: CopyRequest, options: CopyOptions = {}): CopyPlan {
+  const sameRegistry = source === target;
+  const plan: CopyPlan = {
+    source_profile: source,
+    target_profile: target,
+    same_registry: sameRegistry,
+    request,
+    images: [],
+    refused: [],
+    bytes_to_send: 0,
+    blobs_to_send: 0,
+    blobs_present: 0,
+    blobs_to_mount: 0,
+    notes: [],
+  };
+  const render = (template: string, repo: string, tag: string) => template.replaceAll("{repo}", repo).replaceAll("{tag}", tag);
+  const decided = new Map<string, BlobAction>();
+  const seen = new Set<string>();
+  const decide = (sourceRepo: string, targetRepo: string, digest: string, size: number): PlannedBlob => {
+    const key = `${targetRepo}@${digest}`;
+    if (decided.has(key)) return { digest, size, action: { kind: "present" } };
+    let action: BlobAction;
+    if ((sameRegistry && sourceRepo === targetRepo) || options.targetBlobs?.includes(digest)) action = { kind: "present" };
+    else if (sameRegistry) action = { kind: "mount", from: sourceRepo };
+    else {
+      const sentTo = [...decided.entries()].find(([k, a]) => k.endsWith(`@${digest}`) && a.kind === "send");
+      action = sentTo !== undefined ? { kind: "mount", from: sentTo[0].slice(0, sentTo[0].indexOf("@")) } : { kind: "send" };
+    }
+    decided.set(key, action);
+    return { digest, size, action };
+  };
+  for (const asked of request.sources) {
+    const at = asked.indexOf("@");
+    const colon = asked.lastIndexOf(":");
+    const byDigest = at >= 0;
+    const repo = byDigest ? asked.slice(0, at) : asked.slice(0, colon);
+    const reference = byDigest ? asked.slice(at + 1) : asked.slice(colon + 1);
+    if (options.missing?.includes(asked)) {
+      plan.refused.push({ reference: asked, reason: `not on ${source}`, hint: "check the name, or sync the source profile to see what it has" });
+      continue;
+    }
+    const digest = byDigest ? reference : fixtureDigest(asked);
+    const targetRepo = render(request.target_repository ?? "{repo}", repo, byDigest ? "" : reference);
+    const targetTag = byDigest
+      ? request.target_tag !== undefined && !request.target_tag.includes("{tag}") && request.target_tag.trim() !== ""
+        ? request.target_tag
+        : undefined
+      : render(request.target_tag ?? "{tag}", repo, reference);
+    const targetRef = targetTag !== undefined ? `${targetRepo}:${targetTag}` : `${targetRepo}@${digest}`;
+    if (seen.has(targetRef)) {
+      plan.refused.push({
+        reference: asked,
+        reason: `${targetRef} is the target of another source in this copy`,
+        hint: "use a tag template with {tag} so each source gets its own tag",
+      });
+      continue;
+    }
+    seen.add(targetRef);
+    const existing = targetTag !== undefined ? options.targetTags?.[`${target}/${targetRepo}:${targetTag}`] : undefined;
+    const tagAction: TagAction =
+      targetTag === undefined ? { kind: "untagged" } : existing === undefined ? { kind: "create" } : existing === digest ? { kind: "same" } : { kind: "overwrite", previous: existing };
+    if (tagAction.kind === "overwrite" && !request.overwrite) {
+      plan.refused.push({
+        reference: asked,
+        reason: `${targetRef} exists on ${target} and points at another image (${tagAction.previous})`,
+        hint: "choose overwrite to move the tag, or give another target tag",
+      });
+      continue;
+    }
+    const config = `sha256:${hexOf(`${digest}/config`)}`;
+    const layer = `sha256:${hexOf(`${digest}/layer`)}`;
+    const blobs = [
+      decide(repo, targetRepo, config, 1_480),
+      decide(repo, targetRepo, BASE_LAYER, BASE_LAYER_SIZE),
+      decide(repo, targetRepo, layer, 1048576 + (reference.length % 7) * 65536),
+    ];
+    const referrers: CopyReferrer[] = [];
+    if (request.with_referrers && options.signed?.includes(asked)) {
+      const sig = `sha256:${hexOf(`${digest}/sig`)}`;
+      referrers.push({
+        digest: sig,
+        kind: "cosign sig",
+        tag: `sha256-${digest.slice("sha256:".length)}.sig`,
+        manifests: [{ digest: sig, media_type: "application/vnd.oci.image.manifest.v1+json", size: 560 }],
+        blobs: [decide(repo, targetRepo, `sha256:${hexOf(`${sig}/payload`)}`, 241)],
+      });
+    }
+    const all = [...blobs, ...referrers.flatMap((r) => r.blobs)];
+    plan.images.push({
+      source_repository: repo,
+      source_reference: reference,
+      digest,
+      media_type: "application/vnd.oci.image.manifest.v1+json",
+      target_repository: targetRepo,
+      ...(targetTag !== undefined ? { target_tag: targetTag } : {}),
+      tag_action: tagAction,
+      manifests: [{ digest, media_type: "application/vnd.oci.image.manifest.v1+json", size: 1_024 }],
+      blobs,
+      referrers,
+      bytes_to_send: all.filter((b) => b.action.kind === "send").reduce((n, b) => n + b.size, 0),
+    });
+    for (const b of all) {
+      if (b.action.kind === "send") {
+        plan.blobs_to_send += 1;
+        plan.bytes_to_send += b.size;
+      } else if (b.action.kind === "present") plan.blobs_present += 1;
+      else plan.blobs_to_mount += 1;
+    }
+  }
+  if (sameRegistry && plan.bytes_to_send === 0 && plan.images.length > 0) plan.notes.push("source and target are the same registry: no blob is sent");
+  return plan;
+}
+
+/** What execute_copy answers when every image copies and checks out on the target. */
+export function copyReportFor(plan: CopyPlan, cancelled = false): CopyReport {
+  const work = plan.images.flatMap((img) => [...img.blobs, ...img.referrers.flatMap((r) => r.blobs)]);
+  const results = plan.images.map((img, i) => {
+    const sourceRef = img.source_reference.startsWith("sha256:")
+      ? `${plan.source_profile}/${img.source_repository}@${img.source_reference}`
+      : `${plan.source_profile}/${img.source_repository}:${img.source_reference}`;
+    const targetRef = img.target_tag !== undefined ? `${img.target_repository}:${img.target_tag}` : `${img.target_repository}@${img.digest}`;
+    if (cancelled && i > 0)
+      return { source: sourceRef, target: targetRef, digest: img.digest, result: "skipped", message: "cancelled before this image: run the copy again to finish it (sent blobs are not sent again)" };
+    const message =
+      img.tag_action.kind === "same"
+        ? "the tag already points at this image"
+        : plan.same_registry
+          ? `tagged with ${img.referrers.length} referrer(s) (no blob moved)`
+          : `copied with ${img.referrers.length} referrer(s)`;
+    return { source: sourceRef, target: targetRef, digest: img.digest, result: "copied", message };
+  });
+  return {
+    operation: "copy-1",
+    results,
+    blobs_sent: work.filter((b) => b.action.kind === "send").length,
+    bytes_sent: plan.bytes_to_send,
+    blobs_present: 0,
+    blobs_mounted: work.filter((b) => b.action.kind === "mount").length,
+    verified: !cancelled && results.length > 0 && results.every((r) => r.result === "copied"),
+    cancelled,
+  };
 }
 
 /** What berth-backend's Registry2/Harbor/Nexus(Server)::CAPABILITIES say, as fixture answers. */
@@ -226,6 +419,9 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
   const profiles = [...(options.profiles ?? [])];
   const repoCalls = new Map<string, number>();
   let profileCalls = 0;
+  /** A copy is running (cancel_copy answers whether it stopped one), and whether it was cancelled. */
+  let copying = false;
+  let cancelled = false;
 
   mockIPC(
     async (cmd, rawArgs) => {
@@ -313,6 +509,44 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
           if (s === undefined) throw apiError("not_found", "not synced", "sync first");
           return s;
         }
+        case "plan_copy": {
+          const [source, target, request] = [args["source"] as string, args["target"] as string, args["request"] as CopyRequest];
+          const answer = options.copy?.plan?.(source, target, request) ?? copyPlanFor(source, target, request, options.copy);
+          if (isApiError(answer)) throw answer;
+          return answer;
+        }
+        case "execute_copy": {
+          const plan = args["plan"] as CopyPlan;
+          const blobs = plan.blobs_to_send + plan.blobs_to_mount;
+          const state: CopyProgress = {
+            phase: "blobs",
+            images_done: 0,
+            images_total: plan.images.length,
+            blobs_done: 0,
+            blobs_total: blobs,
+            bytes_done: 0,
+            bytes_total: plan.bytes_to_send,
+          };
+          copying = true;
+          cancelled = false;
+          await emit("copy-progress", state);
+          await emit("copy-progress", { ...state, blobs_done: Math.ceil(blobs / 2), bytes_done: Math.floor(plan.bytes_to_send / 2) });
+          try {
+            await options.copy?.hold?.();
+          } finally {
+            copying = false;
+          }
+          await emit("copy-progress", { ...state, phase: "manifests", blobs_done: blobs, bytes_done: plan.bytes_to_send });
+          await emit("copy-progress", { ...state, phase: "verify", blobs_done: blobs, bytes_done: plan.bytes_to_send, images_done: plan.images.length });
+          const answer = options.copy?.report?.(plan) ?? copyReportFor(plan, cancelled);
+          if (isApiError(answer)) throw answer;
+          return answer;
+        }
+        case "cancel_copy":
+          // The running copy ends early: its report says cancelled, the images after the first skipped.
+          if (!copying) return false;
+          cancelled = true;
+          return true;
         case "plugin:clipboard-manager|write_text":
           return null;
         default: {

@@ -171,6 +171,17 @@ impl AppSession {
         }
     }
 
+    /// Opens a repository: filters the tree down to it (rows far down a virtualized tree are not in
+    /// the DOM), then clicks it.
+    pub async fn open_repository(&self, path: &str) {
+        let filter = self.wait_css("input[aria-label='Filter repositories']", 10).await;
+        self.js("const e = document.querySelector(\"input[aria-label='Filter repositories']\"); e.value = ''; \
+                 e.dispatchEvent(new Event('input', { bubbles: true })); return true;")
+            .await;
+        self.client.send_keys(&filter, path).await.expect("type the repository filter");
+        self.click(&format!("[data-testid=repo-item][data-path='{path}']"), 20).await;
+    }
+
     /// Types into the first element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.wait_css(css, 10).await;

@@ -20,17 +20,6 @@ async fn push_dated(seeder: &Seeder, repo: &str, tags: &[(&str, &str)]) {
     }
 }
 
-/// Opens a repository: filters the tree down to it (rows far down a virtualized tree are not in the
-/// DOM), then clicks it.
-async fn open_repository(app: &AppSession, path: &str) {
-    let filter = app.wait_css("input[aria-label='Filter repositories']", 10).await;
-    app.js("const e = document.querySelector(\"input[aria-label='Filter repositories']\"); e.value = ''; \
-            e.dispatchEvent(new Event('input', { bubbles: true })); return true;")
-        .await;
-    app.client.send_keys(&filter, path).await.expect("type the repository filter");
-    app.click(&format!("[data-testid=repo-item][data-path='{path}']"), 20).await;
-}
-
 /// Names in the tag table, top to bottom.
 async fn tag_names(app: &AppSession) -> Vec<String> {
     app.texts("[data-testid=tag-name]").await
@@ -116,7 +105,7 @@ async fn tls_profile_through_the_ca_dialog_sync_progress_and_sort_by_created() {
     );
 
     // Sort by creation date across all tags (newest first), then reverse.
-    open_repository(&app, "team/app").await;
+    app.open_repository("team/app").await;
     wait_tag_names(&app, &["v1", "v2", "v3"]).await;
     app.click("[data-testid=sort-created]", 5).await;
     wait_tag_names(&app, &["v2", "v1", "v3"]).await;
@@ -159,7 +148,7 @@ async fn multi_arch_platforms_search_and_a_hostile_label_rendered_inert() {
     app.wait_text("[data-testid=sync-summary]", "Synced 3 repositories, 4 tags", 60).await;
 
     // The tag table lists each platform of the index.
-    open_repository(&app, "apps/multi").await;
+    app.open_repository("apps/multi").await;
     wait_tag_names(&app, &["1.0"]).await;
     let row = app.wait_text("[data-testid=tag-row]", "linux/amd64", 10).await;
     assert!(row.contains("linux/arm64/v8") && row.contains("linux/arm/v7"), "platforms column: {row}");
@@ -189,7 +178,7 @@ async fn multi_arch_platforms_search_and_a_hostile_label_rendered_inert() {
     app.screenshot("window-detail.png").await;
 
     // The hostile label is shown as text, creates no element and runs nothing.
-    open_repository(&app, "apps/hostile").await;
+    app.open_repository("apps/hostile").await;
     wait_tag_names(&app, &["latest"]).await;
     app.click("[data-testid=tag-row]", 5).await;
     app.wait_text("[data-testid=detail-title]", "apps/hostile:latest", 30).await;

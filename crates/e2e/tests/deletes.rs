@@ -7,15 +7,6 @@ use berth_e2e::AppSession;
 use berth_testkit::{ImageSpec, Registry, Seeder};
 use std::time::{Duration, Instant};
 
-async fn open_repository(app: &AppSession, path: &str) {
-    let filter = app.wait_css("input[aria-label='Filter repositories']", 10).await;
-    app.js("const e = document.querySelector(\"input[aria-label='Filter repositories']\"); e.value = ''; \
-            e.dispatchEvent(new Event('input', { bubbles: true })); return true;")
-        .await;
-    app.client.send_keys(&filter, path).await.expect("type the repository filter");
-    app.click(&format!("[data-testid=repo-item][data-path='{path}']"), 20).await;
-}
-
 async fn wait_tag_names(app: &AppSession, want: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -60,7 +51,7 @@ async fn untag_a_shared_tag_from_the_table_then_restore_it_from_the_trash() {
     app.click("[data-testid=sync-start]", 10).await;
     app.wait_text("[data-testid=sync-summary]", "3 tags", 60).await;
 
-    open_repository(&app, "app").await;
+    app.open_repository("app").await;
     wait_tag_names(&app, &["latest", "v1", "v2"]).await;
 
     // Click `latest` (it shares v1's digest): it is selected and its detail opens beside the table. Then
@@ -123,7 +114,7 @@ async fn untag_a_shared_tag_from_the_table_then_restore_it_from_the_trash() {
 
     // And the table shows it again (the restore refreshed the cache).
     app.click("[data-testid=view-browse]", 5).await;
-    open_repository(&app, "app").await;
+    app.open_repository("app").await;
     wait_tag_names(&app, &["latest", "v1", "v2"]).await;
 
     // The GC tab: nothing set, so it offers to set the command.

@@ -409,7 +409,17 @@ pub async fn plan_copy(
     let mut decided: HashMap<(String, String), BlobAction> = HashMap::new();
     let mut targets_seen: BTreeSet<(String, String)> = BTreeSet::new();
 
-    for src in sources {
+    // What each source needs from the network, fetched for several sources at once (in order): its
+    // manifest head and walk on the source, and the target tag's state (used only once the target
+    // repository is known not to be blocked: an account without pull there gets a refusal, not an error).
+    let prefetched: Vec<Prefetched> = futures::stream::iter(sources.iter().map(|src| {
+        let (repo_template, tag_template) = (&repo_template, &tag_template);
+        async move { prefetch(&source, &target, src, repo_template, tag_template, request).await }
+    }))
+    .buffered(PLAN_CONCURRENCY)
+    .collect()
+    .await;
+    for (src, pre) in sources.into_iter().zip(prefetched) {
         if cancel.is_cancelled() {
             return Err(WorkflowError::Cancelled);
         }
@@ -417,13 +427,7 @@ pub async fn plan_copy(
             Some(t) => format!("{}:{t}", src.repo),
             None => format!("{}@{}", src.repo, src.reference),
         };
-        let reference = match &src.tag {
-            Some(t) => Reference::Tag(t.clone()),
-            None => Reference::Digest(
-                Digest::parse(&src.reference).ok_or_else(|| WorkflowError::invalid("bad digest", ""))?,
-            ),
-        };
-        let Some(head) = source.client().head_manifest(&src.repo, &reference).await? else {
+        let Some(head) = pre.head? else {
             plan.refused.push(CopyRefusal {
                 reference: asked,
                 reason: format!("not on {}", source.profile),
@@ -473,7 +477,7 @@ pub async fn plan_copy(
         // The target tag's state now.
         let tag_action = match &target_tag {
             None => TagAction::Untagged,
-            Some(t) => match target.client().head_manifest(&target_repo, &Reference::Tag(t.clone())).await? {
+            Some(_) => match pre.target_head.ok_or_else(|| WorkflowError::invalid("no target state", ""))?? {
                 None => TagAction::Create,
                 Some(h) if h.digest == head.digest => TagAction::Same,
                 Some(h) => TagAction::Overwrite { previous: h.digest.to_string() },
@@ -492,16 +496,14 @@ pub async fn plan_copy(
                 continue;
             }
         }
-        let mut walked = Walked::default();
-        if let Err(e) = walk(&source, &src.repo, &head.digest, head.size, None, 0, &mut walked).await {
-            match e {
-                WorkflowError::Invalid { message, hint } => {
-                    plan.refused.push(CopyRefusal { reference: asked, reason: message, hint });
-                    continue;
-                }
-                other => return Err(other),
+        let walked = match pre.walked.ok_or_else(|| WorkflowError::invalid("no walk", ""))? {
+            Ok(w) => w,
+            Err(WorkflowError::Invalid { message, hint }) => {
+                plan.refused.push(CopyRefusal { reference: asked, reason: message, hint });
+                continue;
             }
-        }
+            Err(other) => return Err(other),
+        };
         let same_repo = same_registry && src.repo == target_repo;
         let blobs =
             decide_blobs(&target, &src.repo, &target_repo, same_registry, same_repo, &walked.blobs, &mut decided)
@@ -557,6 +559,57 @@ pub async fn plan_copy(
         plan.notes.push("source and target are the same registry: no blob is sent".into());
     }
     Ok(plan)
+}
+
+/// Sources resolved at once while planning.
+const PLAN_CONCURRENCY: usize = 8;
+
+/// The network reads one source needs for its plan, done ahead of the (sequential) decisions.
+struct Prefetched {
+    head: Result<Option<berth_registry::ManifestHead>, WorkflowError>,
+    walked: Option<Result<Walked, WorkflowError>>,
+    target_head: Option<Result<Option<berth_registry::ManifestHead>, WorkflowError>>,
+}
+
+async fn prefetch(
+    source: &Target<'_>,
+    target: &Target<'_>,
+    src: &Source,
+    repo_template: &str,
+    tag_template: &str,
+    request: &CopyRequest,
+) -> Prefetched {
+    let reference = match &src.tag {
+        Some(t) => Reference::Tag(t.clone()),
+        None => match Digest::parse(&src.reference) {
+            Some(d) => Reference::Digest(d),
+            None => {
+                return Prefetched {
+                    head: Err(WorkflowError::invalid("bad digest", "")),
+                    walked: None,
+                    target_head: None,
+                }
+            }
+        },
+    };
+    let head = match source.client().head_manifest(&src.repo, &reference).await {
+        Ok(Some(h)) => h,
+        other => return Prefetched { head: other.map_err(Into::into), walked: None, target_head: None },
+    };
+    let mut walked = Walked::default();
+    let walk_result = walk(source, &src.repo, &head.digest, head.size, None, 0, &mut walked).await.map(|()| walked);
+    let target_repo = render(repo_template, &src.repo, src.tag.as_deref().unwrap_or(""));
+    let target_tag = match &src.tag {
+        Some(t) => Some(render(tag_template, &src.repo, t)),
+        None => request.target_tag.clone().filter(|t| !t.contains("{tag}") && !t.trim().is_empty()),
+    };
+    let target_head = match &target_tag {
+        Some(t) if berth_registry::validate_repo(&target_repo).is_ok() && berth_registry::valid_tag(t) => Some(
+            target.client().head_manifest(&target_repo, &Reference::Tag(t.clone())).await.map_err(WorkflowError::from),
+        ),
+        _ => None,
+    };
+    Prefetched { head: Ok(Some(head)), walked: Some(walk_result), target_head }
 }
 
 /// Decides per blob: present on the target, mountable there, or to send. A blob decided for an
@@ -784,7 +837,42 @@ pub async fn execute_copy(
     // Manifests and tags, image by image.
     state.phase = "manifests".into();
     progress(&state);
-    for img in &plan.images {
+    let cancelled_before = report.cancelled;
+    let outcomes: Vec<Result<String, (&'static str, String)>> = {
+        let failed_blobs = &failed_blobs;
+        let work: Vec<ManifestFuture<'_>> = plan
+            .images
+            .iter()
+            .map(|img| -> ManifestFuture<'_> {
+                Box::pin(async move {
+                    if cancelled_before || cancel.is_cancelled() {
+                        return Err((
+                            "skipped",
+                            "cancelled before this image: run the copy again to finish it (sent blobs are not sent again)"
+                                .to_string(),
+                        ));
+                    }
+                    if let Some(((_, d), e)) = failed_blobs.iter().find(|((r, d), _)| {
+                        r == &img.target_repository
+                            && (img.blobs.iter().any(|b| &b.digest == d)
+                                || img.referrers.iter().any(|x| x.blobs.iter().any(|b| &b.digest == d)))
+                    }) {
+                        return Err(("failed", format!("blob {d}: {e}")));
+                    }
+                    copy_manifests(&source, &target, plan, img).await
+                })
+            })
+            .collect();
+        let mut stream = futures::stream::iter(work).buffered(PLAN_CONCURRENCY);
+        let mut out = Vec::new();
+        while let Some(o) = stream.next().await {
+            state.images_done += 1;
+            progress(&state);
+            out.push(o);
+        }
+        out
+    };
+    for (img, outcome) in plan.images.iter().zip(outcomes) {
         let source_ref =
             match img.source_reference.starts_with("sha256:") || img.source_reference.starts_with("sha512:") {
                 true => format!("{}/{}@{}", plan.source_profile, img.source_repository, img.source_reference),
@@ -794,22 +882,9 @@ pub async fn execute_copy(
             Some(t) => format!("{}:{t}", img.target_repository),
             None => format!("{}@{}", img.target_repository, img.digest),
         };
-        let outcome = if report.cancelled || cancel.is_cancelled() {
+        if outcome.as_ref().is_err_and(|(r, _)| *r == "skipped") && cancel.is_cancelled() {
             report.cancelled = true;
-            Err((
-                "skipped",
-                "cancelled before this image: run the copy again to finish it (sent blobs are not sent again)"
-                    .to_string(),
-            ))
-        } else if let Some(((_, d), e)) = failed_blobs.iter().find(|((r, d), _)| {
-            r == &img.target_repository
-                && (img.blobs.iter().any(|b| &b.digest == d)
-                    || img.referrers.iter().any(|x| x.blobs.iter().any(|b| &b.digest == d)))
-        }) {
-            Err(("failed", format!("blob {d}: {e}")))
-        } else {
-            copy_manifests(&source, &target, plan, img).await
-        };
+        }
         let (result, message) = match outcome {
             Ok(m) => ("copied", m),
             Err((r, m)) => (r, m),
@@ -836,25 +911,34 @@ pub async fn execute_copy(
             result: result.into(),
             message,
         });
-        state.images_done += 1;
-        progress(&state);
     }
 
     // Verify on the target: every copied tag (or digest) resolves to the source digest.
     state.phase = "verify".into();
     progress(&state);
+    let checks: Vec<Result<Option<berth_registry::ManifestHead>, berth_registry::Error>> =
+        futures::stream::iter(plan.images.iter().zip(report.results.iter()).map(|(img, res)| async move {
+            if res.result != "copied" {
+                return Ok(None);
+            }
+            let reference = match &img.target_tag {
+                Some(t) => Reference::Tag(t.clone()),
+                None => match Digest::parse(&img.digest) {
+                    Some(d) => Reference::Digest(d),
+                    None => return Ok(None),
+                },
+            };
+            target.client().head_manifest(&img.target_repository, &reference).await
+        }))
+        .buffered(PLAN_CONCURRENCY)
+        .collect()
+        .await;
     let mut verified = true;
-    for (img, res) in plan.images.iter().zip(report.results.iter_mut()) {
+    for ((img, res), check) in plan.images.iter().zip(report.results.iter_mut()).zip(checks) {
         if res.result != "copied" {
             continue;
         }
-        let reference = match &img.target_tag {
-            Some(t) => Reference::Tag(t.clone()),
-            None => {
-                Reference::Digest(Digest::parse(&img.digest).ok_or_else(|| WorkflowError::invalid("bad digest", ""))?)
-            }
-        };
-        match target.client().head_manifest(&img.target_repository, &reference).await? {
+        match check? {
             Some(h) if h.digest.as_str() == img.digest => {}
             other => {
                 verified = false;
@@ -883,6 +967,9 @@ pub async fn execute_copy(
     }
     Ok(report)
 }
+
+type ManifestFuture<'f> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, (&'static str, String)>> + Send + 'f>>;
 
 type BlobFuture<'f> =
     std::pin::Pin<Box<dyn std::future::Future<Output = (String, String, Result<Transferred, String>)> + Send + 'f>>;

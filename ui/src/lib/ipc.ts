@@ -6,6 +6,10 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import type { AboutView } from "../bindings/AboutView";
 import type { AuditView } from "../bindings/AuditView";
+import type { CopyPlan } from "../bindings/CopyPlan";
+import type { CopyProgress } from "../bindings/CopyProgress";
+import type { CopyReport } from "../bindings/CopyReport";
+import type { CopyRequest } from "../bindings/CopyRequest";
 import type { DeletePlan } from "../bindings/DeletePlan";
 import type { DeleteProgress } from "../bindings/DeleteProgress";
 import type { GcRequest } from "../bindings/GcRequest";
@@ -249,6 +253,25 @@ export function onDeleteProgress(handler: (p: DeleteProgress) => void): Promise<
   return listen<DeleteProgress>("delete-progress", (event) => handler(event.payload));
 }
 
+/** What copying these images from `source` to `target` would do; sends nothing (both registries are asked what they hold now). */
+export function planCopy(source: string, target: string, request: CopyRequest): Promise<CopyPlan> {
+  return call<CopyPlan>("plan_copy", { source, target, request });
+}
+
+/** Executes a confirmed copy plan (blobs, then manifests and tags, then a check on the target); progress comes as `copy-progress` events. */
+export function executeCopy(plan: CopyPlan): Promise<CopyReport> {
+  return call<CopyReport>("execute_copy", { plan });
+}
+
+/** Cancels the running copy: `profile` is the copy's target profile. */
+export function cancelCopy(profile: string): Promise<boolean> {
+  return call<boolean>("cancel_copy", { profile });
+}
+
+export function onCopyProgress(handler: (p: CopyProgress) => void): Promise<UnlistenFn> {
+  return listen<CopyProgress>("copy-progress", (event) => handler(event.payload));
+}
+
 /** A retention policy's dry run: the plan and the tags kept, with why. */
 export function planRetention(profile: string, policy: RetentionPolicy): Promise<RetentionPlan> {
   return call<RetentionPlan>("plan_retention", { profile, policy });
@@ -337,6 +360,10 @@ export type {
   NexusDiscoveryView,
   NexusTaskView,
   AuditView,
+  CopyPlan,
+  CopyProgress,
+  CopyReport,
+  CopyRequest,
   DeletePlan,
   DeleteProgress,
   DeleteReport,
