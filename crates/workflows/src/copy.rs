@@ -412,13 +412,13 @@ pub async fn plan_copy(
     // What each source needs from the network, fetched for several sources at once (in order): its
     // manifest head and walk on the source, and the target tag's state (used only once the target
     // repository is known not to be blocked: an account without pull there gets a refusal, not an error).
-    let prefetched: Vec<Prefetched> = futures::stream::iter(sources.iter().map(|src| {
-        let (repo_template, tag_template) = (&repo_template, &tag_template);
-        async move { prefetch(&source, &target, src, repo_template, tag_template, request).await }
-    }))
-    .buffered(PLAN_CONCURRENCY)
-    .collect()
-    .await;
+    let (source_ref, target_ref) = (&source, &target);
+    let (repo_t, tag_t) = (repo_template.as_str(), tag_template.as_str());
+    let prefetches: Vec<PrefetchFuture<'_>> = sources
+        .iter()
+        .map(|src| -> PrefetchFuture<'_> { Box::pin(prefetch(source_ref, target_ref, src, repo_t, tag_t, request)) })
+        .collect();
+    let prefetched: Vec<Prefetched> = futures::stream::iter(prefetches).buffered(PLAN_CONCURRENCY).collect().await;
     for (src, pre) in sources.into_iter().zip(prefetched) {
         if cancel.is_cancelled() {
             return Err(WorkflowError::Cancelled);
@@ -916,23 +916,30 @@ pub async fn execute_copy(
     // Verify on the target: every copied tag (or digest) resolves to the source digest.
     state.phase = "verify".into();
     progress(&state);
+    let target_ref = &target;
+    let verifications: Vec<VerifyFuture<'_>> = plan
+        .images
+        .iter()
+        .zip(report.results.iter())
+        .map(|(img, res)| -> VerifyFuture<'_> {
+            let copied = res.result == "copied";
+            Box::pin(async move {
+                if !copied {
+                    return Ok(None);
+                }
+                let reference = match &img.target_tag {
+                    Some(t) => Reference::Tag(t.clone()),
+                    None => match Digest::parse(&img.digest) {
+                        Some(d) => Reference::Digest(d),
+                        None => return Ok(None),
+                    },
+                };
+                target_ref.client().head_manifest(&img.target_repository, &reference).await
+            })
+        })
+        .collect();
     let checks: Vec<Result<Option<berth_registry::ManifestHead>, berth_registry::Error>> =
-        futures::stream::iter(plan.images.iter().zip(report.results.iter()).map(|(img, res)| async move {
-            if res.result != "copied" {
-                return Ok(None);
-            }
-            let reference = match &img.target_tag {
-                Some(t) => Reference::Tag(t.clone()),
-                None => match Digest::parse(&img.digest) {
-                    Some(d) => Reference::Digest(d),
-                    None => return Ok(None),
-                },
-            };
-            target.client().head_manifest(&img.target_repository, &reference).await
-        }))
-        .buffered(PLAN_CONCURRENCY)
-        .collect()
-        .await;
+        futures::stream::iter(verifications).buffered(PLAN_CONCURRENCY).collect().await;
     let mut verified = true;
     for ((img, res), check) in plan.images.iter().zip(report.results.iter_mut()).zip(checks) {
         if res.result != "copied" {
@@ -967,6 +974,16 @@ pub async fn execute_copy(
     }
     Ok(report)
 }
+
+type PrefetchFuture<'f> = std::pin::Pin<Box<dyn std::future::Future<Output = Prefetched> + Send + 'f>>;
+
+type VerifyFuture<'f> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Option<berth_registry::ManifestHead>, berth_registry::Error>>
+            + Send
+            + 'f,
+    >,
+>;
 
 type ManifestFuture<'f> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, (&'static str, String)>> + Send + 'f>>;
