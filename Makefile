@@ -96,13 +96,15 @@ fuzz:
 	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
 	done
 
-# The .deb (issue 9): one release cargo run for the app and the CLI (the bundler's own, with `-p` for
-# both, so nothing is compiled twice), then the Tauri bundler packs both (/usr/bin/berth-desktop and
-# /usr/bin/berth, see tauri.conf.json bundle.linux.deb). beforeBuildCommand builds the UI.
+# The .deb (issue 9) and the .rpm (Fedora, RHEL, CentOS): one release cargo run for the app and the
+# CLI (the bundler's own, with `-p` for both, so nothing is compiled twice), then the Tauri bundler packs
+# both into each (/usr/bin/berth-desktop and /usr/bin/berth, see tauri.conf.json bundle.linux.deb and
+# .rpm). beforeBuildCommand builds the UI.
 package: deps node-modules
-	npx tauri build --bundles deb -- -p berth-desktop -p berth-cli
+	npx tauri build --bundles deb,rpm -- -p berth-desktop -p berth-cli
 
-# Installs the .deb with apt, checks it, opens the installed window under Xvfb, removes the package.
+# Installs the .deb with apt, checks it, opens the installed window under Xvfb, removes the package;
+# checks the .rpm's metadata and file list with rpm (Debian's `rpm` package reads them).
 test-package: package
 	scripts/test-package.sh
 

@@ -112,6 +112,28 @@ for bin in usr/bin/berth usr/bin/berth-desktop; do
   done
 done
 
+## --- the .rpm (Fedora, RHEL, CentOS): metadata and file list, read with Debian's rpm -------------
+rpms=(target/release/bundle/rpm/*-"${version}"-1.*.rpm)
+[ ${#rpms[@]} -eq 1 ] || fail "expected one .rpm for version $version in target/release/bundle/rpm (run make package): ${rpms[*]:-none}"
+rpmfile=$ROOT/${rpms[0]}
+info=$(rpm -qip --nosignature "$rpmfile" 2>/dev/null) || fail "rpm -qip $rpmfile"
+field() { awk -v k="$1" -F': ' '$1 ~ "^"k" *$" {print $2; exit}' <<<"$info" | sed 's/ *$//'; }
+[ "$(field Name)" = berth ] || [ "$(field Name)" = "$pkg" ] || fail "rpm Name is '$(field Name)'"
+[ "$(field Version)" = "$version" ] || fail "rpm Version $(field Version), Cargo.toml says $version"
+[ "$(field Architecture)" = x86_64 ] || fail "rpm Architecture is '$(field Architecture)'"
+step "$rpmfile: $(field Name) $(field Version)-$(field Release) $(field Architecture)"
+requires=$(rpm -qpR --nosignature "$rpmfile" 2>/dev/null) || fail "rpm -qpR $rpmfile"
+for r in webkit2gtk4.1 gtk3 libsoup3; do
+  grep -qx "$r" <<<"$(sed 's/ .*//' <<<"$requires")" || fail "the rpm does not require $r (Requires: $(tr '\n' ' ' <<<"$requires"))"
+done
+step "rpm Requires: $(sed 's/ .*//' <<<"$requires" | grep -v '^rpmlib' | tr '\n' ' ')"
+files=$(rpm -qlp --nosignature "$rpmfile" 2>/dev/null) || fail "rpm -qlp $rpmfile"
+for f in /usr/bin/berth /usr/bin/berth-desktop /usr/share/applications/berth-desktop.desktop \
+         /usr/share/icons/hicolor/512x512/apps/berth-desktop.png; do
+  grep -qx "$f" <<<"$files" || fail "the rpm lacks $f"
+done
+step "rpm files: $(wc -l <<<"$files") (both binaries, the desktop entry, the icons)"
+
 ## --- install ------------------------------------------------------------------------------------
 if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep "install ok installed" >/dev/null; then
   fail "$pkg is already installed here; remove it first (apt-get remove $pkg)"

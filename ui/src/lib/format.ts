@@ -1,9 +1,23 @@
-// Fixed locale so counts read the same everywhere ("1,200"), whatever the
-// webview's language.
-const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+// Counts, sizes and dates follow the window's language (../i18n); English reads "1,200",
+// "1.5 MB" and "2024-05-01 13:45" (UTC) as before.
+import { getLocale, t as tr, type Locale } from "./i18n/index.svelte";
+
+const INTL_LOCALE: Record<Locale, string> = { en: "en-US", "zh-CN": "zh-CN" };
+const integers = new Map<Locale, Intl.NumberFormat>();
+const decimals = new Map<string, Intl.NumberFormat>();
+const dates = new Map<Locale, Intl.DateTimeFormat>();
+
+function integer(l: Locale): Intl.NumberFormat {
+  let f = integers.get(l);
+  if (f === undefined) {
+    f = new Intl.NumberFormat(INTL_LOCALE[l], { maximumFractionDigits: 0 });
+    integers.set(l, f);
+  }
+  return f;
+}
 
 export function formatCount(n: number): string {
-  return integer.format(n);
+  return integer(getLocale()).format(n);
 }
 
 /** "1 repository", "1,200 repositories". */
@@ -35,7 +49,16 @@ export function formatBytes(n: number | null | undefined): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[u]}`;
+  const l = getLocale();
+  if (l === "en") return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[u]}`;
+  const digits = u === 0 || v >= 100 ? 0 : 1;
+  const key = `${l}/${digits}`;
+  let f = decimals.get(key);
+  if (f === undefined) {
+    f = new Intl.NumberFormat(INTL_LOCALE[l], { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+    decimals.set(key, f);
+  }
+  return `${f.format(v)} ${UNITS[u]}`;
 }
 
 /** "sha256:0123456789ab…" → "0123456789ab" (12 hex digits, as docker prints image IDs). */
@@ -49,20 +72,35 @@ export function formatDate(iso: string | null | undefined): string {
   if (iso === null || iso === undefined || iso === "") return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().slice(0, 16).replace("T", " ");
+  const l = getLocale();
+  if (l === "en") return d.toISOString().slice(0, 16).replace("T", " ");
+  let f = dates.get(l);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(INTL_LOCALE[l], {
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone: "UTC",
+    });
+    dates.set(l, f);
+  }
+  return f.format(d);
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", relative to `now`. */
 export function relativeTime(iso: string | null | undefined, now: number = Date.now()): string {
-  if (iso === null || iso === undefined || iso === "") return "never";
+  if (iso === null || iso === undefined || iso === "") return tr("time.never");
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return iso;
   const s = Math.max(0, Math.round((now - t) / 1000));
-  if (s < 45) return "just now";
+  if (s < 45) return tr("time.justNow");
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return tr("time.minutes", { m });
   const h = Math.round(m / 60);
-  if (h < 36) return `${h} h ago`;
+  if (h < 36) return tr("time.hours", { h });
   const days = Math.round(h / 24);
-  return `${days} ${days === 1 ? "day" : "days"} ago`;
+  return tr("time.days", { days });
 }
