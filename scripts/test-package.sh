@@ -128,10 +128,10 @@ for r in webkit2gtk4.1 gtk3 libsoup3; do
 done
 step "rpm Requires: $(sed 's/ .*//' <<<"$requires" | grep -v '^rpmlib' | tr '\n' ' ')"
 files=$(rpm -qlp --nosignature "$rpmfile" 2>/dev/null) || fail "rpm -qlp $rpmfile"
-for f in /usr/bin/berth /usr/bin/berth-desktop /usr/share/applications/berth-desktop.desktop \
-         /usr/share/icons/hicolor/512x512/apps/berth-desktop.png; do
+for f in /usr/bin/berth /usr/bin/berth-desktop /usr/share/icons/hicolor/512x512/apps/berth-desktop.png; do
   grep -qx "$f" <<<"$files" || fail "the rpm lacks $f"
 done
+grep -qx '/usr/share/applications/[^/]*\.desktop' <<<"$files" || fail "the rpm has no desktop entry"
 step "rpm files: $(wc -l <<<"$files") (both binaries, the desktop entry, the icons)"
 
 ## --- install ------------------------------------------------------------------------------------
