@@ -206,14 +206,7 @@ impl RegistryClient {
             sent,
         };
         let start = self.repo_url(repo, "blobs/uploads/")?;
-        let resp = self
-            .execute(
-                Request::new(Method::POST, start.clone())
-                    .header(CONTENT_LENGTH, "0")
-                    .body(Vec::new())
-                    .scope(Scope::repository(repo, &["pull", "push"])),
-            )
-            .await?;
+        let resp = self.execute(empty_push(Method::POST, start.clone(), repo)).await?;
         if resp.status() != StatusCode::ACCEPTED {
             return Err(self.fail(&start, resp).await);
         }
@@ -317,14 +310,7 @@ impl RegistryClient {
             }
         }
         location.query_pairs_mut().append_pair("digest", digest.as_str());
-        let resp = self
-            .execute(
-                Request::new(Method::PUT, location.clone())
-                    .header(CONTENT_LENGTH, "0")
-                    .body(Vec::new())
-                    .scope(Scope::repository(repo, &["pull", "push"])),
-            )
-            .await?;
+        let resp = self.execute(empty_push(Method::PUT, location.clone(), repo)).await?;
         if resp.status() != StatusCode::CREATED {
             let e = self.fail(&location, resp).await;
             self.cancel_upload(repo, &location).await;
@@ -341,6 +327,14 @@ impl RegistryClient {
         u.query_pairs_mut().clear().extend_pairs(keep);
         let _ = self.execute(Request::new(Method::DELETE, u).scope(Scope::repository(repo, &["pull", "push"]))).await;
     }
+}
+
+/// A body-less upload request (open a session, finish a chunked one) with the push scope.
+fn empty_push(method: Method, url: url::Url, repo: &str) -> Request {
+    Request::new(method, url)
+        .header(CONTENT_LENGTH, "0")
+        .body(Vec::new())
+        .scope(Scope::repository(repo, &["pull", "push"]))
 }
 
 /// The verified source as a `Stream` for `reqwest::Body::wrap_stream`.
@@ -362,14 +356,7 @@ impl RegistryClient {
     /// opened and cancelled at once. `None`, or why not and what to do.
     pub async fn probe_push(&self, repo: &str) -> Result<Option<(&'static str, &'static str)>, Error> {
         let start = self.repo_url(repo, "blobs/uploads/")?;
-        let resp = self
-            .execute(
-                Request::new(Method::POST, start.clone())
-                    .header(CONTENT_LENGTH, "0")
-                    .body(Vec::new())
-                    .scope(Scope::repository(repo, &["pull", "push"])),
-            )
-            .await;
+        let resp = self.execute(empty_push(Method::POST, start.clone(), repo)).await;
         let resp = match resp {
             Err(e) if matches!(e.kind, ErrorKind::PermissionDenied | ErrorKind::Unauthorized) => {
                 return Ok(Some((

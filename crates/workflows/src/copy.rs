@@ -33,7 +33,7 @@ const MIN_UPLOAD_CHUNK: usize = 256 * 1024;
 const MAX_INDEX_DEPTH: usize = 8;
 
 /// What to copy and where.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct CopyRequest {
     /// `repo:tag`, `repo@sha256:…`, `repo` (every tag) or `repo:pattern` (`*` and `?` as in a shell).
@@ -164,17 +164,6 @@ pub struct CopyPlan {
     pub blobs_to_mount: usize,
     pub notes: Vec<String>,
 }
-
-impl PartialEq for CopyRequest {
-    fn eq(&self, o: &Self) -> bool {
-        self.sources == o.sources
-            && self.target_repository == o.target_repository
-            && self.target_tag == o.target_tag
-            && self.overwrite == o.overwrite
-            && self.with_referrers == o.with_referrers
-    }
-}
-impl Eq for CopyRequest {}
 
 /// Where a copy is.
 #[derive(Debug, Clone, Default, Serialize, TS)]
