@@ -1,7 +1,6 @@
 //! Each command: take state, call berth-core, hand back its view or its `ApiError`. Long jobs report
 //! progress as events (`sync-progress`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use berth_core::{
@@ -58,7 +57,11 @@ pub async fn edit_profile<R: tauri::Runtime>(
 /// separated, one per question), instead of the native dialog WebDriver cannot drive.
 pub const E2E_CONFIRM_COMMANDS_ENV: &str = "BERTH_E2E_CONFIRM_COMMANDS";
 
-async fn confirm_commands<R: tauri::Runtime>(app: &AppHandle<R>, profile: &str, commands: &[(String, String)]) -> bool {
+pub(crate) async fn confirm_commands<R: tauri::Runtime>(
+    app: &AppHandle<R>,
+    profile: &str,
+    commands: &[(String, String)],
+) -> bool {
     static ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     if cfg!(debug_assertions) {
         if let Ok(answers) = std::env::var(E2E_CONFIRM_COMMANDS_ENV) {
@@ -186,34 +189,9 @@ pub async fn show_certificate_file(path: String) -> Result<Vec<CertificateDetail
 /// Opens the native file dialog for a PEM certificate file; `None` when the user cancels.
 #[tauri::command]
 pub async fn pick_certificate_file<R: tauri::Runtime>(app: AppHandle<R>) -> Result<Option<String>, ApiError> {
-    if cfg!(debug_assertions) {
-        if let Some(p) = std::env::var_os(E2E_PICK_FILE_ENV).filter(|p| !p.is_empty()) {
-            tracing::warn!(
-                "{E2E_PICK_FILE_ENV} is set: answering the file dialog with {}",
-                PathBuf::from(&p).display()
-            );
-            return Ok(Some(PathBuf::from(p).to_string_lossy().into_owned()));
-        }
-    }
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Import a CA certificate")
-        .add_filter("PEM certificates", &["pem", "crt", "cer"])
-        .pick_file(move |f| {
-            let _ = tx.send(f);
-        });
-    let picked = rx.await.map_err(|_| ApiError::new(ErrorCode::Internal, "the file dialog closed", "try again"))?;
-    match picked {
-        None => Ok(None),
-        Some(f) => f.into_path().map(|p| Some(p.to_string_lossy().into_owned())).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("the picked file has no local path: {e}"),
-                "pick a local file",
-            )
-        }),
-    }
+    let filter = ("PEM certificates", &["pem", "crt", "cer"][..]);
+    let picked = crate::profiles::pick_path(&app, "CERTIFICATE", "Import a CA certificate", filter).await?;
+    Ok(picked.map(|p| p.to_string_lossy().into_owned()))
 }
 
 #[tauri::command]
@@ -248,9 +226,11 @@ pub async fn search_tags(
     profile: String,
     query: String,
     sort: Option<SortBy>,
+    offset: Option<u64>,
     limit: Option<u32>,
 ) -> Result<SearchResult, ApiError> {
-    berth.search(&profile, &query, sort.unwrap_or_default(), limit.unwrap_or(berth_core::defaults::SEARCH_LIMIT)).await
+    let limit = limit.unwrap_or(berth_core::defaults::SEARCH_LIMIT);
+    berth.search_page(&profile, &query, sort.unwrap_or_default(), offset.unwrap_or(0), limit).await
 }
 
 #[tauri::command]

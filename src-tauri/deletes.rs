@@ -4,6 +4,7 @@
 use berth_core::{
     ApiError, AuditView, Berth, CancellationToken, DeletePlan, DeleteReport, GcLogLine, GcPrediction, GcReport,
     GcRequest, GcRunView, JobKind, PlanOptions, RestoreReport, RetentionPlan, RetentionPolicy, Selection, TrashView,
+    UntaggedView,
 };
 use tauri::{AppHandle, Emitter, Runtime, State};
 
@@ -15,6 +16,27 @@ pub async fn plan_delete(
     options: Option<PlanOptions>,
 ) -> Result<DeletePlan, ApiError> {
     berth.plan_delete(&profile, &selections, options.unwrap_or_default(), &CancellationToken::new()).await
+}
+
+/// Untagged manifests of a repository (or of every repository); `check`: HEAD each on the registry first.
+#[tauri::command]
+pub async fn untagged_manifests(
+    berth: State<'_, Berth>,
+    profile: String,
+    repository: Option<String>,
+    check: Option<bool>,
+) -> Result<UntaggedView, ApiError> {
+    berth.untagged(&profile, repository.as_deref(), check.unwrap_or(false)).await
+}
+
+/// The plan that deletes a whole repository (every tag and untagged manifest).
+#[tauri::command]
+pub async fn plan_delete_repository(
+    berth: State<'_, Berth>,
+    profile: String,
+    repository: String,
+) -> Result<DeletePlan, ApiError> {
+    berth.plan_delete_repository(&profile, &repository, &CancellationToken::new()).await
 }
 
 #[tauri::command]

@@ -2,6 +2,7 @@
 
 mod commands;
 mod deletes;
+mod profiles;
 
 include!("command_list.rs");
 

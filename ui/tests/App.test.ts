@@ -292,7 +292,7 @@ describe("browsing", () => {
     await user.type(input, "web:");
     await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(2));
     expect(screen.getByTestId("search-count")).toHaveTextContent("2 matches");
-    expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "local", query: "web:", sort: "name", limit: 200 });
+    expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "local", query: "web:", sort: "name", limit: 200, offset: 0 });
     await user.keyboard("{ArrowDown}{Enter}");
     expect(screen.queryByTestId("search-dialog")).not.toBeInTheDocument();
     expect(await screen.findByTestId("detail-title")).toHaveTextContent("team/web:v2");

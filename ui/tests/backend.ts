@@ -411,6 +411,8 @@ export function sortTags(tags: readonly TagView[], sort: SortBy): TagView[] {
         if (b.created === null) return -1;
         return a.created < b.created ? 1 : -1;
       });
+    case "repository":
+      return list.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : byName(a, b)));
   }
 }
 

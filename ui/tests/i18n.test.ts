@@ -1,16 +1,21 @@
 // The message catalogue: both languages hold the same keys with the same placeholders, every key the
 // window uses exists, the system language picks the locale, and the switch in the window changes it.
 import { clearMocks } from "@tauri-apps/api/mocks";
-import { render, screen, waitFor } from "@testing-library/svelte";
+import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { getMessageFormatter } from "svelte-i18n";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../src/App.svelte";
+import CopyDialog from "../src/lib/components/CopyDialog.svelte";
+import GcView from "../src/lib/components/GcView.svelte";
+import SearchDialog from "../src/lib/components/SearchDialog.svelte";
+import TrashView from "../src/lib/components/TrashView.svelte";
+import type { GcPrediction, TrashView as TrashEntry } from "../src/lib/ipc";
 import { formatBytes, formatCount, formatDate, relativeTime } from "../src/lib/format";
 import { en } from "../src/lib/i18n/en";
 import { detectLocale, getLocale, localeFromTag, resetLocale, setLocale, t } from "../src/lib/i18n/index.svelte";
 import { zhCN } from "../src/lib/i18n/zh-CN";
-import { mockBackend, profile } from "./backend";
+import { mockBackend, profile, tag } from "./backend";
 
 const CATALOGUES: Record<string, Record<string, string>> = { en, "zh-CN": zhCN };
 
@@ -136,5 +141,127 @@ describe("locale", () => {
     await waitFor(() => expect(add).toHaveTextContent("Add registry"));
     expect(add).not.toHaveTextContent("添加镜像仓库");
     expect(localStorage.getItem("berth.locale")).toBe("en");
+  });
+});
+
+// Views converted after the first pass, rendered in Chinese: their texts come from the catalogue, and
+// the English they showed before is gone (registry data and technical tokens stay as they are).
+describe("views in Simplified Chinese", () => {
+  beforeEach(() => setLocale("zh-CN"));
+
+  it("shows the trash in Chinese", async () => {
+    const entries: TrashEntry[] = [
+      {
+        id: 7,
+        repository: "app",
+        tags: ["latest"],
+        digest: "sha256:" + "a1".repeat(32),
+        media_type: "application/vnd.oci.image.manifest.v1+json",
+        kind: "untag",
+        deleted_at: "2025-03-01T10:00:00Z",
+        state: "trashed",
+        reclaimable_bytes: 0,
+        manifests: 1,
+      },
+      {
+        id: 3,
+        repository: "old",
+        tags: ["v0"],
+        digest: "sha256:" + "b2".repeat(32),
+        media_type: "application/vnd.oci.image.manifest.v1+json",
+        kind: "delete",
+        deleted_at: "2025-01-01T10:00:00Z",
+        state: "collected",
+        reclaimable_bytes: 1_000_000,
+        manifests: 1,
+      },
+    ];
+    mockBackend({ other: (cmd) => (cmd === "list_trash" ? entries : undefined) });
+    render(TrashView, { profile: "lab" });
+
+    const rows = await screen.findAllByTestId("trash-row");
+    const view = screen.getByTestId("trash-view");
+    expect(view).toHaveTextContent("只有在垃圾回收删除 blob 之前才能恢复");
+    expect(view).toHaveTextContent("显示已恢复和已回收的条目");
+    expect(within(view).getByRole("columnheader", { name: "仓库" })).toBeInTheDocument();
+    expect(rows[0]).toHaveTextContent("移除标签");
+    expect(rows[0]).toHaveTextContent("在回收站中");
+    expect(within(rows[0]!).getByTestId("trash-restore")).toHaveTextContent("恢复");
+    expect(rows[1]).toHaveTextContent("已回收");
+    expect(rows[1]).toHaveTextContent("无法恢复");
+    expect(rows[0]).toHaveTextContent("2025/03/01 10:00");
+    // Registry data stays as it is.
+    expect(rows[0]).toHaveTextContent("latest");
+    for (const english of ["Restore works only", "Show restored", "Repository", "untag", "trashed", "not restorable", "Restore"]) {
+      expect(view).not.toHaveTextContent(english);
+    }
+  });
+
+  it("shows garbage collection in Chinese, counts included", async () => {
+    const pending: GcPrediction = {
+      predicted_bytes: 3 * 1048576,
+      blobs: [{ digest: "sha256:" + "b1".repeat(32), size: 3 * 1048576 }] as GcPrediction["blobs"],
+      trash_entries: [7, 8],
+      notes: [],
+    };
+    mockBackend({ other: (cmd) => (cmd === "gc_pending" ? pending : cmd === "gc_history" ? [] : undefined) });
+    render(GcView, { profile: profile("lab", "http://127.0.0.1:5000"), onedit: vi.fn() });
+
+    const view = screen.getByTestId("gc-view");
+    expect(await screen.findByTestId("gc-pending-bytes")).toHaveTextContent("3.0 MB");
+    expect(await screen.findByTestId("gc-history-empty")).toHaveTextContent("尚未运行过垃圾回收。");
+    expect(screen.getByTestId("gc-pending")).toHaveTextContent("待回收");
+    expect(screen.getByTestId("gc-pending")).toHaveTextContent("1 个 blob 已不再被任何内容引用；垃圾回收运行后，回收站中的 2 个条目将无法再恢复。");
+    expect(screen.getByTestId("gc-set-command")).toHaveTextContent("设置垃圾回收命令…");
+    expect(screen.getByTestId("gc-dry-run")).toHaveTextContent("模拟运行");
+    expect(screen.getByTestId("gc-run")).toHaveTextContent("运行垃圾回收…");
+    // Commands and flags are not translated.
+    expect(view).toHaveTextContent("--delete-untagged");
+    expect(view).toHaveTextContent("registry garbage-collect");
+    for (const english of ["Pending", "nothing references", "trash entries", "Set the GC command", "Dry run", "Run GC", "No GC run yet", "History", "never adds"]) {
+      expect(view).not.toHaveTextContent(english);
+    }
+  });
+
+  it("searches in Chinese", async () => {
+    const user = userEvent.setup();
+    mockBackend({ tags: { "local/web": [tag("web", "1.0"), tag("web", "2.0")] } });
+    render(SearchDialog, { profile: "local", onpick: vi.fn(), onclose: vi.fn() });
+
+    const dialog = screen.getByTestId("search-dialog");
+    expect(dialog).toHaveTextContent("搜索 local");
+    expect(dialog).toHaveTextContent("搜索所有仓库的本地缓存（请先同步）。按 Enter 打开镜像。");
+    const input = screen.getByRole("searchbox", { name: "搜索标签" });
+    expect(input).toHaveAttribute("placeholder", "仓库:标签，或摘要（sha256:… 或几位十六进制数字）");
+    await user.type(input, "web:");
+    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(2));
+    expect(screen.getByTestId("search-count")).toHaveTextContent("2 个匹配");
+    expect(screen.getByRole("listbox", { name: "匹配结果" })).toBeInTheDocument();
+    for (const english of ["Search local", "matches", "local cache"]) expect(dialog).not.toHaveTextContent(english);
+  });
+
+  it("previews a copy in Chinese, plurals without English forms", async () => {
+    const user = userEvent.setup();
+    mockBackend({});
+    const profiles = [profile("lab", "http://127.0.0.1:5000"), profile("prod", "https://registry.prod.example")];
+    render(CopyDialog, { source: "lab", references: ["app:1.0", "app:2.0"], profiles, onclose: vi.fn() });
+
+    const dialog = screen.getByTestId("copy-dialog");
+    expect(dialog).toHaveTextContent("从 lab 复制 2 个镜像");
+    expect(dialog).toHaveTextContent("目标镜像仓库");
+    expect(within(dialog).getByTestId("copy-target").querySelector("option[value=lab]")).toHaveTextContent("lab（同一镜像仓库：重新打标签）");
+    expect(dialog).toHaveTextContent("{repo} 为源仓库，{tag} 为源标签，例如 mirror/{repo}、{tag}-rc。");
+    expect(within(dialog).getByTestId("copy-plan")).toHaveTextContent("预览");
+
+    await user.click(within(dialog).getByTestId("copy-plan"));
+    const view = await within(dialog).findByTestId("copy-plan-view");
+    const rows = within(view).getAllByTestId("copy-plan-image");
+    expect(rows[0]).toHaveTextContent("新标签");
+    expect(rows[0]).toHaveTextContent(/待发送 \d+ 个，已存在 \d+ 个，已挂载 \d+ 个 · 待发送 /);
+    expect(within(view).getByTestId("copy-totals")).toHaveTextContent(/^2 个镜像，待发送 \d+ 个 blob（[\d.]+ [KMG]?B），已存在 \d+ 个，已挂载 \d+ 个。$/);
+    expect(within(dialog).getByTestId("copy-confirm")).toHaveTextContent("复制 2 个镜像");
+    for (const english of ["Copy 2 images", "Target registry", "Preview", "images", "to send", "already there", "new tag"]) {
+      expect(dialog).not.toHaveTextContent(english);
+    }
   });
 });

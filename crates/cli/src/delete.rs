@@ -36,6 +36,70 @@ pub struct DeleteArgs {
 }
 
 #[derive(Args)]
+pub struct UntaggedArgs {
+    /// Profile name.
+    name: String,
+    /// One repository (default: every repository).
+    repository: Option<String>,
+    /// HEAD each manifest on the registry first (what it no longer has is forgotten).
+    #[arg(long)]
+    check: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct DeleteRepositoryArgs {
+    /// Profile name.
+    name: String,
+    /// The repository: every tag (with its image) and every untagged manifest go.
+    repository: String,
+    /// Show the plan only (the default without --yes).
+    #[arg(long, conflicts_with = "yes")]
+    dry_run: bool,
+    /// Delete what the plan shows.
+    #[arg(long)]
+    yes: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Lists untagged manifests; delete them with `berth delete NAME REPO@DIGEST`.
+pub async fn untagged(berth: &Berth, a: UntaggedArgs) -> Result<(), ApiError> {
+    let v = berth.untagged(&a.name, a.repository.as_deref(), a.check).await?;
+    if a.json {
+        print_json(&v);
+        return Ok(());
+    }
+    for m in &v.manifests {
+        let created = m.created.as_deref().unwrap_or("-");
+        let index = m.index_parent.as_deref().map(|p| format!("  (in index {p})")).unwrap_or_default();
+        println!("{}@{}  {created}  {:>10}{index}", m.repository, m.digest, human_size(m.size));
+    }
+    println!(
+        "{} untagged manifest(s), {}{}",
+        v.manifests.len(),
+        human_size(v.total_size),
+        if v.checked {
+            format!(" (checked; {} gone)", v.gone)
+        } else {
+            " (from the cache; --check asks the registry)".into()
+        }
+    );
+    for u in &v.unchecked {
+        eprintln!("berth: could not check {u}");
+    }
+    Ok(())
+}
+
+/// Plans (and with --yes executes) the delete of a whole repository.
+pub async fn delete_repository(berth: &Berth, a: DeleteRepositoryArgs) -> Result<(), ApiError> {
+    let cancel = ctrl_c_cancels();
+    let plan = berth.plan_delete_repository(&a.name, &a.repository, &cancel).await?;
+    finish(berth, &a.name, plan, None, a.yes && !a.dry_run, a.json, &cancel).await
+}
+
+#[derive(Args)]
 pub struct RetentionArgs {
     /// Profile name.
     name: String,

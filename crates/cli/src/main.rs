@@ -76,6 +76,12 @@ enum Command {
         sort: Sort,
         #[arg(long, default_value_t = berth_core::defaults::SEARCH_LIMIT)]
         limit: u32,
+        /// Skip this many hits first (with --limit: one page of the result).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Every hit, however many (ignores --limit and --offset).
+        #[arg(long)]
+        all: bool,
         #[arg(long)]
         json: bool,
     },
@@ -89,6 +95,10 @@ enum Command {
     /// Delete tags or images safely: shows the plan (untags, image deletes, siblings, children,
     /// referrers, reclaimable bytes); deletes only with --yes.
     Delete(delete::DeleteArgs),
+    /// List untagged manifests (pushed over by a newer tag, or untagged): delete them by digest.
+    Untagged(delete::UntaggedArgs),
+    /// Delete a whole repository (every tag and untagged manifest): a plan unless --yes.
+    DeleteRepository(delete::DeleteRepositoryArgs),
     /// Copy or promote images to another profile (or the same one): shows the plan (blobs to send,
     /// already there, mountable; tags created or overwritten); copies only with --yes.
     Copy(copy::CopyArgs),
@@ -122,6 +132,8 @@ enum Sort {
     Digest,
     /// By platform list (`linux/amd64, linux/arm64`).
     Platforms,
+    /// By repository, then tag.
+    Repository,
 }
 
 impl From<Sort> for SortBy {
@@ -132,6 +144,7 @@ impl From<Sort> for SortBy {
             Sort::Size => SortBy::Size,
             Sort::Digest => SortBy::Digest,
             Sort::Platforms => SortBy::Platforms,
+            Sort::Repository => SortBy::Repository,
         }
     }
 }
@@ -272,14 +285,28 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                 print_tags(&tags, false);
             }
         }
-        Command::Search { name, query, sort, limit, json } => {
-            let found = berth.search(&name, &query, sort.into(), limit).await?;
+        Command::Search { name, query, sort, limit, offset, all, json } => {
+            let found = if all {
+                let page = berth_core::defaults::SEARCH_LIMIT_MAX;
+                let mut found = berth.search_page(&name, &query, sort.into(), 0, page).await?;
+                while (found.tags.len() as u64) < found.total {
+                    let next = berth.search_page(&name, &query, sort.into(), found.tags.len() as u64, page).await?;
+                    if next.tags.is_empty() {
+                        break;
+                    }
+                    found.tags.extend(next.tags);
+                }
+                found
+            } else {
+                berth.search_page(&name, &query, sort.into(), offset, limit).await?
+            };
             if json {
                 print_json(&found);
             } else {
                 print_tags(&found.tags, true);
-                if found.total > found.tags.len() as u64 {
-                    println!("… {} more (--limit)", found.total - found.tags.len() as u64);
+                let shown = offset.saturating_mul(u64::from(!all)) + found.tags.len() as u64;
+                if found.total > shown {
+                    println!("… {} more (--all, or --offset {shown})", found.total - shown);
                 }
             }
         }
@@ -299,6 +326,8 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             }
         }
         Command::Delete(a) => delete::delete(&berth, a).await?,
+        Command::Untagged(a) => delete::untagged(&berth, a).await?,
+        Command::DeleteRepository(a) => delete::delete_repository(&berth, a).await?,
         Command::Copy(a) => copy::copy(&berth, a).await?,
         Command::Retag(a) => copy::retag(&berth, a).await?,
         Command::Retention(a) => delete::retention(&berth, a).await?,

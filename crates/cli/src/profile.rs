@@ -4,8 +4,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use berth_core::{
-    AddProfileRequest, ApiError, Berth, CertificateDetail, EditProfileRequest, ErrorCode, ProfileExport, ProfileView,
-    Secret,
+    AddProfileRequest, ApiError, Berth, CertificateDetail, EditProfileRequest, ErrorCode, ProfileView, Secret,
 };
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -85,6 +84,9 @@ pub enum ProfileCmd {
     ImportDockerConfig {
         /// Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
         path: Option<PathBuf>,
+        /// Show the profiles it would create; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -383,12 +385,24 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 return Err(e);
             }
         }
-        ProfileCmd::ImportDockerConfig { path, json } => {
-            let r = berth.import_docker_config(path.as_deref()).await?;
+        ProfileCmd::ImportDockerConfig { path, dry_run, json } => {
+            let r = if dry_run {
+                berth.preview_docker_config(path.as_deref()).await?
+            } else {
+                berth.import_docker_config(path.as_deref()).await?
+            };
             if json {
                 print_json(&r);
             } else {
                 println!("read {}", r.config);
+                for p in &r.planned {
+                    let user = p.username.as_deref().map(|u| format!(" as {u}")).unwrap_or_default();
+                    let from = p.credentials.as_deref().map(|c| format!(", password from {c}")).unwrap_or_default();
+                    println!("would create  {}  {}{user}{from}", p.name, p.url);
+                    for f in &p.files {
+                        println!("              uses {f}");
+                    }
+                }
                 for p in &r.created {
                     let user = p.username.as_deref().map(|u| format!(" as {u}")).unwrap_or_default();
                     let pw = if p.has_password { ", password in the OS keyring" } else { "" };
@@ -400,7 +414,7 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 for n in &r.notes {
                     println!("note     {}: {}", if n.server.is_empty() { "-" } else { &n.server }, n.message);
                 }
-                if r.created.is_empty() && r.skipped.is_empty() {
+                if r.created.is_empty() && r.planned.is_empty() && r.skipped.is_empty() {
                     println!("no registries in {}", r.config);
                 }
             }
@@ -416,22 +430,15 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
             }
         }
         ProfileCmd::Import { file, name, trust_commands, trust_insecure_tls } => {
-            let bytes = if file.as_os_str() == "-" {
+            let export = if file.as_os_str() == "-" {
                 let mut b = Vec::new();
                 std::io::stdin()
                     .read_to_end(&mut b)
                     .map_err(|e| invalid(format!("cannot read stdin: {e}"), "pipe a profile file in"))?;
-                b
+                berth_core::parse_profile_export(&b, "stdin")?
             } else {
-                std::fs::read(&file)
-                    .map_err(|e| invalid(format!("cannot read {}: {e}", file.display()), "check the path"))?
+                berth_core::read_profile_export(&file)?
             };
-            let export: ProfileExport = serde_json::from_slice(&bytes).map_err(|e| {
-                invalid(
-                    format!("{} is not a Berth profile file: {e}", file.display()),
-                    "give a file written by `berth profile export NAME`",
-                )
-            })?;
             let trust = berth_core::ImportTrust { gc_commands: trust_commands, insecure_tls: trust_insecure_tls };
             let report = berth.import_profile(export, name, trust).await?;
             for d in &report.dropped {

@@ -23,10 +23,27 @@ pub const DEFAULT_CERTS_D: &str = "/etc/docker/certs.d";
 pub struct DockerImportReport {
     /// The Docker configuration file read.
     pub config: String,
+    /// With `dry_run`: what would be created (nothing is written, no password is read from a helper).
+    pub planned: Vec<DockerImportPlanned>,
     pub created: Vec<ProfileView>,
     pub skipped: Vec<DockerImportNote>,
     /// Created, but with a caveat (no password found, a certs.d file refused…).
     pub notes: Vec<DockerImportNote>,
+}
+
+/// A profile a Docker import would create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct DockerImportPlanned {
+    /// The server as config.json names it.
+    pub server: String,
+    pub name: String,
+    pub url: String,
+    pub username: Option<String>,
+    /// Where its password comes from: `config.json`, a credential helper, or nothing (anonymous).
+    pub credentials: Option<String>,
+    /// certs.d files it would use (CAs, client certificate and key).
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -202,10 +219,12 @@ struct Candidate {
     scheme: &'static str,
     host: String,
     creds: Option<(String, Secret)>,
+    /// Where the password comes from, for the preview.
+    source: Option<String>,
     note: Option<String>,
 }
 
-pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerImportReport, ApiError> {
+pub(crate) async fn import(berth: &Berth, path: Option<&Path>, dry_run: bool) -> Result<DockerImportReport, ApiError> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => default_docker_config().ok_or_else(|| {
@@ -232,8 +251,13 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
     // credsStore lists.
     let mut servers: Vec<String> = cfg.auths.keys().cloned().collect();
     servers.extend(cfg.cred_helpers.keys().filter(|k| !cfg.auths.contains_key(*k)).cloned());
-    let mut report =
-        DockerImportReport { config: path.display().to_string(), created: vec![], skipped: vec![], notes: vec![] };
+    let mut report = DockerImportReport {
+        config: path.display().to_string(),
+        planned: vec![],
+        created: vec![],
+        skipped: vec![],
+        notes: vec![],
+    };
     if let Some(store) = &cfg.creds_store {
         match run_helper(store, "list", "").await {
             Ok(out) => {
@@ -269,8 +293,15 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
         });
         let helper = cfg.cred_helpers.get(&server).or_else(|| cfg.cred_helpers.get(&host)).or(cfg.creds_store.as_ref());
         let mut note = None;
+        let source = match (&inline, helper) {
+            (Some(_), _) => Some("config.json".to_string()),
+            (None, Some(h)) => Some(format!("docker-credential-{h}")),
+            (None, None) => None,
+        };
         let creds = match (inline, helper) {
             (Some((u, p)), _) => Some((u, Secret::new(p))),
+            // A preview reads no secret: the helper is asked when the import runs.
+            (None, Some(_)) if dry_run => None,
             (None, Some(h)) => match helper_get(h, &server).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -280,7 +311,7 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
             },
             (None, None) => None,
         };
-        if creds.is_none() && note.is_none() {
+        if creds.is_none() && note.is_none() && !(dry_run && source.is_some()) {
             note = Some(if entry.is_some_and(|e| e.identitytoken.is_some()) {
                 "only an identity token is stored, which Berth cannot use: add a username and password to the profile"
                     .into()
@@ -288,11 +319,11 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
                 "no credentials stored: the profile is anonymous".into()
             });
         }
-        candidates.push(Candidate { server, scheme, host, creds, note });
+        candidates.push(Candidate { server, scheme, host, creds, source, note });
     }
 
     // One keyring check before any password is written.
-    if candidates.iter().any(|c| c.creds.is_some()) {
+    if !dry_run && candidates.iter().any(|c| c.creds.is_some()) {
         profiles::keyring(&berth.secrets, |s| s.self_check()).await?;
     }
 
@@ -319,6 +350,27 @@ pub(crate) async fn import(berth: &Berth, path: Option<&Path>) -> Result<DockerI
         while taken.contains(&name) {
             name = format!("{base}-{i}");
             i += 1;
+        }
+        if dry_run {
+            let (cas, client) = certs_d_files(&c.host);
+            let mut files: Vec<String> = cas.iter().map(|p| p.display().to_string()).collect();
+            if let Some((cert, key)) = client {
+                files.push(cert.display().to_string());
+                files.push(key.display().to_string());
+            }
+            taken.push(name.clone());
+            report.planned.push(DockerImportPlanned {
+                server: c.server.clone(),
+                name,
+                url,
+                username: c.creds.as_ref().map(|(u, _)| u.clone()),
+                credentials: c.source.clone(),
+                files,
+            });
+            if let Some(n) = c.note {
+                report.notes.push(DockerImportNote { server: c.server, message: n });
+            }
+            continue;
         }
         let mut changes = Changes { url: Some(url), ..Changes::default() };
         if let Some((user, pw)) = c.creds {

@@ -21,6 +21,7 @@ mod snippets;
 mod sync;
 mod tree;
 mod types;
+mod untagged;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,7 +47,9 @@ pub use berth_workflows::{
 };
 pub use certs::{show_certificate_file, CertificateDetail};
 pub use deletes::{GcLogLine, SavedPolicy, ServerGcRunView, ServerGcView};
-pub use docker_config::{default_docker_config, DockerImportNote, DockerImportReport, CERTS_D_ENV};
+pub use docker_config::{
+    default_docker_config, DockerImportNote, DockerImportPlanned, DockerImportReport, CERTS_D_ENV,
+};
 pub use error::{ApiError, ErrorCode, Fix, FixAction, ProfileField};
 pub use inspect::{
     CertificateView, CheckView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView,
@@ -56,8 +59,9 @@ pub use instance::instance_id;
 pub use jobs::{Job, JobKind};
 pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
-    trust_choice, AddProfileRequest, CaView, ClientCertView, EditProfileRequest, GcSettingsView, ImportReport,
-    ImportTrust, ProfileExport, ProfileView, ServerLinkView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
+    parse_profile_export, read_profile_export, trust_choice, write_profile_export, AddProfileRequest, CaView,
+    ClientCertView, EditProfileRequest, GcSettingsView, ImportReport, ImportTrust, ProfileExport, ProfileFile,
+    ProfileRemovalView, ProfileView, ServerLinkView, TlsExport, TlsView, TrustResult, EXPORT_FORMAT,
 };
 pub use session::Session;
 pub use snippets::Snippet;
@@ -65,6 +69,7 @@ pub use sync::{SearchResult, SortBy, SyncProgressView, SyncSummaryView, TagView}
 pub use tokio_util::sync::CancellationToken;
 pub use tree::{repository_tree, RepoNode};
 pub use types::RepositoryView;
+pub use untagged::{UntaggedManifestView, UntaggedView};
 
 /// The environment variable that overrides the data directory (SQLite file, CA files).
 pub const DATA_DIR_ENV: &str = "BERTH_DATA_DIR";
@@ -175,6 +180,11 @@ impl Berth {
         profiles::duplicate(self, name, new_name).await
     }
 
+    /// What deleting a profile removes (cache rows, trash, keyring entries, files), to confirm first.
+    pub async fn profile_removal(&self, name: &str) -> Result<ProfileRemovalView, ApiError> {
+        profiles::removal_preview(self, name).await
+    }
+
     /// Deletes a profile with its keyring entries, certificate files and cache.
     pub async fn delete_profile(&self, name: &str) -> Result<ProfileView, ApiError> {
         profiles::delete(self, name).await
@@ -253,7 +263,12 @@ impl Berth {
     /// One profile per registry host in Docker's config.json (default `~/.docker/config.json`),
     /// with credentials (into the keyring) and `/etc/docker/certs.d/<host>/` files.
     pub async fn import_docker_config(&self, path: Option<&Path>) -> Result<DockerImportReport, ApiError> {
-        docker_config::import(self, path).await
+        docker_config::import(self, path, false).await
+    }
+
+    /// What `import_docker_config` would create, without writing anything or asking a credential helper.
+    pub async fn preview_docker_config(&self, path: Option<&Path>) -> Result<DockerImportReport, ApiError> {
+        docker_config::import(self, path, true).await
     }
 
     /// What client machines need for this profile's registry (daemon.json, certs.d, login, podman).

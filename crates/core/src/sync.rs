@@ -90,6 +90,8 @@ pub enum SortBy {
     Size,
     Digest,
     Platforms,
+    /// Repository, then tag (search results across repositories).
+    Repository,
 }
 
 impl From<SortBy> for TagSort {
@@ -100,6 +102,7 @@ impl From<SortBy> for TagSort {
             SortBy::Size => TagSort::Size,
             SortBy::Digest => TagSort::Digest,
             SortBy::Platforms => TagSort::Platforms,
+            SortBy::Repository => TagSort::Repository,
         }
     }
 }
@@ -260,6 +263,19 @@ impl Berth {
 
     /// Searches every cached tag of a profile ("repository:tag" or digest substring, case-insensitive).
     pub async fn search(&self, profile: &str, query: &str, sort: SortBy, limit: u32) -> Result<SearchResult, ApiError> {
+        self.search_page(profile, query, sort, 0, limit).await
+    }
+
+    /// One page of a search: hits `offset..offset + limit` of all of them (`total`), so a front end
+    /// can show every hit without a cap (the window loads pages as the list scrolls).
+    pub async fn search_page(
+        &self,
+        profile: &str,
+        query: &str,
+        sort: SortBy,
+        offset: u64,
+        limit: u32,
+    ) -> Result<SearchResult, ApiError> {
         let row = self.store().profile(profile).await?;
         let children = self.store().backend_children(row.id).await?;
         if !children.is_empty() {
@@ -276,7 +292,7 @@ impl Berth {
             .with_fix(crate::FixAction::Command, format!("berth search {} QUERY", names[0])));
         }
         let limit = limit.clamp(1, crate::defaults::SEARCH_LIMIT_MAX);
-        let (total, rows) = self.store().search_tags(row.id, query, sort.into(), limit).await?;
+        let (total, rows) = self.store().search_tags_page(row.id, query, sort.into(), offset, limit).await?;
         Ok(SearchResult { total, tags: rows.into_iter().map(TagView::from).collect() })
     }
 

@@ -76,6 +76,8 @@ pub enum TagSort {
     Digest,
     /// By the platforms text (`linux/amd64, linux/arm64`).
     Platforms,
+    /// By repository, then tag (search results across repositories).
+    Repository,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,7 @@ fn order_by(sort: TagSort) -> &'static str {
         TagSort::Size => "t.size DESC, t.name",
         TagSort::Digest => "t.digest, t.name",
         TagSort::Platforms => "platforms, t.name",
+        TagSort::Repository => "r.name, t.name",
     }
 }
 
@@ -136,6 +139,7 @@ fn order_by_bare(sort: TagSort) -> &'static str {
         TagSort::Size => "size DESC, name",
         TagSort::Digest => "digest, name",
         TagSort::Platforms => "platforms, name",
+        TagSort::Repository => "rname, name",
     }
 }
 
@@ -216,8 +220,8 @@ impl SearchPlan {
         format!("?{}", self.args.len())
     }
 
-    /// The arguments, then the page size.
-    fn arguments(&self, limit: i64) -> Result<SqliteArguments<'static>, StoreError> {
+    /// The arguments, then the page size and offset.
+    fn arguments(&self, limit: i64, offset: i64) -> Result<SqliteArguments<'static>, StoreError> {
         let mut out = SqliteArguments::default();
         for a in &self.args {
             match a {
@@ -227,6 +231,7 @@ impl SearchPlan {
             .map_err(sqlx::Error::Encode)?;
         }
         out.add(limit).map_err(sqlx::Error::Encode)?;
+        out.add(offset).map_err(sqlx::Error::Encode)?;
         Ok(out)
     }
 }
@@ -524,6 +529,18 @@ impl Store {
         sort: TagSort,
         limit: u32,
     ) -> Result<(u64, Vec<TagRow>), StoreError> {
+        self.search_tags_page(profile_id, needle, sort, 0, limit).await
+    }
+
+    /// [`Store::search_tags`] from the `offset`-th hit on (pages of a result without a cap).
+    pub async fn search_tags_page(
+        &self,
+        profile_id: i64,
+        needle: &str,
+        sort: TagSort,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<TagRow>), StoreError> {
         let Some(plan) = SearchPlan::new(profile_id, needle) else {
             return Ok((0, Vec::new()));
         };
@@ -549,22 +566,33 @@ impl Store {
             })
             .collect::<Vec<_>>()
             .join(", ");
+        // Each part is cut at offset + limit (the page can only hold its first hits), the merge at the page.
         let limit_arg = format!("?{}", plan.args.len() + 1);
+        let offset_arg = format!("?{}", plan.args.len() + 2);
         let bare = order_by_bare(sort);
         let pages = (0..plan.parts.len())
-            .map(|i| format!("SELECT * FROM (SELECT * FROM p{i} ORDER BY {bare}, rname LIMIT {limit_arg})"))
+            .map(|i| {
+                format!("SELECT * FROM (SELECT * FROM p{i} ORDER BY {bare}, rname LIMIT {limit_arg} + {offset_arg})")
+            })
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         let total =
             (0..plan.parts.len()).map(|i| format!("(SELECT COUNT(*) FROM p{i})")).collect::<Vec<_>>().join(" + ");
         let sql = format!(
-            "WITH {ctes}, page AS (SELECT rid FROM ({pages}) ORDER BY {bare}, rname LIMIT {limit_arg}) \
+            "WITH {ctes}, page AS (SELECT rid FROM ({pages}) ORDER BY {bare}, rname LIMIT {limit_arg} OFFSET {offset_arg}) \
              SELECT {TAG_COLUMNS}, {total} AS total FROM page JOIN tags t ON t.rowid = page.rid \
              JOIN repositories r ON r.id = t.repository_id ORDER BY {}, r.name",
             order_by(sort)
         );
-        let rows = sqlx::query_with(&sql, plan.arguments(i64::from(limit.max(1)))?).fetch_all(self.pool()).await?;
-        let total = rows.first().map_or(0, |r| r.get::<i64, _>("total") as u64);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows =
+            sqlx::query_with(&sql, plan.arguments(i64::from(limit.max(1)), offset)?).fetch_all(self.pool()).await?;
+        let total = match rows.first() {
+            Some(r) => r.get::<i64, _>("total") as u64,
+            // Past the last hit: count them on their own.
+            None if offset > 0 => Box::pin(self.search_tags_page(profile_id, needle, sort, 0, 1)).await?.0,
+            None => 0,
+        };
         Ok((total, rows.iter().take(limit as usize).map(tag_row).collect()))
     }
 

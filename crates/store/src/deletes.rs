@@ -36,10 +36,16 @@ pub struct ProfileGraph {
     pub manifests: HashMap<String, GraphManifest>,
     /// subject → referrers (found by the referrers API or the `sha256-<hex>` fallback index).
     pub referrers: HashMap<String, Vec<String>>,
+    /// (repository, digest) of untagged manifests the registry keeps (they hold their blobs; they can
+    /// be deleted by digest).
+    pub untagged: Vec<(String, String)>,
 }
 
+/// Every manifest the profile's tags and untagged manifests reach.
 const REACH: &str = "WITH RECURSIVE reach(d) AS ( \
        SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ?1 \
+       UNION SELECT rm.digest FROM repository_manifests rm JOIN repositories r ON r.id = rm.repository_id \
+         WHERE r.profile_id = ?1 \
        UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d)";
 
 #[derive(Debug, Clone)]
@@ -208,6 +214,8 @@ impl Store {
         for (subject, referrer) in rows {
             g.referrers.entry(subject).or_default().push(referrer);
         }
+        g.untagged =
+            self.untagged_manifests(profile_id, None).await?.into_iter().map(|u| (u.repository, u.digest)).collect();
         Ok(g)
     }
 

@@ -10,6 +10,7 @@ mod backends;
 mod catalog;
 mod deletes;
 mod profiles;
+mod untagged;
 
 pub use backends::{BackendLink, LinkInfo};
 pub use catalog::{ChildRecord, ManifestRecord, RepositorySummary, SyncCounts, SyncRunRow, TagRecord, TagRow, TagSort};
@@ -17,7 +18,10 @@ pub use deletes::{
     AuditRow, GcOutcome, GcRunRow, GraphManifest, GraphTag, NewAudit, NewTrashEntry, ProfileGraph, TrashManifest,
     TrashRow,
 };
-pub use profiles::{AuthMode, CaRecord, GcSettings, NewProfile, ProfileKind, ProfileRow, ProfileSettings};
+pub use profiles::{
+    AuthMode, CaRecord, GcSettings, NewProfile, ProfileFootprint, ProfileKind, ProfileRow, ProfileSettings,
+};
+pub use untagged::UntaggedRow;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -440,3 +440,53 @@ mod tests {
         assert!(matches!(store.delete_profile("lab2").await, Err(StoreError::ProfileNotFound(_))));
     }
 }
+
+/// What the cache holds for one profile: what removing it deletes (the audit log is kept).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProfileFootprint {
+    pub repositories: u64,
+    pub tags: u64,
+    /// Trash entries still restorable (their manifests go with the profile).
+    pub trash_entries: u64,
+    pub retention_policies: u64,
+    pub gc_runs: u64,
+    pub sync_runs: u64,
+    /// Audit rows that name the profile: kept, with the profile's name.
+    pub audit_rows: u64,
+}
+
+impl Store {
+    /// Counts the rows a profile's removal deletes (and the audit rows it keeps).
+    pub async fn profile_footprint(&self, profile_id: i64) -> Result<ProfileFootprint, StoreError> {
+        let (repositories, tags, trash_entries, retention_policies, gc_runs, sync_runs, audit_rows): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM repositories WHERE profile_id = ?1), \
+                    (SELECT COUNT(*) FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ?1), \
+                    (SELECT COUNT(*) FROM trash_entries WHERE profile_id = ?1 AND state = 'trashed'), \
+                    (SELECT COUNT(*) FROM retention_policies WHERE profile_id = ?1), \
+                    (SELECT COUNT(*) FROM gc_runs WHERE profile_id = ?1), \
+                    (SELECT COUNT(*) FROM sync_runs WHERE profile_id = ?1), \
+                    (SELECT COUNT(*) FROM audit_log WHERE profile_id = ?1)",
+        )
+        .bind(profile_id)
+        .fetch_one(self.pool())
+        .await?;
+        let n = |v: i64| v.max(0) as u64;
+        Ok(ProfileFootprint {
+            repositories: n(repositories),
+            tags: n(tags),
+            trash_entries: n(trash_entries),
+            retention_policies: n(retention_policies),
+            gc_runs: n(gc_runs),
+            sync_runs: n(sync_runs),
+            audit_rows: n(audit_rows),
+        })
+    }
+}

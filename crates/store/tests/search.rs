@@ -124,6 +124,7 @@ fn oracle(tags: &[(&str, &str, usize)], needle: &str, sort: TagSort) -> Vec<(Str
             TagSort::Size => mb.1.cmp(&ma.1),
             TagSort::Digest => digest(a.2).cmp(&digest(b.2)),
             TagSort::Platforms => platforms(a.2).cmp(&platforms(b.2)),
+            TagSort::Repository => a.0.cmp(b.0),
         };
         key.then(a.1.cmp(b.1)).then(a.0.cmp(b.0))
     });
@@ -134,7 +135,8 @@ fn keys(rows: &[TagRow]) -> Vec<(String, String)> {
     rows.iter().map(|r| (r.repository.clone(), r.name.clone())).collect()
 }
 
-const SORTS: [TagSort; 5] = [TagSort::Name, TagSort::Created, TagSort::Size, TagSort::Digest, TagSort::Platforms];
+const SORTS: [TagSort; 6] =
+    [TagSort::Name, TagSort::Created, TagSort::Size, TagSort::Digest, TagSort::Platforms, TagSort::Repository];
 
 #[tokio::test]
 async fn every_needle_shape_matches_the_oracle_with_exact_totals_in_every_sort() {
@@ -210,6 +212,21 @@ async fn every_needle_shape_matches_the_oracle_with_exact_totals_in_every_sort()
             }
             let (total, rows) = store.search_tags(pid, needle, sort, 0).await.unwrap();
             assert_eq!((total, rows.len()), (expected.len() as u64, 0), "limit 0 still counts {needle:?}");
+            // Pages from an offset: together they are the whole result, in order, without a cap.
+            for page in [1u32, 2, 5] {
+                let mut all = Vec::new();
+                let mut offset = 0u64;
+                loop {
+                    let (total, rows) = store.search_tags_page(pid, needle, sort, offset, page).await.unwrap();
+                    assert_eq!(total, expected.len() as u64, "total at offset {offset} for {needle:?} ({sort:?})");
+                    if rows.is_empty() {
+                        break;
+                    }
+                    offset += rows.len() as u64;
+                    all.extend(keys(&rows));
+                }
+                assert_eq!(all, expected, "pages of {page} for {needle:?} ({sort:?})");
+            }
         }
     }
     // Spot checks that the oracle itself is not vacuous.

@@ -540,6 +540,8 @@ impl Run<'_, '_> {
             Ok(found) => {
                 let msg = (!found).then(|| "already gone".to_string());
                 self.record(result(action, &repo, &target, Some(&digest), "ok", msg)).await;
+                // Gone from the registry: no longer one of its untagged manifests.
+                self.t.store.forget_repository_manifest(self.t.profile_id, &repo, &digest).await?;
             }
             Err(e) => {
                 let fatal = e.is_fatal();
@@ -576,6 +578,7 @@ impl Run<'_, '_> {
                 self.announce(format!("delete {repo}@{} (child)", c.digest));
                 match retry(|| self.t.backend.delete_manifest(&repo, &cd)).await {
                     Ok(_) => {
+                        self.t.store.forget_repository_manifest(self.t.profile_id, &repo, &c.digest).await?;
                         self.record(result(
                             "delete_child",
                             &repo,

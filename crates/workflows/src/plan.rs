@@ -243,8 +243,10 @@ pub fn compute_plan(
 struct Planner<'g> {
     g: &'g ProfileGraph,
     opts: PlanOptions,
-    /// repo → tag → digest
+    /// repo → tag → digest (every repository with tags or untagged manifests has an entry)
     tags: BTreeMap<&'g str, BTreeMap<&'g str, &'g str>>,
+    /// repo → untagged manifests the registry keeps
+    untagged: BTreeMap<&'g str, BTreeSet<&'g str>>,
     plan: DeletePlan,
     /// (repo, tag) the plan removes.
     removed_tags: HashSet<(&'g str, &'g str)>,
@@ -262,6 +264,11 @@ impl<'g> Planner<'g> {
         let mut tags: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
         for t in &g.tags {
             tags.entry(t.repository.as_str()).or_default().insert(t.name.as_str(), t.digest.as_str());
+        }
+        let mut untagged: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (repo, digest) in &g.untagged {
+            tags.entry(repo.as_str()).or_default();
+            untagged.entry(repo.as_str()).or_default().insert(digest.as_str());
         }
         let plan = DeletePlan {
             profile: profile.to_string(),
@@ -281,6 +288,7 @@ impl<'g> Planner<'g> {
             g,
             opts,
             tags,
+            untagged,
             plan,
             removed_tags: HashSet::new(),
             deleted: BTreeMap::new(),
@@ -295,7 +303,7 @@ impl<'g> Planner<'g> {
         selections: &[Selection],
         blocked: &HashMap<String, (String, String)>,
     ) -> (Selected<'g>, HashSet<(&'g str, &'g str)>) {
-        let (tags, plan) = (&self.tags, &mut self.plan);
+        let (tags, untagged, plan) = (&self.tags, &self.untagged, &mut self.plan);
         // (repo, digest) → selected tags; and digests selected as whole images
         let mut selected: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
         let mut whole: HashSet<(&str, &str)> = HashSet::new();
@@ -321,6 +329,14 @@ impl<'g> Planner<'g> {
             if s.reference.contains(':') {
                 let matching: Vec<(&str, &str)> =
                     repo_tags.iter().filter(|(_, d)| **d == s.reference).map(|(t, d)| (*t, *d)).collect();
+                if let Some(d) =
+                    untagged.get(repo).and_then(|u| u.get(s.reference.as_str())).filter(|_| matching.is_empty())
+                {
+                    // An untagged manifest: deleted by digest, with no tag to take along.
+                    selected.entry((repo, *d)).or_default();
+                    whole.insert((repo, *d));
+                    continue;
+                }
                 if matching.is_empty() {
                     plan.refused.push(refuse(
                         format!("no tag of {repo} points at {}", s.reference),
@@ -353,6 +369,15 @@ impl<'g> Planner<'g> {
         for ((repo, digest), sel) in selected {
             let all: BTreeSet<&str> = tags[repo].iter().filter(|(_, d)| *d == digest).map(|(t, _)| *t).collect();
             let others: Vec<&str> = all.difference(sel).copied().collect();
+            if all.is_empty() && opts.mode == DeleteMode::UntagOnly {
+                plan.refused.push(Refusal {
+                    repository: repo.to_string(),
+                    reference: digest.to_string(),
+                    reason: format!("{repo}@{digest} has no tag to remove"),
+                    hint: "delete untagged manifests as images (not Untag only)".into(),
+                });
+                continue;
+            }
             let delete_image = match opts.mode {
                 DeleteMode::UntagOnly => false,
                 DeleteMode::Image => true,
@@ -483,8 +508,13 @@ impl<'g> Planner<'g> {
             (&self.tags, &mut self.plan, &self.removed_tags, &self.deleted, &mut self.child_deleted);
         // Index children: deleted with their index unless a surviving tag or index in the repository uses them.
         for (repo, dels) in deleted.iter() {
-            let surviving_roots =
-                tags[repo].iter().filter(|(t, _)| !removed_tags.contains(&(*repo, **t))).map(|(_, d)| *d);
+            let surviving_untagged =
+                self.untagged.get(repo).into_iter().flatten().copied().filter(|d| !dels.contains(d));
+            let surviving_roots = tags[repo]
+                .iter()
+                .filter(|(t, _)| !removed_tags.contains(&(*repo, **t)))
+                .map(|(_, d)| *d)
+                .chain(surviving_untagged);
             let live_in_repo = manifest_closure(g, surviving_roots);
             let mut stack: Vec<&str> = dels.iter().copied().collect();
             let mut seen: HashSet<&str> = HashSet::new();
@@ -540,11 +570,16 @@ impl<'g> Planner<'g> {
             (&mut self.plan, &self.removed_tags, &self.deleted, &self.child_deleted);
         // Reclaimable bytes: what the deleted manifests reach minus what every surviving tag of every
         // repository reaches (blobs are stored once per registry).
+        // Untagged manifests the plan keeps hold their blobs too (GC keeps them).
+        let kept_untagged = self.untagged.iter().flat_map(|(repo, ds)| {
+            ds.iter().copied().filter(move |d| !deleted.get(repo).is_some_and(|del| del.contains(d)))
+        });
         let live_roots = g
             .tags
             .iter()
             .filter(|t| !removed_tags.contains(&(t.repository.as_str(), t.name.as_str())))
-            .map(|t| t.digest.as_str());
+            .map(|t| t.digest.as_str())
+            .chain(kept_untagged);
         let live = blob_closure(g, &manifest_closure(g, live_roots));
         let mut gone_manifests: HashSet<&str> = HashSet::new();
         for (repo, dels) in deleted.iter() {

@@ -163,6 +163,10 @@ pub async fn restore(t: Target<'_>, id: i64) -> Result<RestoreReport, WorkflowEr
             }
         }
     }
+    if entry.kind == "delete" && entry.tags.is_empty() {
+        // An untagged manifest is back: untagged again.
+        t.store.remember_repository_manifest(t.profile_id, repo, &entry.digest).await?;
+    }
     t.store.set_trash_state(id, "restored").await?;
     let msg = format!(
         "restored {} manifest(s), tags [{}]{}",

@@ -20,10 +20,8 @@ export function formatCount(n: number): string {
   return integer(getLocale()).format(n);
 }
 
-/** "1 repository", "1,200 repositories". */
-export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;
-}
+// Counted nouns ("1 repository", "1,200 repositories") are ICU plural messages in ../i18n:
+// `t("pane.repoCount", { count, n: formatCount(count) })`.
 
 export type ProfileKind = "registry" | "nexus" | "harbor";
 

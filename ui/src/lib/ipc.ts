@@ -5,6 +5,12 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import type { AboutView } from "../bindings/AboutView";
+import type { DockerImportReport } from "../bindings/DockerImportReport";
+import type { ImportReport } from "../bindings/ImportReport";
+import type { ImportTrust } from "../bindings/ImportTrust";
+import type { ProfileFile } from "../bindings/ProfileFile";
+import type { ProfileRemovalView } from "../bindings/ProfileRemovalView";
+import type { UntaggedView } from "../bindings/UntaggedView";
 import type { AuditView } from "../bindings/AuditView";
 import type { CopyPlan } from "../bindings/CopyPlan";
 import type { CopyProgress } from "../bindings/CopyProgress";
@@ -52,6 +58,7 @@ import type { SyncProgressView } from "../bindings/SyncProgressView";
 import type { SyncSummaryView } from "../bindings/SyncSummaryView";
 import type { TagView } from "../bindings/TagView";
 import type { TrustResult } from "../bindings/TrustResult";
+import { t } from "./i18n/index.svelte";
 
 // A record, not a list: a code added on the Rust side fails the type check until it is listed here
 // (else its errors would arrive as "internal").
@@ -76,8 +83,9 @@ function internal(message: string): ApiError {
   return {
     code: "internal",
     registry: null,
-    message: message.length > 0 ? message : "Unexpected error",
-    hint: "This looks like a bug in Berth. Try again; if it keeps happening, restart the app.",
+    // The message is the error's own (English, like the backend's); what Berth adds is translated.
+    message: message.length > 0 ? message : t("error.unexpected"),
+    hint: t("error.internalHint"),
     fix: null,
     unreachable: false,
   };
@@ -175,8 +183,56 @@ export function listTags(profile: string, repository: string, sort: SortBy, filt
   return call<TagView[]>("list_tags", { profile, repository, sort, filter });
 }
 
-export function searchTags(profile: string, query: string, sort: SortBy, limit: number): Promise<SearchResult> {
-  return call<SearchResult>("search_tags", { profile, query, sort, limit });
+/** One page of a search: hits offset..offset+limit of `total` (no cap: load further pages). */
+export function searchTags(profile: string, query: string, sort: SortBy, limit: number, offset = 0): Promise<SearchResult> {
+  return call<SearchResult>("search_tags", { profile, query, sort, limit, offset });
+}
+
+/** What removing a profile deletes (cache rows, trash, keyring entries, files): shown before confirming. */
+export function profileRemoval(profile: string): Promise<ProfileRemovalView> {
+  return call<ProfileRemovalView>("profile_removal", { profile });
+}
+
+export function deleteProfile(profile: string): Promise<ProfileView> {
+  return call<ProfileView>("delete_profile", { profile });
+}
+
+export function duplicateProfile(profile: string, newName: string): Promise<ProfileView> {
+  return call<ProfileView>("duplicate_profile", { profile, newName });
+}
+
+/** Asks where to save (native dialog) and writes the profile file; the path, or null when cancelled. */
+export function exportProfile(profile: string): Promise<string | null> {
+  return call<string | null>("export_profile", { profile });
+}
+
+/** Asks for a profile file (native dialog) and reads it, to show before importing; null when cancelled. */
+export function pickProfileFile(): Promise<ProfileFile | null> {
+  return call<ProfileFile | null>("pick_profile_file");
+}
+
+export function importProfile(path: string, name: string | null, trust: ImportTrust): Promise<ImportReport> {
+  return call<ImportReport>("import_profile", { path, name, trust });
+}
+
+/** Docker's config.json and certs.d: the default file, or one picked (`pick`); `dryRun` previews. */
+export function importDockerConfig(pick: boolean, dryRun: boolean, path: string | null = null): Promise<DockerImportReport | null> {
+  return call<DockerImportReport | null>("import_docker_config", { path, pick, dryRun });
+}
+
+/** The native file dialog for a client certificate or key; null when cancelled. */
+export function pickClientFile(what: "certificate" | "key"): Promise<string | null> {
+  return call<string | null>("pick_client_file", { what });
+}
+
+/** Untagged manifests of a repository (or all); `check` HEADs each on the registry first. */
+export function untaggedManifests(profile: string, repository: string | null, check: boolean): Promise<UntaggedView> {
+  return call<UntaggedView>("untagged_manifests", { profile, repository, check });
+}
+
+/** The plan that deletes a whole repository (every tag and untagged manifest). */
+export function planDeleteRepository(profile: string, repository: string): Promise<DeletePlan> {
+  return call<DeletePlan>("plan_delete_repository", { profile, repository });
 }
 
 export function inspectImage(profile: string, repository: string, reference: string): Promise<ImageDetail> {

@@ -32,7 +32,9 @@ mod views;
 pub(crate) use connection::*;
 pub(crate) use draft::*;
 pub(crate) use ops::*;
-pub use ops::{ImportReport, ImportTrust};
+pub use ops::{
+    parse_profile_export, read_profile_export, write_profile_export, ImportReport, ImportTrust, ProfileRemovalView,
+};
 pub use trust::trust_choice;
 pub(crate) use trust::*;
 pub use views::*;

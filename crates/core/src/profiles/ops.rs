@@ -232,6 +232,66 @@ fn secret_label(kind: SecretKind) -> &'static str {
 
 /// Deletes a profile: its keyring entries first (so that nothing is left there if that fails),
 /// then the row (and its cache), then its certificate files.
+/// What removing a profile deletes, shown before the user confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ProfileRemovalView {
+    pub profile: String,
+    pub url: String,
+    /// Cached repositories and tags (the registry itself is not touched).
+    #[ts(type = "number")]
+    pub repositories: u64,
+    #[ts(type = "number")]
+    pub tags: u64,
+    /// Trash entries that could still be restored: after removal they cannot.
+    #[ts(type = "number")]
+    pub trash_entries: u64,
+    #[ts(type = "number")]
+    pub retention_policies: u64,
+    /// GC and sync history rows.
+    #[ts(type = "number")]
+    pub history_rows: u64,
+    /// OS keyring entries removed (`password`, `client key passphrase`).
+    pub keyring_entries: Vec<String>,
+    /// Files in the data directory removed (CA certificates, client certificate and key).
+    pub files: Vec<String>,
+    /// Audit rows kept (they keep the profile's name).
+    #[ts(type = "number")]
+    pub audit_rows_kept: u64,
+    /// Profiles a server discovered beneath this one: they stay, and lose their server.
+    pub children: Vec<String>,
+}
+
+pub(crate) async fn removal_preview(berth: &Berth, name: &str) -> Result<ProfileRemovalView, ApiError> {
+    let row = berth.store().profile(name).await?;
+    let f = berth.store().profile_footprint(row.id).await?;
+    let children = berth.store().backend_children(row.id).await?.into_iter().map(|c| c.profile).collect();
+    let s = &row.settings;
+    let mut keyring_entries = Vec::new();
+    if s.has_password {
+        keyring_entries.push("password".to_string());
+    }
+    if s.has_key_passphrase {
+        keyring_entries.push("client key passphrase".to_string());
+    }
+    let mut files: Vec<String> = s.cas.iter().map(|c| c.file.clone()).collect();
+    files.extend(s.client_cert_file.iter().cloned());
+    files.extend(s.client_key_file.iter().cloned());
+    Ok(ProfileRemovalView {
+        profile: row.name.clone(),
+        url: row.url.clone(),
+        repositories: f.repositories,
+        tags: f.tags,
+        trash_entries: f.trash_entries,
+        retention_policies: f.retention_policies,
+        history_rows: f.gc_runs + f.sync_runs,
+        keyring_entries,
+        files,
+        audit_rows_kept: f.audit_rows,
+        children,
+    })
+}
+
 pub(crate) async fn delete(berth: &Berth, name: &str) -> Result<ProfileView, ApiError> {
     let row = berth.store().profile(name).await?;
     if row.settings.has_password || row.settings.has_key_passphrase {
@@ -274,7 +334,8 @@ pub(crate) async fn export(berth: &Berth, name: &str) -> Result<ProfileExport, A
 
 /// What an imported profile file may bring in that runs code or lowers security: dropped unless the
 /// user asks for it (a profile file can come from anyone).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
 pub struct ImportTrust {
     /// Keep the GC commands (they run through `sh -c`).
     pub gc_commands: bool,
@@ -283,7 +344,8 @@ pub struct ImportTrust {
 }
 
 /// An imported profile and what was dropped from the file, in words.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, TS)]
+#[ts(export)]
 pub struct ImportReport {
     pub profile: ProfileView,
     pub dropped: Vec<String>,
@@ -342,4 +404,31 @@ pub(crate) async fn import(
         ..Changes::default()
     };
     Ok(ImportReport { profile: create(berth, &name, changes).await?, dropped })
+}
+
+/// A profile file (`berth profile export`, the window's Export) from its bytes; `origin` names it in errors.
+pub fn parse_profile_export(bytes: &[u8], origin: &str) -> Result<ProfileExport, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        invalid(format!("{origin} is not a Berth profile file: {e}"), "choose a file written by Berth's profile export")
+    })
+}
+
+/// Reads and parses a profile file.
+pub fn read_profile_export(path: &Path) -> Result<ProfileExport, ApiError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display()), "check the path"))?;
+    parse_profile_export(&bytes, &path.display().to_string())
+}
+
+/// Writes a profile file (pretty JSON, no secrets); returns the path written.
+pub fn write_profile_export(export: &ProfileExport, path: &Path) -> Result<(), ApiError> {
+    let mut json = serde_json::to_vec_pretty(export).map_err(internal)?;
+    json.push(b'\n');
+    std::fs::write(path, json).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("cannot write {}: {e}", path.display()),
+            "choose a folder you can write to",
+        )
+    })
 }

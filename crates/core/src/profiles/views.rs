@@ -164,6 +164,14 @@ pub struct EditProfileRequest {
     pub gc_after: Option<String>,
 }
 
+/// A profile file the user picked, read, to show before importing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ProfileFile {
+    pub path: String,
+    pub export: ProfileExport,
+}
+
 /// A profile as a JSON file: everything but secrets (no password, no client key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -1,0 +1,174 @@
+//! Untagged manifests (pushed over by a newer tag, or left by an untag): listed per repository and
+//! across the registry from the cache, checked against the registry on request (each one HEADed by
+//! digest: what the registry no longer has is forgotten), and deleted by digest through the same plan,
+//! trash and audit path as tags. Deleting a whole repository plans every tag and untagged manifest.
+
+use berth_registry::{Digest, Reference};
+use berth_workflows::{DeleteMode, DeletePlan, PlanOptions, Selection};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use crate::{ApiError, Berth, ErrorCode};
+
+type CheckFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Result<bool, String>)> + Send + 'a>>;
+
+/// HEADs in flight while checking untagged manifests.
+const CHECK_CONCURRENCY: usize = 8;
+
+/// One untagged manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct UntaggedManifestView {
+    pub repository: String,
+    pub digest: String,
+    /// Empty when the cache never fetched the manifest.
+    pub media_type: String,
+    pub created: Option<String>,
+    /// Config and layers (an index: its platforms), each blob once; GC frees only what nothing else uses.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// When a tag last left it (None: before Berth kept track).
+    pub untagged_since: Option<String>,
+    /// An untagged index of the same repository lists it: it goes with that index.
+    pub index_parent: Option<String>,
+}
+
+/// Untagged manifests of a repository, or of every repository (`repository` None).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct UntaggedView {
+    pub profile: String,
+    pub repository: Option<String>,
+    pub manifests: Vec<UntaggedManifestView>,
+    /// Sum of `size` (shared blobs counted per manifest: the delete plan gives what GC frees).
+    #[ts(type = "number")]
+    pub total_size: u64,
+    /// Checked against the registry just now (each HEADed by digest); false: from the cache only.
+    pub checked: bool,
+    /// Forgotten by this check: the registry no longer has them.
+    #[ts(type = "number")]
+    pub gone: u64,
+    /// Could not be checked (the registry answered with an error); kept.
+    pub unchecked: Vec<String>,
+}
+
+impl Berth {
+    /// Untagged manifests from the cache; `check`: HEAD each by digest first and forget the gone ones.
+    pub async fn untagged(
+        &self,
+        profile: &str,
+        repository: Option<&str>,
+        check: bool,
+    ) -> Result<UntaggedView, ApiError> {
+        let row = self.store().profile(profile).await?;
+        let mut rows = self.store().untagged_manifests(row.id, repository).await?;
+        let mut gone = 0u64;
+        let mut unchecked = Vec::new();
+        if check && !rows.is_empty() {
+            let s = self.session(profile).await?;
+            let client = s.target(self).client();
+            let targets: Vec<(usize, String, String)> =
+                rows.iter().enumerate().map(|(i, r)| (i, r.repository.clone(), r.digest.clone())).collect();
+            // Boxed with an explicit Send type: the window's commands need Send futures.
+            let heads: Vec<(usize, Result<bool, String>)> = stream::iter(targets)
+                .map(|(i, repo, digest)| -> CheckFuture<'_> {
+                    Box::pin(async move {
+                        let Some(d) = Digest::parse(&digest) else { return (i, Ok(false)) };
+                        match client.head_manifest(&repo, &Reference::Digest(d)).await {
+                            Ok(h) => (i, Ok(h.is_some())),
+                            Err(e) => (i, Err(e.to_string())),
+                        }
+                    })
+                })
+                .buffer_unordered(CHECK_CONCURRENCY)
+                .collect()
+                .await;
+            let mut keep = vec![true; rows.len()];
+            for (i, present) in heads {
+                match present {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        if let (Some(k), Some(r)) = (keep.get_mut(i), rows.get(i)) {
+                            *k = false;
+                            self.store().forget_repository_manifest(row.id, &r.repository, &r.digest).await?;
+                            gone += 1;
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(r) = rows.get(i) {
+                            unchecked.push(format!("{}@{}: {e}", r.repository, r.digest));
+                        }
+                    }
+                }
+            }
+            let mut it = keep.into_iter();
+            rows.retain(|_| it.next().unwrap_or(true));
+        }
+        let manifests: Vec<UntaggedManifestView> = rows
+            .into_iter()
+            .map(|r| UntaggedManifestView {
+                repository: r.repository,
+                digest: r.digest,
+                media_type: r.media_type,
+                created: r.created,
+                size: r.size,
+                untagged_since: r.last_tagged,
+                index_parent: r.index_parent,
+            })
+            .collect();
+        let total_size = berth_registry::saturating_sum(manifests.iter().map(|m| m.size));
+        Ok(UntaggedView {
+            profile: row.name,
+            repository: repository.map(str::to_string),
+            manifests,
+            total_size,
+            checked: check,
+            gone,
+            unchecked,
+        })
+    }
+
+    /// The plan that deletes a whole repository: every tag (with its image) and every untagged
+    /// manifest, referrers included. Deletes nothing; execute it like any delete plan.
+    pub async fn plan_delete_repository(
+        &self,
+        profile: &str,
+        repository: &str,
+        cancel: &CancellationToken,
+    ) -> Result<DeletePlan, ApiError> {
+        let row = self.store().profile(profile).await?;
+        let tags = self.store().repository_tags(row.id, repository, berth_store::TagSort::Name).await?;
+        let untagged = self.store().untagged_manifests(row.id, Some(repository)).await?;
+        let mut selections: Vec<Selection> =
+            tags.iter().map(|t| Selection { repository: repository.to_string(), reference: t.name.clone() }).collect();
+        // An untagged index takes its untagged children along; select only the others.
+        selections.extend(
+            untagged
+                .iter()
+                .filter(|u| u.index_parent.is_none())
+                .map(|u| Selection { repository: repository.to_string(), reference: u.digest.clone() }),
+        );
+        if selections.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{profile} has nothing cached in {repository}"),
+                "sync the profile: the plan is computed from the cache",
+            )
+            .with_fix(crate::FixAction::Sync { profile: profile.to_string() }, format!("berth sync {profile}")));
+        }
+        let options = PlanOptions { mode: DeleteMode::Image, referrers: true };
+        let mut plan = self.plan_delete(profile, &selections, options, cancel).await?;
+        let s = self.session(profile).await?;
+        plan.notes.push(if s.target(self).backend.capabilities().gc_commands {
+            format!(
+                "registry:2 keeps the empty folder of {repository} (it stays in the catalog): remove it with the \
+                 empty-repository step on the GC page"
+            )
+        } else {
+            format!("{repository} stays listed until the server drops empty repositories")
+        });
+        Ok(plan)
+    }
+}
