@@ -159,8 +159,9 @@ impl Berth {
             .with_fix(crate::FixAction::Sync { profile: profile.to_string() }, format!("berth sync {profile}")));
         }
         let options = PlanOptions { mode: DeleteMode::Image, referrers: true };
-        let mut plan = self.plan_delete(profile, &selections, options, cancel).await?;
+        // One session for the plan and the backend's capabilities.
         let s = self.session(profile).await?;
+        let mut plan = berth_workflows::plan_delete(s.target(self), &selections, options, cancel).await?;
         plan.notes.push(if s.target(self).backend.capabilities().gc_commands {
             format!(
                 "registry:2 keeps the empty folder of {repository} (it stays in the catalog): remove it with the \
