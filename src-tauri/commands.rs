@@ -239,8 +239,11 @@ pub async fn inspect_image(
     profile: String,
     repository: String,
     reference: String,
+    fresh: Option<bool>,
 ) -> Result<ImageDetail, ApiError> {
-    berth.inspect(&profile, &repository, &reference).await
+    // The window opens a detail from the cache (instant, offline); `fresh` asks the registry.
+    let from = if fresh.unwrap_or(false) { berth_core::InspectFrom::Registry } else { berth_core::InspectFrom::Cache };
+    berth.inspect_from(&profile, &repository, &reference, from).await
 }
 
 /// Syncs a profile, emitting `sync-progress` events; one sync per profile at a time.

@@ -1,9 +1,9 @@
-import { clearMocks } from "@tauri-apps/api/mocks";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import ImageDetail from "../src/lib/components/ImageDetail.svelte";
-import { apiError, callsOf, image, mockBackend } from "./backend";
+import { apiError, callsOf, image, mockBackend, type Call } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -16,8 +16,8 @@ const ARM = "sha256:" + "b2".repeat(32);
 const INDEX = image("multi", "1.0", {
   media_type: "application/vnd.oci.image.index.v1+json",
   platforms: [
-    { os: "linux", architecture: "amd64", variant: null, digest: AMD, size: 1111 },
-    { os: "linux", architecture: "arm64", variant: "v8", digest: ARM, size: 2222 },
+    { os: "linux", architecture: "amd64", variant: null, digest: AMD, size: 1111, created: null, pull: `docker pull 127.0.0.1:5000/multi@${AMD}` },
+    { os: "linux", architecture: "arm64", variant: "v8", digest: ARM, size: 2222, created: "2024-02-02T00:00:00Z", pull: `docker pull 127.0.0.1:5000/multi@${ARM}` },
   ],
   resolved_platform: "linux/amd64",
   sibling_tags: ["latest"],
@@ -32,6 +32,36 @@ const ARM_IMAGE = image("multi", ARM, {
 });
 
 describe("image detail", () => {
+  it("answers from the cache, says when the registry confirmed it, and Check the registry asks it again", async () => {
+    const user = userEvent.setup();
+    const cachedAt = new Date(Date.now() - 5 * 60_000).toISOString();
+    const cached = {
+      ...INDEX,
+      source: "cache" as const,
+      checked_at: cachedAt,
+      pull_tag: "docker pull 127.0.0.1:5000/multi:1.0",
+      notes: ["The registry did not answer (connection refused): this is the cache's copy."],
+    };
+    const calls: Call[] = [];
+    mockIPC((cmd, raw) => {
+      calls.push({ cmd, args: raw });
+      if (cmd !== "inspect_image") throw `unknown command ${cmd}`;
+      return (raw as { fresh: boolean }).fresh ? INDEX : cached;
+    });
+    render(ImageDetail, { profile: "lab", repository: "multi", reference: "1.0", onclose: vi.fn() });
+    expect(await screen.findByTestId("detail-source")).toHaveTextContent("From the cache · the registry confirmed it 5 min ago");
+    expect(screen.getByTestId("detail-notes")).toHaveTextContent("did not answer");
+    expect(screen.getByTestId("pull-tag-line")).toHaveTextContent("docker pull 127.0.0.1:5000/multi:1.0");
+    expect(screen.getAllByTestId("platform-created")).toHaveLength(1);
+    expect(screen.getAllByRole("button", { name: "Copy the docker pull command of linux/arm64/v8" })).toHaveLength(1);
+
+    await user.click(screen.getByTestId("detail-refresh"));
+    await waitFor(() => expect(screen.getByTestId("detail-source")).toHaveTextContent("Checked against the registry just now"));
+    expect(screen.queryByTestId("detail-notes")).toBeNull();
+    expect(screen.queryByTestId("pull-tag-line")).toBeNull();
+    expect(callsOf(calls, "inspect_image").map((c) => (c.args as { fresh: boolean }).fresh)).toEqual([false, true]);
+  });
+
   it("shows the pull line, digest, siblings and each platform; a platform click loads its layers", async () => {
     const user = userEvent.setup();
     const calls = mockBackend({ images: { "multi@1.0": INDEX, [`multi@${ARM}`]: ARM_IMAGE } });
@@ -49,8 +79,8 @@ describe("image detail", () => {
     expect(await screen.findByTestId("shown-platform")).toHaveTextContent("linux/arm64/v8");
     await waitFor(() => expect(screen.getByTestId("layers")).toHaveTextContent("5.4 KB"));
     expect(callsOf(calls, "inspect_image").map((c) => c.args)).toEqual([
-      { profile: "lab", repository: "multi", reference: "1.0" },
-      { profile: "lab", repository: "multi", reference: ARM },
+      { profile: "lab", repository: "multi", reference: "1.0", fresh: false },
+      { profile: "lab", repository: "multi", reference: ARM, fresh: false },
     ]);
 
     // The arm64 config: its hostile label is text, and nothing runs.

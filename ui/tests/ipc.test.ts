@@ -129,7 +129,7 @@ describe("command wrappers", () => {
     expect(seen).toEqual([
       ["list_tags", { profile: "p", repository: "team/app", sort: "created", filter: "(?i)v1" }],
       ["search_tags", { profile: "p", query: "app:", sort: "size", limit: 50, offset: 0 }],
-      ["inspect_image", { profile: "p", repository: "team/app", reference: "1.0" }],
+      ["inspect_image", { profile: "p", repository: "team/app", reference: "1.0", fresh: false }],
       ["edit_profile", { profile: "p", request: { url: "http://x" } }],
       ["trust_server", { profile: "p", pin: false, sha256: "ab" }],
       ["pick_certificate_file", {}],

@@ -43,6 +43,9 @@ enum Command {
         name: String,
         /// REPO:TAG or REPO@sha256:DIGEST.
         image: String,
+        /// Answer from the cache, as the last sync saw it (offline; the registry only for what the cache lacks).
+        #[arg(long)]
+        cached: bool,
         #[arg(long)]
         json: bool,
     },
@@ -225,9 +228,10 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
         Command::Cert(_) | Command::About { .. } => unreachable!("handled above"),
         Command::Harbor(cmd) => backends::run_harbor(&berth, cmd).await?,
         Command::Nexus(cmd) => backends::run_nexus(&berth, cmd).await?,
-        Command::Inspect { name, image, json } => {
+        Command::Inspect { name, image, cached, json } => {
             let (repo, reference) = split_image(&image)?;
-            let detail = berth.inspect(&name, repo, reference).await?;
+            let from = if cached { berth_core::InspectFrom::Cache } else { berth_core::InspectFrom::Registry };
+            let detail = berth.inspect_from(&name, repo, reference, from).await?;
             if json {
                 print_json(&detail);
             } else {
@@ -379,7 +383,8 @@ fn print_detail(d: &berth_core::ImageDetail) {
     println!("size        {}", human_size(d.size));
     for p in &d.platforms {
         let v = p.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default();
-        println!("platform    {}/{}{v}  {}  {}", p.os, p.architecture, p.digest, human_size(p.size));
+        let created = p.created.as_deref().unwrap_or("-");
+        println!("platform    {}/{}{v}  {}  {}  {created}", p.os, p.architecture, p.digest, human_size(p.size));
     }
     if let Some(c) = &d.config {
         if let Some(created) = &c.created {
@@ -403,7 +408,20 @@ fn print_detail(d: &berth_core::ImageDetail) {
     if !d.sibling_tags.is_empty() {
         println!("same digest {}", d.sibling_tags.join(", "));
     }
+    if let Some(tag) = &d.pull_tag {
+        println!("pull        {tag}");
+    }
     println!("pull        {}", d.pull);
+    match (d.source, &d.checked_at) {
+        (berth_core::DetailSource::Registry, _) => {}
+        (berth_core::DetailSource::Cache, Some(at)) => {
+            println!("from        the cache (the registry confirmed it at {at})")
+        }
+        (berth_core::DetailSource::Cache, None) => println!("from        the cache"),
+    }
+    for n in &d.notes {
+        eprintln!("berth: {n}");
+    }
 }
 
 fn print_tags(tags: &[TagView], with_repo: bool) {

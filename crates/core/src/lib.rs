@@ -52,8 +52,8 @@ pub use docker_config::{
 };
 pub use error::{ApiError, ErrorCode, Fix, FixAction, ProfileField};
 pub use inspect::{
-    CertificateView, CheckView, ConfigView, ConnectionReport, HistoryView, ImageDetail, LayerView, PlatformView,
-    ReferrerView,
+    CertificateView, CheckView, ConfigView, ConnectionReport, DetailSource, HistoryView, ImageDetail, InspectFrom,
+    LayerView, PlatformView, ReferrerView,
 };
 pub use instance::instance_id;
 pub use jobs::{Job, JobKind};
@@ -320,9 +320,28 @@ impl Berth {
     }
 
     /// One image by tag or digest: platforms, layers, config, referrers, sibling tags, raw manifest.
+    /// Asks the registry; answers from the cache when the registry cannot be reached.
     pub async fn inspect(&self, profile: &str, repo: &str, reference: &str) -> Result<ImageDetail, ApiError> {
+        self.inspect_from(profile, repo, reference, InspectFrom::Registry).await
+    }
+
+    /// [`Berth::inspect`], from the cache first when `from` says so (as the last sync saw it: instant,
+    /// and offline); the detail says where it came from and when the registry last confirmed it.
+    pub async fn inspect_from(
+        &self,
+        profile: &str,
+        repo: &str,
+        reference: &str,
+        from: InspectFrom,
+    ) -> Result<ImageDetail, ApiError> {
         let session = self.session(profile).await?;
-        inspect::inspect(session.client(), repo, reference).await
+        let cx = inspect::InspectCtx {
+            client: session.client(),
+            store: self.store(),
+            profile_id: session.row().id,
+            profile,
+        };
+        inspect::inspect(cx, repo, reference, from).await
     }
 }
 

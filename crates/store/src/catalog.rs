@@ -22,6 +22,8 @@ pub struct ManifestRecord {
     pub artifact_type: Option<String>,
     pub subject: Option<String>,
     pub total_size: u64,
+    /// The image config's shown parts as JSON (`berth_registry::ImageConfig`), for the offline detail.
+    pub config: Option<String>,
     /// Index children with their platforms.
     pub children: Vec<ChildRecord>,
     /// Image config and layers: (digest, size, media type).
@@ -678,7 +680,7 @@ async fn insert_manifest_rows(
     let fetched_at = now_rfc3339();
     let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT OR IGNORE INTO manifests (digest, media_type, raw, size, created, os, architecture, variant, \
-         config_digest, artifact_type, subject, total_size, fetched_at) ",
+         config_digest, artifact_type, subject, total_size, fetched_at, config) ",
     );
     qb.push_values(records, |mut b, m| {
         b.push_bind(&m.digest)
@@ -693,7 +695,8 @@ async fn insert_manifest_rows(
             .push_bind(&m.artifact_type)
             .push_bind(&m.subject)
             .push_bind(i64::try_from(m.total_size).unwrap_or(i64::MAX))
-            .push_bind(&fetched_at);
+            .push_bind(&fetched_at)
+            .push_bind(&m.config);
     });
     qb.build().execute(&mut *conn).await?;
     // The edges as JSON rows: one statement per table, whatever the number of manifests.

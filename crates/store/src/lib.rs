@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 mod backends;
 mod catalog;
 mod deletes;
+mod detail;
 mod profiles;
 mod untagged;
 
@@ -18,6 +19,7 @@ pub use deletes::{
     AuditRow, GcOutcome, GcRunRow, GraphManifest, GraphTag, NewAudit, NewTrashEntry, ProfileGraph, TrashManifest,
     TrashRow,
 };
+pub use detail::CachedManifest;
 pub use profiles::{
     AuthMode, CaRecord, GcSettings, NewProfile, ProfileFootprint, ProfileKind, ProfileRow, ProfileSettings,
 };
@@ -87,7 +89,8 @@ impl Store {
     }
 }
 
-pub(crate) fn now_rfc3339() -> String {
+/// Now, as the cache writes times (RFC 3339, UTC).
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 

@@ -242,6 +242,7 @@ impl Shared {
                     self.client.image_config(repo, &m.manifest).await?
                 };
                 if let Some(c) = config {
+                    rec.config = serde_json::to_string(&c).ok();
                     rec.created = c.created;
                     rec.os = c.os;
                     rec.architecture = c.architecture;

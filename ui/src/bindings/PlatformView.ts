@@ -4,4 +4,12 @@ export type PlatformView = { os: string, architecture: string, variant: string |
 /**
  * Config + layers of this platform's image, in bytes.
  */
-size: number, };
+size: number, 
+/**
+ * This platform's creation time (its config), when known.
+ */
+created: string | null, 
+/**
+ * `docker pull HOST/REPO@DIGEST` of this platform's image.
+ */
+pull: string, };

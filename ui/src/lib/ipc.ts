@@ -235,8 +235,9 @@ export function planDeleteRepository(profile: string, repository: string): Promi
   return call<DeletePlan>("plan_delete_repository", { profile, repository });
 }
 
-export function inspectImage(profile: string, repository: string, reference: string): Promise<ImageDetail> {
-  return call<ImageDetail>("inspect_image", { profile, repository, reference });
+/** From the cache as the last sync saw it (instant, offline); `fresh` asks the registry. */
+export function inspectImage(profile: string, repository: string, reference: string, fresh = false): Promise<ImageDetail> {
+  return call<ImageDetail>("inspect_image", { profile, repository, reference, fresh });
 }
 
 export function harborProjects(profile: string): Promise<HarborProjectView[]> {

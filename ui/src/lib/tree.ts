@@ -47,3 +47,8 @@ export function countRepositories(nodes: readonly RepoNode[]): number {
   for (const node of nodes) n += (node.is_repository ? 1 : 0) + countRepositories(node.children);
   return n;
 }
+
+/** Whether the tree holds the repository `path`. */
+export function hasRepository(nodes: readonly RepoNode[], path: string): boolean {
+  return nodes.some((node) => (node.is_repository && node.path === path) || hasRepository(node.children, path));
+}
