@@ -12,7 +12,8 @@ build_pkgs=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev libx
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libdbus-1-dev)
 test_pkgs=(docker-registry skopeo nginx-light apache2-utils xvfb xauth webkit2gtk-driver
   dbus dbus-x11 gnome-keyring libsecret-tools openssl desktop-file-utils
-  xdotool x11-utils imagemagick python3-xlib rpm)
+  xdotool x11-utils imagemagick python3-xlib rpm
+  fonts-wqy-microhei)  # a CJK font: the window in Chinese, in screenshots
 
 bench_pkgs=(wrk)
 

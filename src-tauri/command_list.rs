@@ -43,6 +43,7 @@ macro_rules! for_each_command {
             commands::sync_profile,
             commands::cancel_sync,
             commands::about,
+            commands::system_locale,
             deletes::plan_delete,
             deletes::untagged_manifests,
             deletes::plan_delete_repository,

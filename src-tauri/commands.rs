@@ -313,6 +313,12 @@ pub fn cancel_sync(berth: State<'_, Berth>, profile: String) -> bool {
     berth.cancel_job(&profile, Some(berth_core::JobKind::Sync))
 }
 
+/// The system's message language (e.g. `zh_CN.UTF-8`): the window follows it unless the user chose one.
+#[tauri::command]
+pub fn system_locale() -> Option<String> {
+    berth_core::system_locale()
+}
+
 /// Versions (app, Tauri, WebKitGTK) and paths (data, database, logs) for the About dialog.
 #[tauri::command]
 pub fn about(berth: State<'_, Berth>) -> Result<AboutView, ApiError> {

@@ -1,8 +1,14 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
+import { followSystemLocale } from "./lib/i18n/index.svelte";
+import { systemLocale } from "./lib/ipc";
 import "./app.css";
 
 const target = document.getElementById("app");
 if (target === null) throw new Error("Berth: #app element missing from index.html");
 
-export default mount(App, { target });
+// The window speaks the system's language (LANG=zh_CN.UTF-8 → Simplified Chinese) unless the user
+// picked one: the shell reads the environment, which WebKitGTK's navigator.language may not reflect.
+void systemLocale()
+  .then(followSystemLocale, () => undefined)
+  .finally(() => mount(App, { target }));

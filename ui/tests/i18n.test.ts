@@ -13,7 +13,7 @@ import TrashView from "../src/lib/components/TrashView.svelte";
 import type { GcPrediction, TrashView as TrashEntry } from "../src/lib/ipc";
 import { formatBytes, formatCount, formatDate, relativeTime } from "../src/lib/format";
 import { en } from "../src/lib/i18n/en";
-import { detectLocale, getLocale, localeFromTag, resetLocale, setLocale, t } from "../src/lib/i18n/index.svelte";
+import { detectLocale, followSystemLocale, getLocale, localeFromTag, resetLocale, setLocale, t } from "../src/lib/i18n/index.svelte";
 import { zhCN } from "../src/lib/i18n/zh-CN";
 import { mockBackend, profile, tag } from "./backend";
 
@@ -104,6 +104,19 @@ describe("locale", () => {
     expect(detectLocale(undefined)).toBe("en");
     // jsdom reports en-US.
     expect(getLocale()).toBe("en");
+  });
+
+  it("follows the system locale the shell reads (LANG) unless the user chose one in the window", () => {
+    resetLocale();
+    followSystemLocale("zh_CN.UTF-8");
+    expect(getLocale()).toBe("zh-CN");
+    expect(document.documentElement.lang).toBe("zh-CN");
+    followSystemLocale(null);
+    expect(getLocale()).toBe("en");
+    setLocale("zh-CN");
+    followSystemLocale("en_US.UTF-8");
+    expect(getLocale(), "a choice made in the window wins").toBe("zh-CN");
+    resetLocale();
   });
 
   it("formats messages, counts, sizes and dates per locale", () => {

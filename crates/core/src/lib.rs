@@ -13,6 +13,7 @@ mod error;
 mod inspect;
 mod instance;
 mod jobs;
+mod locale;
 pub mod logging;
 mod overview;
 mod profiles;
@@ -57,6 +58,7 @@ pub use inspect::{
 };
 pub use instance::instance_id;
 pub use jobs::{Job, JobKind};
+pub use locale::system_locale;
 pub use overview::{ProfileStatusView, StorageView, SyncRunView};
 pub use profiles::{
     parse_profile_export, read_profile_export, trust_choice, write_profile_export, AddProfileRequest, CaView,

@@ -174,8 +174,8 @@ impl AppSession {
     /// Opens a repository: filters the tree down to it (rows far down a virtualized tree are not in
     /// the DOM), then clicks it.
     pub async fn open_repository(&self, path: &str) {
-        let filter = self.wait_css("input[aria-label='Filter repositories']", 10).await;
-        self.js("const e = document.querySelector(\"input[aria-label='Filter repositories']\"); e.value = ''; \
+        let filter = self.wait_css("[data-testid=repo-filter]", 10).await;
+        self.js("const e = document.querySelector('[data-testid=repo-filter]'); e.value = ''; \
                  e.dispatchEvent(new Event('input', { bubbles: true })); return true;")
             .await;
         self.client.send_keys(&filter, path).await.expect("type the repository filter");

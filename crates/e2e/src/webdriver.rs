@@ -127,6 +127,13 @@ impl WebDriver {
             .map_err(|e| WdError(format!("screenshot: {e}")))
     }
 
+    /// WebDriver's Set Window Rect: resizes the window (the window manager may clamp it to its minimum).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), WdError> {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height})))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn close(&self) -> Result<(), WdError> {
         self.call(reqwest::Method::DELETE, "", None).await.map(|_| ())
     }

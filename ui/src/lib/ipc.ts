@@ -136,6 +136,11 @@ export function about(): Promise<AboutView> {
   return call<AboutView>("about");
 }
 
+/** The system's message language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), e.g. "zh_CN.UTF-8"; null: none set. */
+export function systemLocale(): Promise<string | null> {
+  return call<string | null>("system_locale");
+}
+
 export function profileStatuses(): Promise<ProfileStatusView[]> {
   return call<ProfileStatusView[]>("profile_statuses");
 }

@@ -67,6 +67,16 @@ export function setLocale(l: Locale): void {
   }
 }
 
+/** Follows the system's language (the shell reads LANG and friends) unless the user chose one here. */
+export function followSystemLocale(tag: string | null | undefined): void {
+  if (stored() !== null) return;
+  const l = localeFromTag(tag) ?? "en";
+  if (l === state.locale) return;
+  state.locale = l;
+  void localeStore.set(l);
+  setDocumentLang(l);
+}
+
 /** Forgets a remembered choice and follows the system again (tests). */
 export function resetLocale(): void {
   try {
