@@ -230,6 +230,10 @@ async fn the_window_speaks_chinese_under_a_chinese_locale_and_fits_720_by_480() 
     seeder.push_image("team/app", "1.1", &ImageSpec::small("zh2")).await;
     let app =
         AppSession::start_with_env(&[("LANG", "zh_CN.UTF-8"), ("LC_ALL", "zh_CN.UTF-8"), ("LANGUAGE", "zh_CN")]).await;
+    // A language chosen in the window is remembered (WebKit's local storage outlives the data dir):
+    // forget any earlier choice, so the system's language decides.
+    app.js("localStorage.removeItem('berth.locale'); return true;").await;
+    app.reload().await;
     app.wait_text("[data-testid=add-profile-open]", "添加镜像仓库", 20).await;
     app.add_profile("lab", &registry.url(), false).await;
     app.wait_js("document.querySelector('[data-testid=profile-dialog]') === null", "dialog closes", 30).await;
@@ -243,20 +247,46 @@ async fn the_window_speaks_chinese_under_a_chinese_locale_and_fits_720_by_480() 
     // 720×480, the window's minimum: the header's buttons, the profile name and the tabs do not overlap.
     app.client.set_window_size(720, 480).await.expect("resize");
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let overlaps = app
-        .js("const sel = ['#pane-title', \
-               '[data-testid=edit-profile]', '[data-testid=profile-manage]', '[data-testid=view-gc]', \
-               '[data-testid=view-browse]', '[data-testid=sync-start]']; \
-             const rects = sel.map(s => { const e = document.querySelector(s); return e ? [s, e.getBoundingClientRect()] : null; }).filter(x => x); \
-             const bad = []; \
-             for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) { \
-               const [a, r] = rects[i], [b, q] = rects[j]; \
-               if (r.width && q.width && r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1) bad.push(a + ' / ' + b); } \
-             const off = rects.filter(([s, r]) => r.right > window.innerWidth + 1 || r.width === 0).map(([s]) => s); \
-             return { bad, off, w: window.innerWidth, h: window.innerHeight };")
+    let layout = app
+        .js("const vis = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }; \
+             const header = ['#pane-title', ...document.querySelectorAll('.header .actions > *, [role=tablist][aria-label] [role=tab], [data-testid=sync-start]')] \
+               .map(x => typeof x === 'string' ? document.querySelector(x) : x).filter(e => e && vis(e)); \
+             const name = e => e.id || e.dataset.testid || e.textContent.trim(); \
+             const overlap = []; \
+             for (let i = 0; i < header.length; i++) for (let j = i + 1; j < header.length; j++) { \
+               const r = header[i].getBoundingClientRect(), q = header[j].getBoundingClientRect(); \
+               if (r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1) overlap.push(name(header[i]) + ' / ' + name(header[j])); } \
+             const must = ['#pane-title', '[data-testid=edit-profile]', '[data-testid=profile-manage]', '[data-testid=view-gc]', \
+               '[data-testid=sync-start]', '[data-testid=image-detail]', '[data-testid=pull-line]', '[data-testid=detail-refresh]']; \
+             const cut = must.filter(s => { const e = document.querySelector(s); if (!e || !vis(e)) return true; \
+               const r = e.getBoundingClientRect(); return r.right > window.innerWidth + 1 || r.bottom > window.innerHeight + 1 || r.left < -1; }); \
+             const wrapped = [...document.querySelectorAll('[role=tablist][aria-label] [role=tab]')].filter(e => e.getBoundingClientRect().height > 40).map(name); \
+             const detail = document.querySelector('[data-testid=image-detail]').getBoundingClientRect().width; \
+             return { overlap, cut, wrapped, detail, w: window.innerWidth, h: window.innerHeight };")
         .await;
-    assert_eq!(overlaps["bad"], serde_json::json!([]), "{overlaps}");
-    assert_eq!(overlaps["off"], serde_json::json!([]), "every control is visible: {overlaps}");
+    assert!(layout["w"].as_f64().unwrap() <= 730.0, "the window is at its minimum width: {layout}");
+    assert_eq!(layout["overlap"], serde_json::json!([]), "nothing overlaps: {layout}");
+    assert_eq!(layout["cut"], serde_json::json!([]), "everything is inside the window: {layout}");
+    assert_eq!(layout["wrapped"], serde_json::json!([]), "tab labels stay on one line: {layout}");
+    assert!(layout["detail"].as_f64().unwrap() >= 400.0, "the open detail takes the pane: {layout}");
+    app.screenshot("window-720x480-detail.png").await;
+
+    // The detail closed: the tree and the table are back, with Name, Created and Size, nothing hidden.
+    app.click("[data-testid=image-detail] header .close", 5).await;
+    app.wait_js("document.querySelector('[data-testid=image-detail]') === null", "the detail closes", 10).await;
+    let table = app
+        .js("const vis = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }; \
+             const col = document.querySelector('.tags-col').getBoundingClientRect(); \
+             const must = ['[data-testid=repo-filter]', '[data-testid=sort-name]', '[data-testid=sort-created]', '[data-testid=sort-size]', \
+               '[data-testid=select-all]', '[data-testid=delete-repository]', '[data-testid=tag-row]']; \
+             const cut = must.filter(s => { const e = document.querySelector(s); if (!e || !vis(e)) return true; \
+               const r = e.getBoundingClientRect(); return r.right > window.innerWidth + 1 || r.bottom > window.innerHeight + 1; }); \
+             const under = [...document.querySelectorAll('.tags-col button, .tags-col input')].filter(vis) \
+               .filter(e => e.getBoundingClientRect().right > col.right + 1).map(e => e.dataset.testid || e.textContent.trim()); \
+             return { cut, under };")
+        .await;
+    assert_eq!(table["cut"], serde_json::json!([]), "the table's columns and controls are in the window: {table}");
+    assert_eq!(table["under"], serde_json::json!([]), "nothing of the table is cut off: {table}");
     app.screenshot("window-720x480.png").await;
 
     // The switch: English at once.
@@ -264,5 +294,6 @@ async fn the_window_speaks_chinese_under_a_chinese_locale_and_fits_720_by_480() 
             s.dispatchEvent(new Event('change', { bubbles: true })); return true;")
         .await;
     app.wait_text("[data-testid=add-profile-open]", "Add registry", 10).await;
+    app.js("localStorage.removeItem('berth.locale'); return true;").await;
     app.close().await;
 }
