@@ -297,3 +297,18 @@ async fn the_window_speaks_chinese_under_a_chinese_locale_and_fits_720_by_480() 
     app.js("localStorage.removeItem('berth.locale'); return true;").await;
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_follows_a_dark_system_theme() {
+    let app = AppSession::start_with_env(&[("GTK_THEME", "Adwaita:dark")]).await;
+    app.wait_css("[data-testid=add-profile-open]", 20).await;
+    let theme = app
+        .js("const bg = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number); \
+             return { dark: matchMedia('(prefers-color-scheme: dark)').matches, bg };")
+        .await;
+    assert_eq!(theme["dark"], true, "WebKitGTK reports the dark theme: {theme}");
+    let bg: Vec<u64> = theme["bg"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(bg.iter().all(|c| *c < 80), "a dark background: {theme}");
+    app.screenshot("window-dark.png").await;
+    app.close().await;
+}
