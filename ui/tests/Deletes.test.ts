@@ -239,7 +239,7 @@ describe("retention dialog", () => {
     await screen.findByTestId("delete-plan");
     expect(callsOf(calls, "plan_retention")[0]?.args).toEqual({
       profile: "lab",
-      policy: { keep_last: 1, older_than_days: 30, matching: "^v", exclude: null, repositories: "team/*", protect: ["^release$"] },
+      policy: { keep_last: 1, older_than_days: 30, matching: "^v", exclude: null, repositories: "team/*", protect: ["^release$"], untagged: false },
     });
     const kept = screen.getByTestId("ret-kept");
     expect(kept).toHaveTextContent("2 tags kept");

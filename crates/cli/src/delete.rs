@@ -121,11 +121,15 @@ pub struct RetentionArgs {
     /// Always keep tags matching this regex (repeatable), e.g. --protect '^latest$'.
     #[arg(long, value_name = "REGEX", allow_hyphen_values = true)]
     protect: Vec<String>,
+    /// Also delete untagged manifests (pushed over by a newer tag) of the repositories covered; with
+    /// --older-than, those untagged longer ago.
+    #[arg(long)]
+    untagged: bool,
     /// Also save this policy for the profile (applied later with --saved).
     #[arg(long)]
     save: bool,
     /// Apply every saved policy of the profile together (a tag goes only if no policy keeps it).
-    #[arg(long, conflicts_with_all = ["keep_last", "older_than", "matching", "exclude", "repo", "protect", "save"])]
+    #[arg(long, conflicts_with_all = ["keep_last", "older_than", "matching", "exclude", "repo", "protect", "save", "untagged"])]
     saved: bool,
     /// List the saved policies.
     #[arg(long, conflicts_with_all = ["saved", "save", "yes"])]
@@ -251,6 +255,7 @@ pub async fn retention(berth: &Berth, a: RetentionArgs) -> Result<(), ApiError> 
             exclude: a.exclude,
             repositories: a.repo,
             protect: a.protect,
+            untagged: a.untagged,
         };
         let plan = berth.plan_retention(&a.name, &policy, &cancel).await?;
         if a.save {

@@ -85,9 +85,22 @@ impl AppSession {
         }
         let mut caps = serde_json::Map::new();
         caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
-        let client = WebDriver::new_session(&url, serde_json::Value::Object(caps)).await.unwrap_or_else(|e| {
-            panic!("WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {e}")
-        });
+        // tauri-driver listens before WebKitWebDriver is ready: a first request can be reset. Try again.
+        let caps = serde_json::Value::Object(caps);
+        let mut attempt = 0;
+        let client = loop {
+            match WebDriver::new_session(&url, caps.clone()).await {
+                Ok(c) => break c,
+                Err(e) if attempt < 3 => {
+                    attempt += 1;
+                    eprintln!("WebDriver session attempt {attempt} failed ({e}); trying again");
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                }
+                Err(e) => panic!(
+                    "WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {e}"
+                ),
+            }
+        };
         AppSession { client, driver, data_dir }
     }
 

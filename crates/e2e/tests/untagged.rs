@@ -139,22 +139,27 @@ async fn the_detail_answers_from_the_cache_and_when_the_registry_is_down() {
     amd.created = "2025-01-01T00:00:00Z".into();
     let mut arm = ImageSpec::platform("linux", "arm64", Some("v8"), "pb");
     arm.created = "2025-02-02T00:00:00Z".into();
-    seeder.push_index("multi", "1.0", &[amd, arm]).await;
+    let index = seeder.push_index("multi", "1.0", &[amd, arm]).await;
+    let sig = seeder.push_referrer_tag("multi", &index).await;
 
     let app = AppSession::start().await;
     app.add_profile("lab", &url, false).await;
     app.wait_js("document.querySelector('[data-testid=profile-dialog]') === null", "dialog closes", 30).await;
     app.click("[data-testid=sync-start]", 10).await;
-    app.wait_text("[data-testid=sync-summary]", "1 tags", 60).await;
+    app.wait_text("[data-testid=sync-summary]", "2 tags", 60).await;
     app.open_repository("multi").await;
     app.click("[data-testid=tag-row]", 20).await;
+    app.wait_text("[data-testid=detail-title]", "multi:1.0", 30).await;
     app.wait_text("[data-testid=detail-source]", "From the cache", 30).await;
     app.wait_text("[data-testid=pull-tag-line]", &format!("{}/multi:1.0", registry.host()), 5).await;
     wait_count(&app, "[data-testid=platform-created]", 2, 10).await;
     app.click("[data-testid=detail-refresh]", 5).await;
     app.wait_text("[data-testid=detail-source]", "Checked against the registry", 30).await;
 
-    // The registry stops: the banner says offline, and the detail still answers from the cache.
+    app.click("[data-testid=detail-tab-referrers]", 5).await;
+    app.wait_text("[data-testid=referrers]", &sig.digest[7..19], 10).await;
+
+    // The registry stops: asked again, the detail answers from the cache and says why.
     registry.stop();
     app.click("[data-testid=detail-refresh]", 5).await;
     app.wait_text("[data-testid=detail-notes]", "did not answer", 60).await;
@@ -162,6 +167,15 @@ async fn the_detail_answers_from_the_cache_and_when_the_registry_is_down() {
     wait_count(&app, "[data-testid=platform]", 2, 5).await;
     app.click("[data-testid=detail-tab-history]", 5).await;
     app.wait_text("[role=tabpanel]", "layer", 10).await;
+    app.click("[data-testid=detail-tab-referrers]", 5).await;
+    app.wait_text("[data-testid=referrers]", &sig.digest[7..19], 10).await;
     app.screenshot("detail-offline.png").await;
+
+    // A fresh start while the registry is down: the offline banner, and browsing from the cache.
+    app.reload().await;
+    app.wait_css("[data-testid=offline-banner]", 60).await;
+    app.open_repository("multi").await;
+    app.click("[data-testid=tag-row]", 20).await;
+    app.wait_text("[data-testid=detail-source]", "From the cache", 30).await;
     app.close().await;
 }

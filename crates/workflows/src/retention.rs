@@ -29,6 +29,10 @@ pub struct RetentionPolicy {
     pub repositories: Option<String>,
     /// Tags matching any of these regexes are always kept.
     pub protect: Vec<String>,
+    /// Also delete the untagged manifests of the repositories it covers (pushed over by a newer tag):
+    /// with `older_than_days`, those untagged (or, never seen tagged, created) longer ago than that.
+    #[serde(default)]
+    pub untagged: bool,
 }
 
 /// A retention dry run: the delete plan, and the tags kept with why.
@@ -59,10 +63,11 @@ struct Compiled {
 }
 
 fn compile(p: &RetentionPolicy) -> Result<Compiled, WorkflowError> {
-    if p.keep_last.is_none() && p.older_than_days.is_none() {
+    if p.keep_last.is_none() && p.older_than_days.is_none() && !p.untagged {
         return Err(WorkflowError::invalid(
-            "a retention policy needs --keep-last N, --older-than DAYS, or both",
-            "for example: --keep-last 10 keeps the 10 newest tags of each repository",
+            "a retention policy needs a rule: keep the last N tags, delete what is older than D days, or delete \
+             untagged manifests",
+            "for example: keep the last 10 keeps the 10 newest tags of each repository",
         ));
     }
     let re = |s: &Option<String>, what: &str| -> Result<Option<Regex>, WorkflowError> {
@@ -105,6 +110,9 @@ pub fn select_for_retention(
     now: time::OffsetDateTime,
 ) -> Result<(Vec<Selection>, Vec<KeptTag>), WorkflowError> {
     let c = compile(policy)?;
+    if policy.keep_last.is_none() && policy.older_than_days.is_none() {
+        return Ok((Vec::new(), Vec::new())); // untagged manifests only: no tag is touched
+    }
     let mut by_repo: BTreeMap<&str, Vec<&berth_store::GraphTag>> = BTreeMap::new();
     for t in &g.tags {
         if c.repos.as_ref().is_none_or(|m| m.is_match(&t.repository)) {
@@ -210,6 +218,7 @@ pub async fn plan_retention_many(
     }
     selections.retain(|s| !kept.iter().any(|k| covers(k) && k.repository == s.repository && k.tag == s.reference));
     kept.retain(|k| !selections.iter().any(|s| k.repository == s.repository && k.tag == s.reference));
+    selections.extend(untagged_selections(t, policies, &compiled, now).await?);
     selections.sort();
     selections.dedup();
     let mut touched: Vec<String> = selections.iter().map(|s| s.repository.clone()).collect();
@@ -217,6 +226,40 @@ pub async fn plan_retention_many(
     let guards = probe(t, &touched).await?;
     let plan = compute_plan(t.profile, &graph, &selections, PlanOptions::default(), &guards);
     Ok(RetentionPlan { plan, kept })
+}
+
+/// Untagged manifests the policies that ask for them select: by digest, in the repositories each
+/// covers, untagged longer than its `older_than_days` (all when it sets none). An index's platforms go
+/// with the index, so they are not selected on their own.
+async fn untagged_selections(
+    t: Target<'_>,
+    policies: &[RetentionPolicy],
+    compiled: &[Compiled],
+    now: time::OffsetDateTime,
+) -> Result<Vec<Selection>, WorkflowError> {
+    if !policies.iter().any(|p| p.untagged) {
+        return Ok(Vec::new());
+    }
+    let rows = t.store.untagged_manifests(t.profile_id, None).await?;
+    let mut out = Vec::new();
+    for (p, c) in policies.iter().zip(compiled).filter(|(p, _)| p.untagged) {
+        let cutoff = p.older_than_days.map(|d| now - time::Duration::days(d as i64));
+        for r in rows.iter().filter(|r| r.index_parent.is_none()) {
+            if c.repos.as_ref().is_some_and(|m| !m.is_match(&r.repository)) {
+                continue;
+            }
+            let since = r.last_tagged.as_deref().or(r.created.as_deref()).and_then(parse_time);
+            let old_enough = match (cutoff, since) {
+                (None, _) => true,
+                (Some(cut), Some(since)) => since < cut,
+                (Some(_), None) => false,
+            };
+            if old_enough {
+                out.push(Selection { repository: r.repository.clone(), reference: r.digest.clone() });
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl RetentionPlan {

@@ -257,6 +257,35 @@ async fn retention_keeps_exactly_the_right_tags() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn retention_can_include_untagged_manifests() {
+    let env = Env::new(Registry::builder().delete_enabled(true).start().await).await;
+    let old = env.seeder.push_image("svc", "v1", &image("old", "2024-01-01T00:00:00Z")).await;
+    let other_old = env.seeder.push_image("other", "v1", &image("o-old", "2024-01-01T00:00:00Z")).await;
+    env.sync().await;
+    env.seeder.push_image("svc", "v1", &image("new", "2024-02-01T00:00:00Z")).await;
+    env.seeder.push_image("other", "v1", &image("o-new", "2024-02-01T00:00:00Z")).await;
+    env.sync().await;
+
+    // Untagged just now: an age rule of 30 days keeps them; no tag is touched either way.
+    let aged = RetentionPolicy { untagged: true, older_than_days: Some(30), keep_last: Some(5), ..Default::default() };
+    let r = plan_retention(env.t(), &aged, &CancellationToken::new()).await.unwrap();
+    assert!(r.plan.delete.is_empty() && r.plan.untag.is_empty(), "{:?}", r.plan);
+
+    // Untagged manifests only, in svc: the old svc image goes by digest; other's stays.
+    let policy = RetentionPolicy { untagged: true, repositories: Some("svc".into()), ..Default::default() };
+    let r = plan_retention(env.t(), &policy, &CancellationToken::new()).await.unwrap();
+    let deleted: Vec<(&str, &str, usize)> =
+        r.plan.delete.iter().map(|d| (d.repository.as_str(), d.digest.as_str(), d.tags.len())).collect();
+    assert_eq!(deleted, [("svc", old.digest.as_str(), 0)]);
+    assert!(r.plan.untag.is_empty() && r.kept.is_empty(), "no tag touched: {:?}", r.kept);
+    let report = env.execute(&r.plan).await;
+    assert_eq!((report.deleted, report.failed), (1, 0), "{report:?}");
+    assert!(env.pull(&format!("svc@{}", old.digest), false).is_err(), "gone from the registry");
+    assert!(env.pull(&format!("other@{}", other_old.digest), false).is_ok(), "outside the glob");
+    assert_eq!(env.tags("svc").await, ["v1"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn disabled_and_read_only_registries_refuse_with_nothing_changed() {
     let env = Env::new(Registry::builder().delete_enabled(false).start().await).await;
     let a = env.seeder.push_image("app", "v1", &ImageSpec::small("a")).await;

@@ -24,4 +24,9 @@ repositories: string | null,
 /**
  * Tags matching any of these regexes are always kept.
  */
-protect: Array<string>, };
+protect: Array<string>, 
+/**
+ * Also delete the untagged manifests of the repositories it covers (pushed over by a newer tag):
+ * with `older_than_days`, those untagged (or, never seen tagged, created) longer ago than that.
+ */
+untagged: boolean, };
