@@ -506,6 +506,12 @@ async fn cached_referrers(
     for t in cosign_tags(&names, subject) {
         let Some((_, d, _)) = tags.unwrap_or_default().iter().find(|(n, _, _)| n == t) else { continue };
         let Some(digest) = Digest::parse(d) else { continue };
+        // The sync records a cosign signature's edge too: list it once, as the tag it lives under.
+        if let Some(known) = out.iter_mut().find(|r| r.digest == *d) {
+            known.source = "cosign_tag".into();
+            known.tag = Some(t.to_string());
+            continue;
+        }
         let Some(g) = look.cached(&digest).await? else { continue };
         out.push(ReferrerView {
             digest: d.clone(),

@@ -46,7 +46,7 @@ async fn the_detail_answers_from_the_cache_and_offline() {
     assert_eq!(cached.sibling_tags, ["stable"]);
     assert_eq!(cached.size, online.size);
     let cosign: Vec<_> = cached.referrers.iter().filter(|r| r.source == "cosign_tag").collect();
-    assert_eq!(cosign.len(), 1, "{:?}", cached.referrers);
+    assert_eq!((cosign.len(), cached.referrers.len()), (1, 1), "listed once: {:?}", cached.referrers);
     assert_eq!(cosign[0].digest, sig.digest);
     assert!(cached.notes.is_empty(), "{:?}", cached.notes);
 
@@ -70,6 +70,10 @@ async fn the_detail_answers_from_the_cache_and_offline() {
     }
     assert_eq!(offline.resolved_platform.as_deref(), Some("linux/amd64"));
     assert!(offline.config.is_some() && !offline.layers.is_empty());
+    let signed = berth.inspect("lab", "team/app", "1.0").await.unwrap();
+    assert_eq!(signed.source, DetailSource::Cache);
+    assert_eq!(signed.referrers.len(), 1, "listed once: {:?}", signed.referrers);
+    assert_eq!(signed.referrers[0].source, "cosign_tag");
     // By digest too; a tag the cache never saw is the registry's error, not an invented answer.
     let by_digest = berth.inspect("lab", "team/app", &img.digest).await.unwrap();
     assert_eq!((by_digest.source, by_digest.sibling_tags.len()), (DetailSource::Cache, 2));

@@ -164,6 +164,7 @@ async fn the_detail_answers_from_the_cache_and_when_the_registry_is_down() {
     app.click("[data-testid=detail-refresh]", 5).await;
     app.wait_text("[data-testid=detail-notes]", "did not answer", 60).await;
     app.wait_text("[data-testid=detail-source]", "From the cache", 5).await;
+    app.click("[data-testid=detail-tab-overview]", 5).await;
     wait_count(&app, "[data-testid=platform]", 2, 5).await;
     app.click("[data-testid=detail-tab-history]", 5).await;
     app.wait_text("[role=tabpanel]", "layer", 10).await;
