@@ -8,7 +8,8 @@
 //! (f) the sync's peak RSS. Prints a report and a JSON line. Then the copy benchmark (issue 20,
 //! `copy_bench`): (g) `berth copy` of about 200 MB of images against `skopeo copy --all` per image,
 //! (h) bytes sent against the unique blob bytes, (i) the copy's peak RSS, (j) a retag of 100 tags.
-//! `--copy-only` runs just that part (`--copy-mb N` sizes it).
+//! `--copy-only` runs just that part (`--copy-mb N` sizes it). Between them the Harbor and Nexus resync
+//! benchmark (issue 22, `backend_bench`): requests of a resync against registry:2's; `--backends-only`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use berth_store::{ManifestRecord, NewProfile, ProfileKind, Store, TagRecord, TagSort};
 use berth_testkit::{seed_repo_name, seed_tag_name, ImageSpec, Registry, Seeder};
 
+mod backend_bench;
 mod copy_bench;
 
 struct Args {
@@ -33,6 +35,8 @@ struct Args {
     registry_gogc: Option<u32>,
     /// Only the copy benchmark.
     copy_only: bool,
+    /// Only the Harbor / Nexus resync benchmark.
+    backends_only: bool,
     /// Megabytes of images the copy benchmark copies.
     copy_mb: usize,
 }
@@ -48,6 +52,7 @@ fn args() -> Args {
         seed_cache: None,
         registry_gogc: None,
         copy_only: false,
+        backends_only: false,
         copy_mb: 200,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +68,11 @@ fn args() -> Args {
             ("--copy-mb", Some(n)) => a.copy_mb = n,
             ("--copy-only", _) => {
                 a.copy_only = true;
+                i += 1;
+                continue;
+            }
+            ("--backends-only", _) => {
+                a.backends_only = true;
                 i += 1;
                 continue;
             }
@@ -173,6 +183,10 @@ async fn main() {
         let data = tempfile::tempdir().expect("data dir");
         let (p50, p95, cached) = search_latency(data.path()).await;
         println!("(e) search+sort {cached} tags  p50 {p50:.2} ms  p95 {p95:.2} ms  (target p95 <= 20 ms)");
+        return;
+    }
+    if a.backends_only {
+        println!("{}", backend_bench::run(a.repos, a.tags, a.concurrency).await);
         return;
     }
     if a.copy_only {
@@ -357,6 +371,7 @@ async fn main() {
             "wrk_resync_req_per_s": wrk_resync, "registry_gogc": a.registry_gogc,
         })
     );
+    println!("{}", backend_bench::run(a.repos, a.tags, a.concurrency).await);
     copy_bench::run(a.copy_mb).await;
 }
 

@@ -248,6 +248,13 @@ pub async fn retention(berth: &Berth, a: RetentionArgs) -> Result<(), ApiError> 
     let r = if a.saved {
         berth.plan_saved_retention(&a.name, &cancel).await?
     } else {
+        if a.keep_last.is_none() && a.older_than.is_none() && !a.untagged {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                "a retention policy needs --keep-last N, --older-than DAYS or --untagged",
+                "for example: --keep-last 10 keeps the 10 newest tags of each repository",
+            ));
+        }
         let policy = RetentionPolicy {
             keep_last: a.keep_last,
             older_than_days: a.older_than,

@@ -269,7 +269,15 @@ impl Shared {
     }
 
     /// Syncs one repository: its tags, their digests, the manifests not cached yet, then one transaction.
-    async fn sync_repository(self: &Arc<Self>, profile_id: i64, repo: String) -> Result<(), berth_registry::Error> {
+    /// `bulk`: the tags with their digests as the backend lists them in bulk (Harbor's artifacts API,
+    /// Nexus's components API): a tag whose listed digest is the cached one costs no request; a moved or
+    /// new one is fetched by digest. Without it, the tag list and a conditional HEAD per cached tag.
+    async fn sync_repository(
+        self: &Arc<Self>,
+        profile_id: i64,
+        repo: String,
+        bulk: Option<Vec<(String, String)>>,
+    ) -> Result<(), berth_registry::Error> {
         // Names come from the server: one that is not a valid name skips that repository only.
         if berth_registry::validate_repo(&repo).is_err() {
             return Err(berth_registry::Error::new(
@@ -281,9 +289,34 @@ impl Shared {
                 "the registry's catalog is broken or hostile; report it to its administrator",
             ));
         }
-        let listed = {
-            let _p = self.permits.acquire().await.expect("semaphore open");
-            self.client.tags(&repo).await?
+        let (listed, bulk): (Vec<String>, Option<Arc<HashMap<String, Digest>>>) = match bulk {
+            Some(v) => {
+                // A tag listed twice is listed once; listed twice with different digests, `/v2` decides.
+                let mut map: HashMap<String, Digest> = HashMap::new();
+                let mut disputed = HashSet::new();
+                let mut names = Vec::new();
+                for (t, d) in v {
+                    let d = Digest::parse(&d);
+                    match (map.get(&t), d) {
+                        (None, Some(d)) if !disputed.contains(&t) && !names.contains(&t) => {
+                            map.insert(t.clone(), d);
+                        }
+                        (Some(known), Some(d)) if *known == d => continue,
+                        _ => {
+                            map.remove(&t);
+                            disputed.insert(t.clone());
+                        }
+                    }
+                    if !names.contains(&t) {
+                        names.push(t);
+                    }
+                }
+                (names, Some(Arc::new(map)))
+            }
+            None => {
+                let _p = self.permits.acquire().await.expect("semaphore open");
+                (self.client.tags(&repo).await?, None)
+            }
         };
         let (tags, bad): (Vec<String>, Vec<String>) = listed.into_iter().partition(|t| berth_registry::valid_tag(t));
         if !bad.is_empty() {
@@ -305,25 +338,41 @@ impl Shared {
                 let this = self.clone();
                 let repo = repo.clone();
                 let cached = cached.clone();
+                let bulk = bulk.clone();
                 async move {
                     let reference = Reference::Tag(t.clone());
                     let known = cached.get(&t).and_then(|c| Digest::parse(&c.digest).map(|d| (d, c)));
-                    let res = {
-                        let _p = this.permits.acquire().await.expect("semaphore open");
-                        match known {
-                            Some((digest, c)) => {
-                                this.client.check_manifest(&repo, &reference, &digest).await.map(|h| {
-                                    h.map(|h| match h {
-                                        ManifestCheck::Unchanged => (digest, c.media_type.clone(), None),
-                                        ManifestCheck::Head(h) => (h.digest, h.media_type, None),
-                                    })
-                                })
-                            }
-                            None => this
-                                .client
-                                .get_manifest(&repo, &reference)
+                    let listed = bulk.as_ref().and_then(|b| b.get(&t)).cloned();
+                    let res = match (listed, known) {
+                        // Listed in bulk at the digest the cache has: unchanged, no request.
+                        (Some(listed), Some((digest, c))) if listed == digest => {
+                            Ok(Some((digest, c.media_type.clone(), None)))
+                        }
+                        // Listed in bulk, moved or new: the manifest by its digest.
+                        (Some(listed), _) => {
+                            let _p = this.permits.acquire().await.expect("semaphore open");
+                            this.client
+                                .get_manifest(&repo, &Reference::Digest(listed))
                                 .await
-                                .map(|m| m.map(|m| (m.digest.clone(), m.media_type.clone(), Some(m)))),
+                                .map(|m| m.map(|m| (m.digest.clone(), m.media_type.clone(), Some(m))))
+                        }
+                        (None, known) => {
+                            let _p = this.permits.acquire().await.expect("semaphore open");
+                            match known {
+                                Some((digest, c)) => {
+                                    this.client.check_manifest(&repo, &reference, &digest).await.map(|h| {
+                                        h.map(|h| match h {
+                                            ManifestCheck::Unchanged => (digest, c.media_type.clone(), None),
+                                            ManifestCheck::Head(h) => (h.digest, h.media_type, None),
+                                        })
+                                    })
+                                }
+                                None => this
+                                    .client
+                                    .get_manifest(&repo, &reference)
+                                    .await
+                                    .map(|m| m.map(|m| (m.digest.clone(), m.media_type.clone(), Some(m)))),
+                            }
                         }
                     };
                     this.tags_done.fetch_add(1, Ordering::Relaxed);
@@ -484,7 +533,16 @@ pub async fn sync_profile(
         .map(|repo| {
             let shared = shared.clone();
             async move {
-                let res = shared.sync_repository(profile_id, repo.clone()).await;
+                // Where the backend lists tags with their digests in bulk, that listing replaces the
+                // tag list and the HEAD per cached tag.
+                let bulk = {
+                    let _p = shared.permits.acquire().await.expect("semaphore open");
+                    backend.tag_digests(&repo).await
+                };
+                let res = match bulk {
+                    Ok(bulk) => shared.sync_repository(profile_id, repo.clone(), bulk).await,
+                    Err(e) => Err(e),
+                };
                 if let Err(e) = &res {
                     shared.record_error(&repo, e);
                 }
@@ -545,7 +603,8 @@ pub async fn refresh_repositories(
                 error_samples: vec![],
             }));
         }
-        match shared.sync_repository(profile_id, repo.clone()).await {
+        // Straight from /v2 (a plan re-checks what the registry itself says): no bulk listing.
+        match shared.sync_repository(profile_id, repo.clone(), None).await {
             Ok(()) => {}
             Err(e) if e.kind == berth_registry::ErrorKind::NotFound => {
                 store.replace_repository_tags(profile_id, repo, &[]).await?;

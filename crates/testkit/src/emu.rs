@@ -13,14 +13,33 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 
+/// An access log: `METHOD /path` per request answered, in order.
+pub(crate) type RequestLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 /// An axum app served on its own thread and runtime (so it keeps answering while a test blocks).
+/// Every request it answers is logged (`METHOD /path`), as a real server's access log would.
 pub(crate) struct ServerThread {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    log: RequestLog,
 }
 
 impl ServerThread {
     pub fn start(name: &str, listener: std::net::TcpListener, app: Router) -> ServerThread {
+        Self::start_logged(name, listener, app, RequestLog::default())
+    }
+
+    /// [`ServerThread::start`], logging into `log` (servers of one product share one access log).
+    pub fn start_logged(name: &str, listener: std::net::TcpListener, app: Router, log: RequestLog) -> ServerThread {
+        let seen = log.clone();
+        let app = app.layer(axum::middleware::from_fn(move |req: Request, next: axum::middleware::Next| {
+            let seen = seen.clone();
+            async move {
+                let line = format!("{} {}", req.method(), req.uri().path());
+                seen.lock().expect("request log").push(line);
+                next.run(req).await
+            }
+        }));
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -51,7 +70,12 @@ impl ServerThread {
                 rt.shutdown_timeout(std::time::Duration::from_secs(1));
             })
             .expect("spawn emulator thread");
-        ServerThread { shutdown: Some(tx), thread: Some(thread) }
+        ServerThread { shutdown: Some(tx), thread: Some(thread), log }
+    }
+
+    /// The requests answered so far, `METHOD /path` each, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().expect("request log").clone()
     }
 
     pub fn bind() -> std::net::TcpListener {

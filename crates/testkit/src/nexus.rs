@@ -254,6 +254,8 @@ impl NexusBuilder {
         let base = format!("http://{}", main_listener.local_addr().expect("addr"));
         let mut repos = Vec::new();
         let mut connectors = Vec::new();
+        // One access log for the REST API and every connector port, in the order they answered.
+        let log = emu::RequestLog::default();
         let http = emu::http_client();
         let security = Arc::new(Security {
             users: self.users,
@@ -297,7 +299,7 @@ impl NexusBuilder {
                         .route("/v2/", any(connector))
                         .route("/v2/{*rest}", any(connector))
                         .with_state((cs.clone(), format!("http://127.0.0.1:{port}")));
-                    connectors.push(ServerThread::start("berth-nexus-connector", l, app));
+                    connectors.push(ServerThread::start_logged("berth-nexus-connector", l, app, log.clone()));
                     Some(port)
                 }
             };
@@ -357,7 +359,7 @@ impl NexusBuilder {
                 r
             }))
             .with_state(state.clone());
-        let server = ServerThread::start("berth-nexus-emulator", main_listener, app);
+        let server = ServerThread::start_logged("berth-nexus-emulator", main_listener, app, log);
         Nexus { _server: server, _connectors: connectors, state, validator, url: base }
     }
 }
@@ -432,6 +434,12 @@ impl Nexus {
 
     pub fn validator(&self) -> &SpecValidator {
         &self.validator
+    }
+
+    /// The emulator's access log: every request the REST API and the connector ports answered
+    /// (`METHOD /path`).
+    pub fn requests(&self) -> Vec<String> {
+        self._server.requests() // the connectors log into the same access log
     }
 
     /// tag → digest in `image` of `repo`, as the registry has them now.

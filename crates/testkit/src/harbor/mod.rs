@@ -359,6 +359,11 @@ impl Harbor {
     }
 
     /// Number of GC runs started.
+    /// The emulator's access log: every request it answered (`METHOD /path`, the API and `/v2`).
+    pub fn requests(&self) -> Vec<String> {
+        self._server.requests()
+    }
+
     pub fn gc_runs(&self) -> usize {
         self.state.gc.lock().unwrap().runs.len()
     }
