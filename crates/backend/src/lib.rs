@@ -64,6 +64,15 @@ pub trait Backend: Send + Sync {
     /// Every repository (the catalog, Harbor's projects API, …).
     fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, Error>>;
 
+    /// Every repository's tags with their digests in one listing, where the backend lists them all
+    /// together (Nexus's components API covers the whole docker repository): a sync reads it once
+    /// instead of once per repository. None: ask [`Backend::tag_digests`] per repository.
+    fn all_tag_digests(
+        &self,
+    ) -> BoxFuture<'_, Result<Option<std::collections::HashMap<String, Vec<(String, String)>>>, Error>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Every tag of `repo` with the digest it points at, listed in bulk where the backend can (Harbor's
     /// artifacts API, Nexus's components API: a page of tags per request, with their digests);
     /// `None` where only `/v2` can tell (a tag list, then a HEAD per tag).

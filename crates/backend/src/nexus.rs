@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use berth_nexus::{DockerRepository, NexusClient, TASK_COMPACT, TASK_DOCKER_GC};
 use berth_registry::{Credentials, DeleteCapability, Digest, Error, ErrorKind, RegistryClient, TlsOptions};
@@ -408,16 +408,23 @@ impl Backend for Nexus {
     /// From the components API (paged by `continuationToken`): a docker component is one tag, its
     /// manifest asset carries the digest. `None` when an asset does not say (then `/v2` decides).
     fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+        Box::pin(async move { Ok(self.all_tag_digests().await?.map(|mut all| all.remove(repo).unwrap_or_default())) })
+    }
+
+    /// The components API lists the whole docker repository: one listing for every image.
+    fn all_tag_digests(&self) -> BoxFuture<'_, Result<Option<HashMap<String, Vec<(String, String)>>>, Error>> {
         Box::pin(async move {
-            let mut out = Vec::new();
-            for c in self.api.components(&self.repository).await?.into_iter().filter(|c| c.name == repo) {
+            let mut by_image: HashMap<String, Vec<(String, String)>> = HashMap::new();
+            for c in self.api.components(&self.repository).await? {
                 match c.manifest_digest() {
-                    Some(d) => out.push((c.version, d)),
+                    Some(d) => by_image.entry(c.name).or_default().push((c.version, d)),
                     None => return Ok(None),
                 }
             }
-            out.sort();
-            Ok(Some(out))
+            for tags in by_image.values_mut() {
+                tags.sort();
+            }
+            Ok(Some(by_image))
         })
     }
 

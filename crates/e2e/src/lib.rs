@@ -38,6 +38,22 @@ pub fn artifacts_dir() -> PathBuf {
     d
 }
 
+/// The registry's own tag list for a repository (`/v2/REPO/tags/list`), sorted; empty when it has none.
+pub async fn registry_tags(url: &str, repo: &str) -> Vec<String> {
+    let v: serde_json::Value = reqwest::get(format!("{url}/v2/{repo}/tags/list"))
+        .await
+        .expect("tags/list")
+        .json()
+        .await
+        .expect("tags/list JSON");
+    let mut tags: Vec<String> = v["tags"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    tags.sort();
+    tags
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }

@@ -3,23 +3,8 @@
 //! cancelling a sync that would never end. Against real servers (distribution 2.8.2), except the
 //! endless catalog, which no real registry serves (the test kit's fault server).
 
-use berth_e2e::AppSession;
+use berth_e2e::{registry_tags, AppSession};
 use berth_testkit::{Fault, FaultServer, ImageSpec, Registry, Seeder, TlsMode};
-
-async fn registry_tags(url: &str, repo: &str, ca: Option<&str>) -> Vec<String> {
-    let mut b = reqwest::Client::builder();
-    if let Some(ca) = ca {
-        b = b.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
-    }
-    let v: serde_json::Value =
-        b.build().unwrap().get(format!("{url}/v2/{repo}/tags/list")).send().await.unwrap().json().await.unwrap();
-    let mut tags: Vec<String> = v["tags"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    tags.sort();
-    tags
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_certificate_is_pinned_from_the_certificate_dialog() {
@@ -74,13 +59,13 @@ async fn a_retention_dry_run_keeps_the_newest_then_deletes_the_rest() {
     assert!(!kept.contains("v1") && !kept.contains("v2"), "{kept}");
     let plan = app.texts("[data-testid=plan-delete] li").await.join(" | ");
     assert!(plan.contains("v1") && plan.contains("v2") && !plan.contains("release"), "{plan}");
-    assert_eq!(registry_tags(&url, "team/app", None).await, ["release", "v1", "v2", "v3"], "a dry run deletes nothing");
+    assert_eq!(registry_tags(&url, "team/app").await, ["release", "v1", "v2", "v3"], "a dry run deletes nothing");
     if app.client.find("[data-testid=delete-typed]").await.is_ok() {
         app.type_into("[data-testid=delete-typed]", "team/app").await;
     }
     app.click("[data-testid=delete-confirm]", 5).await;
     app.wait_text("[data-testid=report-summary]", "2 deleted", 60).await;
-    assert_eq!(registry_tags(&url, "team/app", None).await, ["release", "v3"]);
+    assert_eq!(registry_tags(&url, "team/app").await, ["release", "v3"]);
     app.click("[data-testid=delete-close]", 5).await;
 
     // release pushed over: retention with "untagged manifests" deletes its old image by digest, no tag.
@@ -95,7 +80,7 @@ async fn a_retention_dry_run_keeps_the_newest_then_deletes_the_rest() {
     assert!(app.texts("[data-testid=plan-untag]").await.is_empty());
     app.click("[data-testid=delete-confirm]", 5).await;
     app.wait_text("[data-testid=report-summary]", "1 deleted", 60).await;
-    assert_eq!(registry_tags(&url, "team/app", None).await, ["release", "v3"], "no tag touched");
+    assert_eq!(registry_tags(&url, "team/app").await, ["release", "v3"], "no tag touched");
     let head = reqwest::Client::new()
         .head(format!("{url}/v2/team/app/manifests/{}", release.digest))
         .header(

@@ -3,7 +3,7 @@
 //! table and from the registry while its sibling still resolves to the same image; the Trash tab lists
 //! it and Restore brings it back (in the registry and in the table). The Audit tab records both.
 
-use berth_e2e::AppSession;
+use berth_e2e::{registry_tags, AppSession};
 use berth_testkit::{ImageSpec, Registry, Seeder};
 use std::time::{Duration, Instant};
 
@@ -17,22 +17,6 @@ async fn wait_tag_names(app: &AppSession, want: &[&str]) {
         assert!(Instant::now() < deadline, "tag table shows {got:?}, want {want:?}");
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-}
-
-/// The registry's own tag list for a repository.
-async fn registry_tags(url: &str, repo: &str) -> Vec<String> {
-    let v: serde_json::Value = reqwest::get(format!("{url}/v2/{repo}/tags/list"))
-        .await
-        .expect("tags/list")
-        .json()
-        .await
-        .expect("tags/list JSON");
-    let mut tags: Vec<String> = v["tags"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    tags.sort();
-    tags
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! listed, checked and deleted by digest; a whole repository deleted from its plan; registry-wide
 //! search sorted by repository with its count; an image's detail from the cache, and offline.
 
-use berth_e2e::AppSession;
+use berth_e2e::{registry_tags, AppSession};
 use berth_testkit::{ImageSpec, Registry, Seeder};
 use std::time::{Duration, Instant};
 
@@ -18,16 +18,6 @@ async fn has_manifest(url: &str, repo: &str, digest: &str) -> bool {
         .await
         .expect("HEAD manifest");
     resp.status().is_success()
-}
-
-async fn registry_tags(url: &str, repo: &str) -> Vec<String> {
-    let v: serde_json::Value = reqwest::get(format!("{url}/v2/{repo}/tags/list")).await.unwrap().json().await.unwrap();
-    let mut tags: Vec<String> = v["tags"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    tags.sort();
-    tags
 }
 
 async fn wait_count(app: &AppSession, css: &str, n: usize, secs: u64) {

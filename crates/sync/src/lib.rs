@@ -527,6 +527,13 @@ pub async fn sync_profile(
     };
     shared.repos_total.store(repos.len() as u64, Ordering::Relaxed);
     progress(&shared.progress());
+    // A backend that lists every repository's tags together (Nexus's components) is read once here. A
+    // bulk listing the account may not read (a limited account) or that fails leaves the sync to `/v2`.
+    let (all_tags, bulk_ok) = match backend.all_tag_digests().await {
+        Ok(all) => (all, true),
+        Err(_) => (None, false),
+    };
+    let all_tags = &all_tags;
 
     let abort = shared.abort.clone();
     let mut work = futures::stream::iter(repos.clone())
@@ -535,14 +542,15 @@ pub async fn sync_profile(
             async move {
                 // Where the backend lists tags with their digests in bulk, that listing replaces the
                 // tag list and the HEAD per cached tag.
-                let bulk = {
-                    let _p = shared.permits.acquire().await.expect("semaphore open");
-                    backend.tag_digests(&repo).await
+                let bulk = match all_tags {
+                    Some(all) => Some(all.get(&repo).cloned().unwrap_or_default()),
+                    None if bulk_ok => {
+                        let _p = shared.permits.acquire().await.expect("semaphore open");
+                        backend.tag_digests(&repo).await.ok().flatten()
+                    }
+                    None => None,
                 };
-                let res = match bulk {
-                    Ok(bulk) => shared.sync_repository(profile_id, repo.clone(), bulk).await,
-                    Err(e) => Err(e),
-                };
+                let res = shared.sync_repository(profile_id, repo.clone(), bulk).await;
                 if let Err(e) = &res {
                     shared.record_error(&repo, e);
                 }
