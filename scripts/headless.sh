@@ -9,5 +9,13 @@ export NO_AT_BRIDGE=1
 unset DBUS_SESSION_BUS_ADDRESS
 exec dbus-run-session -- bash -c '
   echo -n berth-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
+  # Wait until the Secret Service answers (a store and a lookup), so the first tests do not race its start.
+  if command -v secret-tool >/dev/null; then
+    for _ in $(seq 1 50); do
+      echo -n ok | secret-tool store --label=berth-ready berth-headless ready >/dev/null 2>&1 &&
+        secret-tool lookup berth-headless ready >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+  fi
   exec xvfb-run -a -s "-screen 0 1280x800x24" "$@"
 ' headless "$@"
