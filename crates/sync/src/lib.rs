@@ -293,21 +293,20 @@ impl Shared {
             Some(v) => {
                 // A tag listed twice is listed once; listed twice with different digests, `/v2` decides.
                 let mut map: HashMap<String, Digest> = HashMap::new();
-                let mut disputed = HashSet::new();
+                let mut seen = HashSet::new();
                 let mut names = Vec::new();
                 for (t, d) in v {
-                    let d = Digest::parse(&d);
-                    match (map.get(&t), d) {
-                        (None, Some(d)) if !disputed.contains(&t) && !names.contains(&t) => {
+                    let first = seen.insert(t.clone());
+                    match (map.get(&t), Digest::parse(&d)) {
+                        (None, Some(d)) if first => {
                             map.insert(t.clone(), d);
                         }
-                        (Some(known), Some(d)) if *known == d => continue,
+                        (Some(known), Some(d)) if *known == d => {}
                         _ => {
                             map.remove(&t);
-                            disputed.insert(t.clone());
                         }
                     }
-                    if !names.contains(&t) {
+                    if first {
                         names.push(t);
                     }
                 }
