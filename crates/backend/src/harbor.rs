@@ -121,7 +121,7 @@ impl Backend for Harbor {
     /// From the artifacts API (`with_tag=true`, 100 per page): every artifact with its tags. Harbor
     /// lists accessories under their subject, not as artifacts: a cosign signature's
     /// `sha256-<hex>.sig` tag is read from the accessory itself, so the cache knows it as a referrer.
-    fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+    fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<crate::TagDigests>, Error>> {
         Box::pin(async move {
             let mut out: Vec<(String, String)> = Vec::new();
             for a in self.api.artifacts_with_accessories(repo).await? {

@@ -50,6 +50,9 @@ pub enum TagRemoval {
     Gone,
 }
 
+/// A repository's tags with the digests they point at: (tag, digest).
+pub type TagDigests = Vec<(String, String)>;
+
 /// One registry, whatever its kind.
 pub trait Backend: Send + Sync {
     /// For messages: `registry:2`, `Harbor`, `Nexus`.
@@ -67,16 +70,14 @@ pub trait Backend: Send + Sync {
     /// Every repository's tags with their digests in one listing, where the backend lists them all
     /// together (Nexus's components API covers the whole docker repository): a sync reads it once
     /// instead of once per repository. None: ask [`Backend::tag_digests`] per repository.
-    fn all_tag_digests(
-        &self,
-    ) -> BoxFuture<'_, Result<Option<std::collections::HashMap<String, Vec<(String, String)>>>, Error>> {
+    fn all_tag_digests(&self) -> BoxFuture<'_, Result<Option<std::collections::HashMap<String, TagDigests>>, Error>> {
         Box::pin(async { Ok(None) })
     }
 
     /// Every tag of `repo` with the digest it points at, listed in bulk where the backend can (Harbor's
     /// artifacts API, Nexus's components API: a page of tags per request, with their digests);
     /// `None` where only `/v2` can tell (a tag list, then a HEAD per tag).
-    fn tag_digests<'a>(&'a self, _repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+    fn tag_digests<'a>(&'a self, _repo: &'a str) -> BoxFuture<'a, Result<Option<TagDigests>, Error>> {
         Box::pin(async { Ok(None) })
     }
 

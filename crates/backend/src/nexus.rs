@@ -407,12 +407,12 @@ impl Backend for Nexus {
 
     /// From the components API (paged by `continuationToken`): a docker component is one tag, its
     /// manifest asset carries the digest. `None` when an asset does not say (then `/v2` decides).
-    fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<Vec<(String, String)>>, Error>> {
+    fn tag_digests<'a>(&'a self, repo: &'a str) -> BoxFuture<'a, Result<Option<crate::TagDigests>, Error>> {
         Box::pin(async move { Ok(self.all_tag_digests().await?.map(|mut all| all.remove(repo).unwrap_or_default())) })
     }
 
     /// The components API lists the whole docker repository: one listing for every image.
-    fn all_tag_digests(&self) -> BoxFuture<'_, Result<Option<HashMap<String, Vec<(String, String)>>>, Error>> {
+    fn all_tag_digests(&self) -> BoxFuture<'_, Result<Option<HashMap<String, crate::TagDigests>>, Error>> {
         Box::pin(async move {
             let mut by_image: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for c in self.api.components(&self.repository).await? {
