@@ -45,11 +45,12 @@ pub async fn execute_delete<R: Runtime>(
     berth: State<'_, Berth>,
     profile: String,
     plan: DeletePlan,
+    typed: Option<String>,
 ) -> Result<DeleteReport, ApiError> {
     let progress = |p: &berth_core::DeleteProgress| {
         let _ = app.emit("delete-progress", p);
     };
-    berth.execute_delete(&profile, &plan, &CancellationToken::new(), &progress).await
+    berth.execute_delete_confirmed(&profile, &plan, typed.as_deref(), &CancellationToken::new(), &progress).await
 }
 
 #[tauri::command]

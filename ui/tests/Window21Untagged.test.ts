@@ -70,6 +70,7 @@ function emptyPlan(over: Partial<DeletePlan> = {}): DeletePlan {
     reclaimable_bytes: 0,
     reclaimable_blobs: [],
     notes: [],
+    confirm_phrase: null,
     ...over,
   };
 }

@@ -67,6 +67,32 @@ impl Berth {
         Ok(berth_workflows::execute_plan(s.target(self), plan, job.cancel_token(), progress).await?)
     }
 
+    /// [`Berth::execute_delete`] for a front end that confirms by typing (the window): a plan that
+    /// needs a typed phrase ([`DeletePlan::required_phrase`], from the plan's content) runs only
+    /// when `typed` is that phrase. The CLI's `--yes` is its own explicit confirmation.
+    pub async fn execute_delete_confirmed(
+        &self,
+        profile: &str,
+        plan: &DeletePlan,
+        typed: Option<&str>,
+        cancel: &CancellationToken,
+        progress: &(dyn Fn(&DeleteProgress) + Send + Sync),
+    ) -> Result<DeleteReport, ApiError> {
+        if let Some(phrase) = plan.required_phrase() {
+            if typed.map(str::trim) != Some(phrase.as_str()) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "this delete has {} actions and must be confirmed by typing \"{phrase}\"",
+                        plan.action_count()
+                    ),
+                    format!("type {phrase} in the confirmation field, then delete"),
+                ));
+            }
+        }
+        self.execute_delete(profile, plan, cancel, progress).await
+    }
+
     /// A retention policy's dry run: the delete plan and the tags kept, with why.
     pub async fn plan_retention(
         &self,

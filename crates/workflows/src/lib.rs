@@ -29,7 +29,7 @@ pub use error::WorkflowError;
 pub use gc::{GcPrediction, GcReport, GcRunView};
 pub use plan::{
     compute_plan, BlobRef, DeleteMode, DeletePlan, PlanOptions, PlannedChild, PlannedImage, PlannedReferrer,
-    PlannedTag, Refusal, Selection,
+    PlannedTag, Refusal, Selection, TYPED_CONFIRM_ABOVE,
 };
 pub use retention::{
     plan_retention, plan_retention_many, select_for_retention, KeptTag, RetentionPlan, RetentionPolicy,

@@ -148,9 +148,42 @@ pub struct DeletePlan {
     pub reclaimable_blobs: Vec<BlobRef>,
     /// Caveats of the estimate.
     pub notes: Vec<String>,
+    /// What the user types to confirm this plan in the window, or none when a button is enough
+    /// ([`DeletePlan::required_phrase`], filled when the plan is computed).
+    #[serde(default)]
+    pub confirm_phrase: Option<String>,
 }
 
+/// Plans with more destructive actions than this are confirmed by typing a phrase, not a click.
+pub const TYPED_CONFIRM_ABOVE: usize = 10;
+
 impl DeletePlan {
+    /// The phrase the user must type to confirm: for plans with more than [`TYPED_CONFIRM_ABOVE`]
+    /// actions and plans that take sibling tags along. One repository: its name; several:
+    /// `delete N`. Computed from the plan's content, so a plan edited on its way back cannot
+    /// lower the bar.
+    pub fn required_phrase(&self) -> Option<String> {
+        let n = self.action_count();
+        if n <= TYPED_CONFIRM_ABOVE && self.siblings.is_empty() {
+            return None;
+        }
+        let repos = self.repositories();
+        match repos.as_slice() {
+            [one] => Some(one.clone()),
+            _ => Some(format!("delete {n}")),
+        }
+    }
+
+    /// Repositories the plan touches, sorted.
+    pub fn repositories(&self) -> Vec<String> {
+        let mut set: BTreeSet<&str> = BTreeSet::new();
+        set.extend(self.untag.iter().map(|t| t.repository.as_str()));
+        set.extend(self.delete.iter().map(|t| t.repository.as_str()));
+        set.extend(self.children.iter().map(|t| t.repository.as_str()));
+        set.extend(self.referrers.iter().map(|t| t.repository.as_str()));
+        set.into_iter().map(str::to_string).collect()
+    }
+
     /// Number of destructive actions (for "type to confirm" on large plans).
     pub fn action_count(&self) -> usize {
         self.untag.len() + self.delete.len() + self.children.len() + self.referrers.len()
@@ -236,6 +269,7 @@ pub fn compute_plan(
     }
     p.children();
     p.reclaimable();
+    p.plan.confirm_phrase = p.plan.required_phrase();
     p.plan
 }
 
@@ -283,6 +317,7 @@ impl<'g> Planner<'g> {
             reclaimable_bytes: 0,
             reclaimable_blobs: vec![],
             notes: vec![],
+            confirm_phrase: None,
         };
         Planner {
             g,

@@ -48,4 +48,9 @@ reclaimable_bytes: number, reclaimable_blobs: Array<BlobRef>,
 /**
  * Caveats of the estimate.
  */
-notes: Array<string>, };
+notes: Array<string>, 
+/**
+ * What the user types to confirm this plan in the window, or none when a button is enough
+ * ([`DeletePlan::required_phrase`], filled when the plan is computed).
+ */
+confirm_phrase: string | null, };

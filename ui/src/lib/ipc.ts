@@ -303,8 +303,9 @@ export function planDelete(profile: string, selections: Selection[], options: Pl
 }
 
 /** Executes a confirmed plan (each action re-checked first); progress comes as `delete-progress` events. */
-export function executeDelete(profile: string, plan: DeletePlan): Promise<DeleteReport> {
-  return call<DeleteReport>("execute_delete", { profile, plan });
+/** `typed`: what the user typed to confirm a plan whose `confirm_phrase` asks for it (core checks it). */
+export function executeDelete(profile: string, plan: DeletePlan, typed: string | null = null): Promise<DeleteReport> {
+  return call<DeleteReport>("execute_delete", { profile, plan, typed });
 }
 
 export function cancelDelete(profile: string): Promise<boolean> {
