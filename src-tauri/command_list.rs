@@ -58,6 +58,8 @@ macro_rules! for_each_command {
             deletes::server_gc,
             deletes::gc_run_after,
             deletes::run_gc,
+            deletes::empty_repositories,
+            deletes::remove_empty_repositories,
             deletes::cancel_gc,
             deletes::plan_copy,
             deletes::execute_copy,

@@ -135,6 +135,29 @@ pub async fn run_gc<R: Runtime>(
     berth.gc(&profile, &request, &log, &CancellationToken::new()).await
 }
 
+/// Repositories with no tag left and the commands that would remove their folders (the profile's
+/// storage settings), shown before anything runs.
+#[tauri::command]
+pub async fn empty_repositories(
+    berth: State<'_, Berth>,
+    profile: String,
+) -> Result<berth_core::EmptyRepositories, ApiError> {
+    berth.empty_repositories(&profile, None, None).await
+}
+
+/// Removes those folders between the profile's GC before and after commands, logging as `gc-log`.
+#[tauri::command]
+pub async fn remove_empty_repositories<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+    profile: String,
+) -> Result<Vec<String>, ApiError> {
+    let log = |line: &str| {
+        let _ = app.emit("gc-log", GcLogLine { profile: profile.clone(), line: line.to_string() });
+    };
+    berth.remove_empty_repositories(&profile, None, None, &log, &CancellationToken::new()).await
+}
+
 #[tauri::command]
 pub async fn cancel_gc(berth: State<'_, Berth>, profile: String) -> Result<bool, ApiError> {
     Ok(berth.cancel_job(&profile, Some(JobKind::Gc)))

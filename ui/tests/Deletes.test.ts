@@ -414,7 +414,7 @@ describe("GC view", () => {
         return undefined;
       },
     });
-    const p = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "docker-registry garbage-collect /etc/r.yml", before: null, after: null } };
+    const p = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "docker-registry garbage-collect /etc/r.yml", before: null, after: null, storage_root: null, remote: null } };
     const oncollected = vi.fn();
     render(GcView, { profile: p, onedit: vi.fn(), oncollected });
     expect(screen.getByTestId("gc-command")).toHaveTextContent("docker-registry garbage-collect /etc/r.yml");
@@ -477,7 +477,7 @@ describe("GC view", () => {
 
   it("follows the profile's capabilities, not its kind", () => {
     mockBackend({});
-    const gc = { command: "registry garbage-collect /etc/r.yml", before: "ro on", after: "ro off" };
+    const gc = { command: "registry garbage-collect /etc/r.yml", before: "ro on", after: "ro off", storage_root: null, remote: null };
     // gc_dry_run: false means no dry-run button, whatever the kind says.
     for (const kind of ["registry", "harbor", "nexus"] as const) {
       const p = { ...profile(`p-${kind}`, "https://p.lab", kind), gc, capabilities: { ...CAPABILITIES[kind]!, gc_dry_run: false } };
@@ -544,7 +544,7 @@ describe("GC view: an interrupted run's after command", () => {
         return undefined;
       },
     });
-    const lab = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "registry garbage-collect /c.yml", before: "ro-on", after: "ro-off" } };
+    const lab = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "registry garbage-collect /c.yml", before: "ro-on", after: "ro-off", storage_root: null, remote: null } };
     render(GcView, { profile: lab, onedit: vi.fn() });
     const banner = await screen.findByTestId("gc-after-owed");
     expect(banner).toHaveTextContent("ssh reg ro-off");
@@ -558,7 +558,7 @@ describe("GC view: an interrupted run's after command", () => {
 describe("profile dialog GC settings", () => {
   it("edits the GC command of a registry profile and warns about --delete-untagged", async () => {
     const user = userEvent.setup();
-    const p = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "old", before: "ro on", after: null } };
+    const p = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "old", before: "ro on", after: null, storage_root: null, remote: null } };
     const calls = mockBackend({ profiles: [p], editProfile: (_n, _r) => p });
     render(ProfileDialog, { profile: p, onsaved: vi.fn(), onclose: vi.fn() });
     expect(screen.getByTestId("gc-untagged-warning")).toHaveTextContent("#3178");

@@ -140,7 +140,7 @@ describe("GC parameters", () => {
       () => SERVER,
       (cmd) => (cmd === "run_gc" ? report() : undefined),
     );
-    const p = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "registry garbage-collect /etc/r.yml", before: "ro on", after: "ro off" } };
+    const p = { ...profile("lab", "http://127.0.0.1:5000"), gc: { command: "registry garbage-collect /etc/r.yml", before: "ro on", after: "ro off", storage_root: null, remote: null } };
     render(GcView, { profile: p, onedit: vi.fn() });
     expect(await screen.findByTestId("gc-pending-bytes")).toHaveTextContent("1.0 MB");
     expect(screen.queryByTestId("gc-parameters")).toBeNull();

@@ -49,7 +49,7 @@ const FILE: ProfileFile = {
     auth: "basic",
     username: "ci",
     tls: { insecure_skip_verify: true, pinned_sha256: [], ca_certificates: ["-----BEGIN CERTIFICATE-----\n…"] },
-    gc: { command: "ssh lab docker exec registry registry garbage-collect /etc/docker/registry/config.yml", before: null, after: null },
+    gc: { command: "ssh lab docker exec registry registry garbage-collect /etc/docker/registry/config.yml", before: null, after: null, storage_root: null, remote: null },
   },
 };
 
@@ -276,7 +276,7 @@ describe("import a profile file", () => {
 
     await user.click(screen.getByTestId("import-profile-file"));
     expect(await screen.findByTestId("import-pick-cancelled")).toHaveTextContent("No file chosen.");
-    picked = { ...FILE, export: { ...FILE.export, tls: { ...FILE.export.tls, insecure_skip_verify: false }, gc: { command: null, before: null, after: null } } };
+    picked = { ...FILE, export: { ...FILE.export, tls: { ...FILE.export.tls, insecure_skip_verify: false }, gc: { command: null, before: null, after: null, storage_root: null, remote: null } } };
     await user.click(screen.getByTestId("import-profile-file"));
     expect(await screen.findByTestId("import-trust-gc")).toBeDisabled();
     expect(screen.getByTestId("import-trust-insecure")).toBeDisabled();

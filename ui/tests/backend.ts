@@ -270,7 +270,7 @@ export function profile(name: string, url: string, kind: ProfileView["kind"] = "
     username: null,
     has_password: false,
     tls: { system_roots: true, cas: [], client_cert: null, has_key_passphrase: false, pinned_sha256: [], insecure_skip_verify: false, trusted_token_services: [] },
-    gc: { command: null, before: null, after: null },
+    gc: { command: null, before: null, after: null, storage_root: null, remote: null },
     warnings: [],
     link: null,
     created_at: "2025-01-01T00:00:00Z",

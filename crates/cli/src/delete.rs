@@ -496,12 +496,14 @@ pub struct GcArgs {
     registry_stopped: bool,
     /// Repositories with no tag left (2.x lists them forever): show them and the commands that remove
     /// their folders; with --yes, run those between the profile's GC before and after commands.
-    #[arg(long, requires = "storage_root", conflicts_with = "history")]
+    #[arg(long, conflicts_with = "history")]
     empty_repos: bool,
-    /// The registry's storage.filesystem.rootdirectory (for --empty-repos).
+    /// The registry's storage.filesystem.rootdirectory (for --empty-repos; default: the profile's
+    /// storage root, `profile edit --storage-root`).
     #[arg(long, value_name = "DIR")]
     storage_root: Option<String>,
-    /// Run the folder removal there, e.g. --remote 'ssh admin@registry-host' (for --empty-repos).
+    /// Run the folder removal there, e.g. --remote 'ssh admin@registry-host' (for --empty-repos;
+    /// default: the profile's, `profile edit --storage-remote`).
     #[arg(long, value_name = "PREFIX")]
     remote: Option<String>,
     #[arg(long)]
@@ -583,16 +585,16 @@ pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
         return Ok(());
     }
     if a.empty_repos {
-        let root = a.storage_root.as_deref().unwrap_or_default();
+        let (root, remote) = (a.storage_root.as_deref(), a.remote.as_deref());
         if !(a.yes && !a.dry_run) {
-            let (repos, cmds) = berth.empty_repositories(&a.name, root, a.remote.as_deref()).await?;
+            let e = berth.empty_repositories(&a.name, root, remote).await?;
             if a.json {
-                print_json(&serde_json::json!({ "repositories": repos, "commands": cmds }));
+                print_json(&e);
             } else {
-                for (r, c) in repos.iter().zip(&cmds) {
+                for (r, c) in e.repositories.iter().zip(&e.commands) {
                     println!("{r}\n  {c}");
                 }
-                if repos.is_empty() {
+                if e.repositories.is_empty() {
                     println!("no empty repositories");
                 }
             }
@@ -600,8 +602,7 @@ pub async fn gc(berth: &Berth, a: GcArgs) -> Result<(), ApiError> {
             return Ok(());
         }
         let log = |line: &str| eprintln!("  {line}");
-        let removed =
-            berth.remove_empty_repositories(&a.name, root, a.remote.as_deref(), &log, &ctrl_c_cancels()).await?;
+        let removed = berth.remove_empty_repositories(&a.name, root, remote, &log, &ctrl_c_cancels()).await?;
         if a.json {
             print_json(&serde_json::json!({ "removed": removed }));
         } else {

@@ -57,6 +57,14 @@ pub enum ProfileCmd {
         /// Run after GC (also when it failed), e.g. leave read-only mode and restart. An empty string clears it.
         #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
         gc_after: Option<String>,
+        /// The registry's storage.filesystem.rootdirectory (the empty-repository step, the storage
+        /// scan for untagged manifests). An empty string clears it.
+        #[arg(long, value_name = "DIR")]
+        storage_root: Option<String>,
+        /// Prefix that runs a command where the storage is, e.g. 'ssh admin@registry-host'. An empty
+        /// string clears it (commands run here).
+        #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
+        storage_remote: Option<String>,
     },
     /// Copy a profile (settings, certificates, keyring secrets) under a new name.
     Duplicate { name: String, new_name: String },
@@ -311,6 +319,8 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
             gc_command,
             gc_before,
             gc_after,
+            storage_root,
+            storage_remote,
         } => {
             let (password, key_passphrase) = read_secrets(opts.password_stdin, opts.key_passphrase_stdin)?;
             let insecure = match (opts.insecure_skip_verify, verify_tls) {
@@ -339,6 +349,8 @@ pub async fn run_profile(berth: &Berth, cmd: ProfileCmd) -> Result<(), ApiError>
                 gc_command,
                 gc_before,
                 gc_after,
+                gc_storage_root: storage_root,
+                gc_remote: storage_remote,
             };
             let p = berth.edit_profile(&name, req).await?;
             println!("updated profile {} → {}", p.name, p.url);

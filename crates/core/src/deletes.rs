@@ -10,6 +10,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{ApiError, Berth, ErrorCode, JobKind};
 
+/// Repositories with no tag left and the commands that remove their folders (shown before they run).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct EmptyRepositories {
+    pub repositories: Vec<String>,
+    /// One per repository, in the same order.
+    pub commands: Vec<String>,
+    pub storage_root: String,
+    pub remote: Option<String>,
+}
+
 /// A retention policy saved for a profile.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[ts(export)]
@@ -283,34 +294,61 @@ impl Berth {
         self.gc(profile, &GcRequest::default(), log, cancel).await
     }
 
+    /// The profile's storage settings with the caller's overrides: the storage root (required, from
+    /// `root` or the profile's GC settings) and the remote prefix (`remote`, else the profile's).
+    async fn storage_of(
+        &self,
+        profile: &str,
+        root: Option<&str>,
+        remote: Option<&str>,
+    ) -> Result<(String, Option<String>), ApiError> {
+        let gc = self.store().profile(profile).await?.settings.gc;
+        let root = root.map(str::to_string).or(gc.storage_root).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{profile} has no storage root: Berth cannot reach the registry's files"),
+                "set the profile's storage root (storage.filesystem.rootdirectory) and, for another host, how to run a command there",
+            )
+            .edit(
+                profile,
+                crate::ProfileField::GcStorageRoot,
+                format!("berth profile edit {profile} --storage-root /var/lib/registry --storage-remote 'ssh admin@host'"),
+            )
+        })?;
+        Ok((root, remote.map(str::to_string).or(gc.remote)))
+    }
+
     /// Repositories with no tag left (2.x lists them forever), and the commands that would remove their
-    /// folders from a filesystem-storage registry at `storage_root` (`remote`: e.g. `ssh admin@host`).
+    /// folders from the registry's filesystem storage (`root`/`remote` override the profile's settings).
     pub async fn empty_repositories(
         &self,
         profile: &str,
-        storage_root: &str,
+        root: Option<&str>,
         remote: Option<&str>,
-    ) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    ) -> Result<EmptyRepositories, ApiError> {
+        let (root, remote) = self.storage_of(profile, root, remote).await?;
         let s = self.session(profile).await?;
-        let repos = berth_workflows::gc::empty_repositories(s.target(self)).await?;
-        let cmds = berth_workflows::gc::empty_repository_commands(storage_root, &repos, remote)?;
-        Ok((repos, cmds))
+        let repositories = berth_workflows::gc::empty_repositories(s.target(self)).await?;
+        let commands = berth_workflows::gc::empty_repository_commands(&root, &repositories, remote.as_deref())?;
+        Ok(EmptyRepositories { repositories, commands, storage_root: root, remote })
     }
 
-    /// Removes empty repositories' folders between the profile's GC before and after commands.
+    /// Removes empty repositories' folders between the profile's GC before and after commands
+    /// (`root`/`remote` override the profile's storage settings); audited.
     pub async fn remove_empty_repositories(
         &self,
         profile: &str,
-        storage_root: &str,
+        root: Option<&str>,
         remote: Option<&str>,
         log: &(dyn Fn(&str) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<Vec<String>, ApiError> {
+        let (root, remote) = self.storage_of(profile, root, remote).await?;
         let job = self.start_job(profile, JobKind::Gc, cancel)?;
         let s = self.session(profile).await?;
         let t = s.target(self);
         let removed =
-            berth_workflows::gc::remove_empty_repositories(t, storage_root, remote, log, job.cancel_token()).await;
+            berth_workflows::gc::remove_empty_repositories(t, &root, remote.as_deref(), log, job.cancel_token()).await;
         let (result, message) = match &removed {
             Ok(r) => ("ok", format!("removed {}", r.join(", "))),
             Err(e) => ("failed", e.to_string()),
@@ -322,7 +360,7 @@ impl Berth {
                 operation: "empty-repositories",
                 action: "remove_empty_repositories",
                 repository: None,
-                target: storage_root,
+                target: &root,
                 digest: None,
                 result,
                 message: Some(&message),

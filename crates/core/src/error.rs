@@ -82,6 +82,7 @@ pub enum ProfileField {
     ClientCertificate,
     KeyPassphrase,
     GcCommand,
+    GcStorageRoot,
 }
 
 impl ApiError {

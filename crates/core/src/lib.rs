@@ -47,7 +47,7 @@ pub use berth_workflows::{
     RestoreReport, RetentionPlan, RetentionPolicy, Selection, TagAction, TrashView,
 };
 pub use certs::{show_certificate_file, CertificateDetail};
-pub use deletes::{GcLogLine, SavedPolicy, ServerGcRunView, ServerGcView};
+pub use deletes::{EmptyRepositories, GcLogLine, SavedPolicy, ServerGcRunView, ServerGcView};
 pub use docker_config::{
     default_docker_config, DockerImportNote, DockerImportPlanned, DockerImportReport, CERTS_D_ENV,
 };
@@ -224,6 +224,7 @@ impl Berth {
             ("GC command", &req.gc_command, &gc.command),
             ("before-GC command", &req.gc_before, &gc.before),
             ("after-GC command", &req.gc_after, &gc.after),
+            ("storage command prefix", &req.gc_remote, &gc.remote),
         ] {
             if let Some(n) = new.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 if old.as_deref() != Some(n) {

@@ -77,6 +77,10 @@ pub struct GcSettings {
     pub command: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// The registry's filesystem storage root (`storage.filesystem.rootdirectory`), absolute.
+    pub storage_root: Option<String>,
+    /// Prefix that runs a command where the storage is (e.g. `ssh admin@host`); `None`: here.
+    pub remote: Option<String>,
 }
 
 /// A CA certificate imported into a profile.
@@ -133,7 +137,7 @@ pub struct NewProfile {
 
 const PROFILE_COLUMNS: &str = "id, name, url, kind, username, created_at, updated_at, auth, has_password, \
      has_key_passphrase, insecure_skip_verify, pinned_sha256, client_cert_file, client_key_file, gc_command, \
-     gc_before, gc_after, trusted_token_services";
+     gc_before, gc_after, trusted_token_services, gc_storage_root, gc_remote";
 
 fn unique_violation(e: sqlx::Error, name: &str) -> StoreError {
     match e {
@@ -155,7 +159,8 @@ impl Store {
         let id = sqlx::query(
             "INSERT INTO profiles (name, url, kind, username, created_at, updated_at, auth, has_password, \
              has_key_passphrase, insecure_skip_verify, pinned_sha256, client_cert_file, client_key_file, gc_command, \
-             gc_before, gc_after, trusted_token_services) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             gc_before, gc_after, trusted_token_services, gc_storage_root, gc_remote) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.name)
         .bind(&p.url)
@@ -174,6 +179,8 @@ impl Store {
         .bind(&s.gc.before)
         .bind(&s.gc.after)
         .bind(s.trusted_token_services.join(" "))
+        .bind(&s.gc.storage_root)
+        .bind(&s.gc.remote)
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, &p.name))?
@@ -190,7 +197,8 @@ impl Store {
         let res = sqlx::query(
             "UPDATE profiles SET name = ?, url = ?, kind = ?, username = ?, updated_at = ?, auth = ?, has_password = ?, \
              has_key_passphrase = ?, insecure_skip_verify = ?, pinned_sha256 = ?, client_cert_file = ?, \
-             client_key_file = ?, gc_command = ?, gc_before = ?, gc_after = ?, trusted_token_services = ? WHERE id = ?",
+             client_key_file = ?, gc_command = ?, gc_before = ?, gc_after = ?, trusted_token_services = ?, \
+             gc_storage_root = ?, gc_remote = ? WHERE id = ?",
         )
         .bind(&p.name)
         .bind(&p.url)
@@ -208,6 +216,8 @@ impl Store {
         .bind(&s.gc.before)
         .bind(&s.gc.after)
         .bind(s.trusted_token_services.join(" "))
+        .bind(&s.gc.storage_root)
+        .bind(&s.gc.remote)
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -309,6 +319,8 @@ struct RawProfile {
     gc_before: Option<String>,
     gc_after: Option<String>,
     trusted_token_services: String,
+    gc_storage_root: Option<String>,
+    gc_remote: Option<String>,
 }
 
 impl RawProfile {
@@ -331,7 +343,13 @@ impl RawProfile {
                 trusted_token_services: self.trusted_token_services.split_whitespace().map(str::to_string).collect(),
                 client_cert_file: self.client_cert_file,
                 client_key_file: self.client_key_file,
-                gc: GcSettings { command: self.gc_command, before: self.gc_before, after: self.gc_after },
+                gc: GcSettings {
+                    command: self.gc_command,
+                    before: self.gc_before,
+                    after: self.gc_after,
+                    storage_root: self.gc_storage_root,
+                    remote: self.gc_remote,
+                },
                 cas,
             },
         }

@@ -39,4 +39,12 @@ gc_before?: string,
 /**
  * Run after GC, also when it failed (e.g. leave read-only mode and restart); empty clears.
  */
-gc_after?: string, };
+gc_after?: string, 
+/**
+ * registry:2's filesystem storage root, an absolute path; empty clears.
+ */
+gc_storage_root?: string, 
+/**
+ * Prefix that runs a command where the storage is (e.g. `ssh admin@host`); empty: this machine.
+ */
+gc_remote?: string, };

@@ -3,4 +3,4 @@
 /**
  * A field of the profile dialog.
  */
-export type ProfileField = "kind" | "url" | "username" | "password" | "ca_file" | "client_certificate" | "key_passphrase" | "gc_command";
+export type ProfileField = "kind" | "url" | "username" | "password" | "ca_file" | "client_certificate" | "key_passphrase" | "gc_command" | "gc_storage_root";

@@ -30,6 +30,7 @@ const FIELD_LABEL: Record<ProfileField, MessageKey> = {
   client_certificate: "fix.fieldClientCertificate",
   key_passphrase: "fix.fieldKeyPassphrase",
   gc_command: "fix.fieldGcCommand",
+  gc_storage_root: "fix.fieldGcStorageRoot",
 };
 
 /** A profile field as the fix buttons name it ("credentials", "endpoint"…). */

@@ -11,6 +11,7 @@ import type { ImportTrust } from "../bindings/ImportTrust";
 import type { ProfileFile } from "../bindings/ProfileFile";
 import type { ProfileRemovalView } from "../bindings/ProfileRemovalView";
 import type { UntaggedView } from "../bindings/UntaggedView";
+import type { EmptyRepositories } from "../bindings/EmptyRepositories";
 import type { AuditView } from "../bindings/AuditView";
 import type { CopyPlan } from "../bindings/CopyPlan";
 import type { CopyProgress } from "../bindings/CopyProgress";
@@ -406,6 +407,16 @@ export function harborPolicies(profile: string): Promise<HarborPolicyView[]> {
   return call<HarborPolicyView[]>("harbor_policies", { profile });
 }
 
+/** Repositories with no tag left and the commands that remove their folders (nothing runs). */
+export function emptyRepositories(profile: string): Promise<EmptyRepositories> {
+  return call<EmptyRepositories>("empty_repositories", { profile });
+}
+
+/** Removes those folders between the GC before and after commands (log lines as `gc-log`). */
+export function removeEmptyRepositories(profile: string): Promise<string[]> {
+  return call<string[]>("remove_empty_repositories", { profile });
+}
+
 export function cancelGc(profile: string): Promise<boolean> {
   return call<boolean>("cancel_gc", { profile });
 }
@@ -417,6 +428,7 @@ export function onGcLog(handler: (l: GcLogLine) => void): Promise<UnlistenFn> {
 
 export type {
   AboutView,
+  EmptyRepositories,
   BlobStoreView,
   NexusCleanupView,
   NexusComponentPage,

@@ -125,13 +125,35 @@ pub(crate) async fn update(berth: &Berth, name: &str, changes: Changes) -> Resul
 pub(crate) async fn edit(berth: &Berth, name: &str, req: EditProfileRequest) -> Result<ProfileView, ApiError> {
     let mut changes = changes_from_edit(&req)?;
     changes.user_edit = true;
-    if req.gc_command.is_some() || req.gc_before.is_some() || req.gc_after.is_some() {
+    if req.gc_command.is_some()
+        || req.gc_before.is_some()
+        || req.gc_after.is_some()
+        || req.gc_storage_root.is_some()
+        || req.gc_remote.is_some()
+    {
         let mut gc = berth.store().profile(name).await?.settings.gc;
-        for (value, slot) in
-            [(&req.gc_command, &mut gc.command), (&req.gc_before, &mut gc.before), (&req.gc_after, &mut gc.after)]
-        {
+        for (value, slot) in [
+            (&req.gc_command, &mut gc.command),
+            (&req.gc_before, &mut gc.before),
+            (&req.gc_after, &mut gc.after),
+            (&req.gc_storage_root, &mut gc.storage_root),
+            (&req.gc_remote, &mut gc.remote),
+        ] {
             if let Some(v) = value {
                 *slot = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            }
+        }
+        if let Some(root) = &gc.storage_root {
+            if !root.starts_with('/') {
+                return Err(invalid(
+                    format!("the storage root {root:?} is not an absolute path"),
+                    "give the registry's storage.filesystem.rootdirectory, e.g. /var/lib/registry",
+                )
+                .edit(
+                    name,
+                    crate::ProfileField::GcStorageRoot,
+                    format!("berth profile edit {name} --storage-root /var/lib/registry"),
+                ));
             }
         }
         if let Some(c) = &gc.command {
@@ -328,7 +350,7 @@ pub(crate) async fn export(berth: &Berth, name: &str) -> Result<ProfileExport, A
             pinned_sha256: s.pinned_sha256,
             ca_certificates,
         },
-        gc: GcSettingsView { command: s.gc.command, before: s.gc.before, after: s.gc.after },
+        gc: s.gc.into(),
     })
 }
 
@@ -362,6 +384,7 @@ pub(crate) async fn import(
         ("GC command", &export.gc.command),
         ("GC before command", &export.gc.before),
         ("GC after command", &export.gc.after),
+        ("storage command prefix", &export.gc.remote),
     ];
     let listed: Vec<String> =
         commands.iter().filter_map(|(what, c)| c.as_ref().map(|c| format!("{what}: {c}"))).collect();
@@ -373,6 +396,7 @@ pub(crate) async fn import(
         export.gc.command = None;
         export.gc.before = None;
         export.gc.after = None;
+        export.gc.remote = None;
     }
     if !trust.insecure_tls && export.tls.insecure_skip_verify {
         dropped.push("the file turns off TLS verification (insecure_skip_verify): not imported; the profile verifies certificates".into());
@@ -400,7 +424,7 @@ pub(crate) async fn import(
             .collect(),
         insecure_skip_verify: Some(export.tls.insecure_skip_verify),
         pins: export.tls.pinned_sha256,
-        gc: Some(GcSettings { command: export.gc.command, before: export.gc.before, after: export.gc.after }),
+        gc: Some(export.gc.into()),
         ..Changes::default()
     };
     Ok(ImportReport { profile: create(berth, &name, changes).await?, dropped })

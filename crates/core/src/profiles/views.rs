@@ -95,6 +95,37 @@ pub struct GcSettingsView {
     pub command: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// registry:2's filesystem storage root (`storage.filesystem.rootdirectory`), for the GC page's
+    /// empty-repository step and the storage scan for untagged manifests.
+    #[serde(default)]
+    pub storage_root: Option<String>,
+    /// Prefix that runs a command where the storage is, e.g. `ssh admin@host` (none: this machine).
+    #[serde(default)]
+    pub remote: Option<String>,
+}
+
+impl From<berth_store::GcSettings> for GcSettingsView {
+    fn from(g: berth_store::GcSettings) -> Self {
+        GcSettingsView {
+            command: g.command,
+            before: g.before,
+            after: g.after,
+            storage_root: g.storage_root,
+            remote: g.remote,
+        }
+    }
+}
+
+impl From<GcSettingsView> for berth_store::GcSettings {
+    fn from(g: GcSettingsView) -> Self {
+        berth_store::GcSettings {
+            command: g.command,
+            before: g.before,
+            after: g.after,
+            storage_root: g.storage_root,
+            remote: g.remote,
+        }
+    }
 }
 
 /// A new profile. Only `name` and `url` are required; files are paths on this machine.
@@ -162,6 +193,10 @@ pub struct EditProfileRequest {
     pub gc_before: Option<String>,
     /// Run after GC, also when it failed (e.g. leave read-only mode and restart); empty clears.
     pub gc_after: Option<String>,
+    /// registry:2's filesystem storage root, an absolute path; empty clears.
+    pub gc_storage_root: Option<String>,
+    /// Prefix that runs a command where the storage is (e.g. `ssh admin@host`); empty: this machine.
+    pub gc_remote: Option<String>,
 }
 
 /// A profile file the user picked, read, to show before importing it.
@@ -289,7 +324,7 @@ pub(crate) fn view(data_dir: &Path, row: ProfileRow) -> ProfileView {
             insecure_skip_verify: s.insecure_skip_verify,
             trusted_token_services: s.trusted_token_services.clone(),
         },
-        gc: GcSettingsView { command: s.gc.command.clone(), before: s.gc.before.clone(), after: s.gc.after.clone() },
+        gc: s.gc.clone().into(),
         warnings,
         capabilities: berth_backend::capabilities_for(row.kind.as_str(), false),
         link: None,
