@@ -34,6 +34,7 @@ mod proc;
 mod registry;
 mod reset;
 mod seed;
+mod slow;
 mod spec;
 mod token;
 
@@ -49,6 +50,7 @@ pub use nginx::{Nginx, NginxOptions};
 pub use registry::{GcRun, Registry, RegistryBuilder, TlsMode};
 pub use reset::{ResetAt, ResetProxy};
 pub use seed::{seed_repo_name, seed_tag_name, SeedSummary, Seeder};
+pub use slow::SlowProxy;
 pub use spec::{spec_dir, validate_responses, Spec, SpecValidator};
 pub use token::{TokenIssuer, TokenIssuerOptions, TokenUser};
 

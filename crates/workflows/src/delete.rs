@@ -249,6 +249,23 @@ fn tag_map(g: &ProfileGraph) -> HashMap<(String, String), String> {
 
 /// Executes a plan. Refreshes the affected repositories first and re-checks each action against what
 /// the registry holds now; then records trash entries and audit rows. Cancel stops before the next action.
+/// The audit row of a cancelled delete run.
+async fn audit_cancel(t: Target<'_>, operation: &str) -> Result<(), WorkflowError> {
+    let audit = NewAudit {
+        profile_id: t.profile_id,
+        profile_name: t.profile,
+        operation,
+        action: "cancel",
+        repository: None,
+        target: "delete",
+        digest: None,
+        result: "skipped",
+        message: Some("cancelled: later actions did not run"),
+    };
+    t.store.add_audit(&audit).await?;
+    Ok(())
+}
+
 pub async fn execute_plan(
     t: Target<'_>,
     plan: &DeletePlan,
@@ -290,7 +307,16 @@ pub async fn execute_plan(
     repos.extend(plan.referrers.iter().map(|u| u.repository.clone()));
     let repos: Vec<String> = repos.into_iter().collect();
     run.announce("checking the registry's current state".into());
-    berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, cancel).await?;
+    match berth_sync::refresh_repositories(t.store, t.profile_id, t.client(), &repos, cancel).await {
+        Ok(_) => {}
+        // Cancelled before the first action: a cancelled run that changed nothing, not an error.
+        Err(_) if cancel.is_cancelled() => {
+            run.report.cancelled = true;
+            audit_cancel(t, &run.operation).await?;
+            return Ok(run.report);
+        }
+        Err(e) => return Err(e.into()),
+    }
     let graph = t.store.profile_graph(t.profile_id).await?;
     let now = tag_map(&graph);
     // Deletes cannot work in a repository that turned read-only since the plan: refuse there.
@@ -349,18 +375,7 @@ pub async fn execute_plan(
     }
     if cancel.is_cancelled() {
         run.report.cancelled = true;
-        let audit = NewAudit {
-            profile_id: t.profile_id,
-            profile_name: t.profile,
-            operation: &run.operation,
-            action: "cancel",
-            repository: None,
-            target: "delete",
-            digest: None,
-            result: "skipped",
-            message: Some("cancelled: later actions did not run"),
-        };
-        t.store.add_audit(&audit).await?;
+        audit_cancel(t, &run.operation).await?;
     }
     // The cache follows what happened.
     let fresh = CancellationToken::new();
