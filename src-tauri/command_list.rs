@@ -58,6 +58,7 @@ macro_rules! for_each_command {
             deletes::server_gc,
             deletes::gc_run_after,
             deletes::run_gc,
+            deletes::scan_storage_untagged,
             deletes::empty_repositories,
             deletes::remove_empty_repositories,
             deletes::cancel_gc,

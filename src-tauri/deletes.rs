@@ -135,6 +135,16 @@ pub async fn run_gc<R: Runtime>(
     berth.gc(&profile, &request, &log, &CancellationToken::new()).await
 }
 
+/// Lists the storage's manifest revisions (the profile's storage root) and caches the untagged
+/// manifests no sync saw tagged.
+#[tauri::command]
+pub async fn scan_storage_untagged(
+    berth: State<'_, Berth>,
+    profile: String,
+) -> Result<berth_core::StorageScanView, ApiError> {
+    berth.scan_storage_untagged(&profile, &CancellationToken::new()).await
+}
+
 /// Repositories with no tag left and the commands that would remove their folders (the profile's
 /// storage settings), shown before anything runs.
 #[tauri::command]

@@ -44,6 +44,10 @@ pub struct UntaggedArgs {
     /// HEAD each manifest on the registry first (what it no longer has is forgotten).
     #[arg(long)]
     check: bool,
+    /// First list the storage's manifest revisions (the profile's storage root; registry:2 with
+    /// filesystem storage) to find untagged manifests no sync saw tagged.
+    #[arg(long)]
+    scan_storage: bool,
     #[arg(long)]
     json: bool,
 }
@@ -66,6 +70,13 @@ pub struct DeleteRepositoryArgs {
 
 /// Lists untagged manifests; delete them with `berth delete NAME REPO@DIGEST`.
 pub async fn untagged(berth: &Berth, a: UntaggedArgs) -> Result<(), ApiError> {
+    if a.scan_storage {
+        let scan = berth.scan_storage_untagged(&a.name, &ctrl_c_cancels()).await?;
+        eprintln!(
+            "storage: {} manifest revisions; {} fetched; untagged {} → {} ({})",
+            scan.revisions, scan.fetched, scan.untagged_before, scan.untagged_after, scan.command
+        );
+    }
     let v = berth.untagged(&a.name, a.repository.as_deref(), a.check).await?;
     if a.json {
         print_json(&v);

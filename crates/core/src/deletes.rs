@@ -296,7 +296,7 @@ impl Berth {
 
     /// The profile's storage settings with the caller's overrides: the storage root (required, from
     /// `root` or the profile's GC settings) and the remote prefix (`remote`, else the profile's).
-    async fn storage_of(
+    pub(crate) async fn storage_of(
         &self,
         profile: &str,
         root: Option<&str>,

@@ -71,7 +71,7 @@ pub use sync::{SearchResult, SortBy, SyncProgressView, SyncSummaryView, TagView}
 pub use tokio_util::sync::CancellationToken;
 pub use tree::{repository_tree, RepoNode};
 pub use types::RepositoryView;
-pub use untagged::{UntaggedManifestView, UntaggedView};
+pub use untagged::{StorageScanView, UntaggedManifestView, UntaggedView};
 
 /// The environment variable that overrides the data directory (SQLite file, CA files).
 pub const DATA_DIR_ENV: &str = "BERTH_DATA_DIR";

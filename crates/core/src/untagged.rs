@@ -54,7 +54,74 @@ pub struct UntaggedView {
     pub unchecked: Vec<String>,
 }
 
+/// What a storage scan found (registry:2 with a filesystem storage root in the profile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct StorageScanView {
+    /// The read-only command that listed the storage's manifest revisions.
+    pub command: String,
+    /// Manifest revisions in the storage, tagged or not.
+    #[ts(type = "number")]
+    pub revisions: u64,
+    /// Manifests fetched into the cache by this scan.
+    #[ts(type = "number")]
+    pub fetched: u64,
+    /// Untagged manifests in the cache before and after.
+    #[ts(type = "number")]
+    pub untagged_before: u64,
+    #[ts(type = "number")]
+    pub untagged_after: u64,
+}
+
 impl Berth {
+    /// Finds the manifests the registry keeps that no sync saw tagged (pushed over before Berth's
+    /// first sync, pushed by digest): lists the storage's manifest revisions with one read-only
+    /// command (the profile's storage root and remote prefix), fetches the ones the cache lacks, and
+    /// records them, so the untagged view lists them. registry:2 with filesystem storage only.
+    pub async fn scan_storage_untagged(
+        &self,
+        profile: &str,
+        cancel: &CancellationToken,
+    ) -> Result<StorageScanView, ApiError> {
+        let (root, remote) = self.storage_of(profile, None, None).await?;
+        let s = self.session(profile).await?;
+        let t = s.target(self);
+        if !t.backend.capabilities().gc_commands {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{profile} is not a registry:2 with filesystem storage: its storage cannot be scanned"),
+                "untagged manifests there come from what syncs saw",
+            ));
+        }
+        let command = berth_workflows::gc::storage_manifests_command(&root, remote.as_deref())?;
+        let out = berth_backend::shell::run(&command, &|_| {}, cancel).await?;
+        if !out.success {
+            return Err(ApiError::new(
+                ErrorCode::Registry,
+                format!("listing the storage failed: {}", out.text.lines().last().unwrap_or_default()),
+                format!("check the storage root {root} and the remote prefix (run the command by hand: {command})"),
+            )
+            .edit(
+                profile,
+                crate::ProfileField::GcStorageRoot,
+                format!("berth profile edit {profile} --storage-root DIR"),
+            ));
+        }
+        let found = berth_workflows::gc::parse_storage_manifests(&out.text);
+        let before = self.store().untagged_manifests(s.id(), None).await?.len() as u64;
+        let fetched = berth_sync::cache_repository_manifests(self.store(), s.id(), t.client(), &found, cancel)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Registry, e.to_string(), "sync the profile, then scan again"))?;
+        let after = self.store().untagged_manifests(s.id(), None).await?.len() as u64;
+        Ok(StorageScanView {
+            command,
+            revisions: found.len() as u64,
+            fetched,
+            untagged_before: before,
+            untagged_after: after,
+        })
+    }
+
     /// Untagged manifests from the cache; `check`: HEAD each by digest first and forget the gone ones.
     pub async fn untagged(
         &self,

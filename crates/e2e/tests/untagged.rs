@@ -170,3 +170,53 @@ async fn the_detail_answers_from_the_cache_and_when_the_registry_is_down() {
     app.wait_text("[data-testid=detail-source]", "From the cache", 30).await;
     app.close().await;
 }
+
+/// Untagged manifests no sync saw tagged (pushed over before Berth's first sync): the Untagged tab's
+/// *Scan the storage* lists the storage's manifest revisions (the profile's storage root), caches the
+/// missing ones, and they are listed; then deleted by digest like the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_scan_finds_untagged_manifests_no_sync_saw() {
+    let registry = Registry::start().await;
+    let url = registry.url();
+    let storage = registry.storage_dir().display().to_string();
+    let seeder = Seeder::new(&url);
+    let before_berth = seeder.push_image("team/app", "v1", &ImageSpec::small("before Berth")).await;
+    let now = seeder.push_image("team/app", "v1", &ImageSpec::small("current")).await;
+    assert_ne!(before_berth.digest, now.digest);
+
+    let app = AppSession::start().await;
+    let data = app.data_dir.path().to_path_buf();
+    let berth = berth_e2e::app_binary().with_file_name("berth");
+    for args in [
+        vec!["profile", "add", "lab", "--url", url.as_str()],
+        vec!["profile", "edit", "lab", "--storage-root", storage.as_str()],
+    ] {
+        let out = std::process::Command::new(&berth).arg("--data-dir").arg(&data).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    app.reload().await;
+    app.click("[data-testid=profile-item]", 20).await;
+    app.click("[data-testid=sync-start]", 10).await;
+    app.wait_text("[data-testid=sync-summary]", "1 tag", 60).await;
+    app.click("[data-testid=view-untagged]", 10).await;
+    app.wait_css("[data-testid=untagged-empty]", 20).await;
+
+    app.click("[data-testid=untagged-scan]", 10).await;
+    let result = app.wait_text("[data-testid=untagged-scan-result]", "1 more untagged", 60).await;
+    assert!(result.contains("keeps 2 manifests"), "both revisions are in the storage: {result}");
+    wait_count(&app, "[data-testid=untagged-row]", 1, 20).await;
+    let row = app.texts("[data-testid=untagged-row]").await.remove(0);
+    assert!(row.contains(&before_berth.digest["sha256:".len()..][..12]), "the pushed-over image: {row}");
+    assert!(row.contains("team/app"), "{row}");
+    app.screenshot("untagged-storage-scan.png").await;
+
+    // Deleted by digest through the plan, like the others.
+    app.click("[data-testid=untagged-check]", 5).await;
+    app.click("[data-testid=untagged-delete]", 5).await;
+    app.wait_css("[data-testid=plan-delete]", 30).await;
+    app.click("[data-testid=delete-confirm]", 5).await;
+    app.wait_text("[data-testid=report-summary]", "1 deleted", 60).await;
+    assert!(!has_manifest(&url, "team/app", &before_berth.digest).await, "gone from the registry");
+    assert!(has_manifest(&url, "team/app", &now.digest).await, "the tagged image stays");
+    app.close().await;
+}

@@ -301,6 +301,36 @@ impl Store {
         Ok(())
     }
 
+    /// Manifests a repository holds that no sync saw tagged (found in the registry's storage): caches
+    /// `manifests` (children first) and records each of `digests` as held by `repo` (a repository the
+    /// cache does not know is skipped), in one transaction.
+    pub async fn write_repository_manifests(
+        &self,
+        profile_id: i64,
+        repo: &str,
+        manifests: &[&ManifestRecord],
+        digests: &[String],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        insert_manifests(&mut tx, manifests).await?;
+        let now = crate::now_rfc3339();
+        for d in digests {
+            sqlx::query(
+                "INSERT INTO repository_manifests (repository_id, digest, first_seen, last_tagged) \
+                 SELECT id, ?3, ?4, NULL FROM repositories WHERE profile_id = ?1 AND name = ?2 \
+                 ON CONFLICT (repository_id, digest) DO NOTHING",
+            )
+            .bind(profile_id)
+            .bind(repo)
+            .bind(d)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The tags of a repository already in the cache, by name: a resync asks the registry whether each
     /// still points at its cached digest, and GETs new tags.
     pub async fn cached_tags(&self, profile_id: i64, repo: &str) -> Result<HashMap<String, TagRecord>, StoreError> {

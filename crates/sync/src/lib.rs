@@ -622,6 +622,55 @@ pub async fn refresh_repositories(
     Ok(())
 }
 
+/// Caches manifests the registry holds by digest that no sync saw tagged (`found`: repository and
+/// digest, e.g. from the storage's `_manifests/revisions`): each is fetched (with its config, an
+/// index with its children) unless cached, and recorded as held by its repository, so the untagged
+/// view lists it. Repositories the cache does not know are skipped. Returns the manifests fetched.
+pub async fn cache_repository_manifests(
+    store: &Store,
+    profile_id: i64,
+    client: &RegistryClient,
+    found: &[(String, String)],
+    cancel: &CancellationToken,
+) -> Result<u64, SyncError> {
+    let shared = Shared::new(store, client, &SyncOptions::default(), cancel).await?;
+    let mut by_repo: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (repo, digest) in found {
+        by_repo.entry(repo.as_str()).or_default().push(digest.as_str());
+    }
+    for (repo, digests) in by_repo {
+        let mut records: Vec<Arc<ManifestRecord>> = Vec::new();
+        let mut held: Vec<String> = Vec::new();
+        for digest in digests {
+            if cancel.is_cancelled() {
+                return Err(SyncError::Registry(berth_registry::Error::new(
+                    berth_registry::ErrorKind::Cancelled,
+                    "cancelled",
+                    "nothing after the cancel was cached",
+                )));
+            }
+            let Some(d) = Digest::parse(digest) else { continue };
+            match shared.collect(repo, &d, None, 0).await {
+                Ok(mut r) => {
+                    records.append(&mut r);
+                    held.push(d.to_string());
+                }
+                // Deleted since the storage was read: nothing to record.
+                Err(e) if e.kind == berth_registry::ErrorKind::NotFound => {}
+                Err(e) => return Err(SyncError::Registry(e)),
+            }
+        }
+        let refs: Vec<&ManifestRecord> = records.iter().map(|m| m.as_ref()).collect();
+        store.write_repository_manifests(profile_id, repo, &refs, &held).await?;
+        let mut d = shared.digests.lock().expect("digests lock");
+        for m in &records {
+            d.pending.remove(&m.digest);
+            d.stored.insert(m.digest.clone());
+        }
+    }
+    Ok(shared.fetched.load(Ordering::Relaxed))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -583,6 +583,43 @@ pub fn empty_repository_commands(
     Ok(out)
 }
 
+/// The command that lists every manifest revision a filesystem-storage registry keeps (tagged or
+/// not): one `find` over `<root>/docker/registry/v2/repositories` for `_manifests/revisions/sha256/*/link`
+/// (a revision deleted by digest has no `link` any more). Read-only. `remote`: as for
+/// [`empty_repository_commands`].
+pub fn storage_manifests_command(storage_root: &str, remote: Option<&str>) -> Result<String, WorkflowError> {
+    if !storage_root.starts_with('/') {
+        return Err(WorkflowError::invalid(
+            format!("the storage root {storage_root:?} is not an absolute path"),
+            "give the registry's `storage.filesystem.rootdirectory`, e.g. /var/lib/registry",
+        ));
+    }
+    let base = format!("{}/docker/registry/v2/repositories", storage_root.trim_end_matches('/'));
+    let cmd = format!("find {} -path '*/_manifests/revisions/sha256/*/link' -type f", shell_quote(&base));
+    Ok(match remote {
+        Some(prefix) => format!("{prefix} {}", shell_quote(&cmd)),
+        None => cmd,
+    })
+}
+
+/// (repository, digest) of each `…/repositories/<repo>/_manifests/revisions/sha256/<hex>/link` line
+/// of [`storage_manifests_command`]'s output; anything else (a prompt, an error line) is ignored.
+pub fn parse_storage_manifests(output: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in output.lines() {
+        let Some((_, rest)) = line.trim().split_once("/docker/registry/v2/repositories/") else { continue };
+        let Some((repo, tail)) = rest.split_once("/_manifests/revisions/sha256/") else { continue };
+        let Some(hex) = tail.strip_suffix("/link") else { continue };
+        let digest = format!("sha256:{hex}");
+        if berth_registry::validate_repo(repo).is_ok() && berth_registry::Digest::parse(&digest).is_some() {
+            out.push((repo.to_string(), digest));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Removes empty repositories' folders with the registry read-only or stopped (the profile's before and
 /// after commands around them). Each one is re-checked empty right before. Returns what was removed.
 pub async fn remove_empty_repositories(
@@ -637,4 +674,27 @@ pub async fn remove_empty_repositories(
     let names: Vec<String> = t.client().catalog().await.unwrap_or_default();
     let _ = t.store.retain_repositories(t.profile_id, &names).await;
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_manifests_are_read_from_revision_links_only() {
+        let hex = "ab".repeat(32);
+        let out = format!(
+            "/var/lib/registry/docker/registry/v2/repositories/team/app/_manifests/revisions/sha256/{hex}/link\n\
+             /var/lib/registry/docker/registry/v2/repositories/team/app/_manifests/tags/v1/current/link\n\
+             /var/lib/registry/docker/registry/v2/repositories/x/_manifests/revisions/sha256/nothex/link\n\
+             find: permission denied\n"
+        );
+        assert_eq!(parse_storage_manifests(&out), vec![("team/app".to_string(), format!("sha256:{hex}"))]);
+        let cmd = storage_manifests_command("/var/lib/registry/", Some("ssh admin@reg")).unwrap();
+        assert!(
+            cmd.starts_with("ssh admin@reg '") && cmd.contains("/var/lib/registry/docker/registry/v2/repositories"),
+            "{cmd}"
+        );
+        assert!(storage_manifests_command("relative", None).is_err());
+    }
 }

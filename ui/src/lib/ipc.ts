@@ -12,6 +12,7 @@ import type { ProfileFile } from "../bindings/ProfileFile";
 import type { ProfileRemovalView } from "../bindings/ProfileRemovalView";
 import type { UntaggedView } from "../bindings/UntaggedView";
 import type { EmptyRepositories } from "../bindings/EmptyRepositories";
+import type { StorageScanView } from "../bindings/StorageScanView";
 import type { AuditView } from "../bindings/AuditView";
 import type { CopyPlan } from "../bindings/CopyPlan";
 import type { CopyProgress } from "../bindings/CopyProgress";
@@ -407,6 +408,11 @@ export function harborPolicies(profile: string): Promise<HarborPolicyView[]> {
   return call<HarborPolicyView[]>("harbor_policies", { profile });
 }
 
+/** Lists the storage's manifest revisions and caches untagged manifests no sync saw tagged. */
+export function scanStorageUntagged(profile: string): Promise<StorageScanView> {
+  return call<StorageScanView>("scan_storage_untagged", { profile });
+}
+
 /** Repositories with no tag left and the commands that remove their folders (nothing runs). */
 export function emptyRepositories(profile: string): Promise<EmptyRepositories> {
   return call<EmptyRepositories>("empty_repositories", { profile });
@@ -429,6 +435,7 @@ export function onGcLog(handler: (l: GcLogLine) => void): Promise<UnlistenFn> {
 export type {
   AboutView,
   EmptyRepositories,
+  StorageScanView,
   BlobStoreView,
   NexusCleanupView,
   NexusComponentPage,
