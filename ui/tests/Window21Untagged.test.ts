@@ -1,18 +1,16 @@
-// Untagged manifests (listed, checked against the registry, deleted by digest), whole-repository
-// deletes and the paged, sorted search, against the mocked commands (the real ones are tested in
-// crates/workflows and crates/e2e).
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+// Untagged manifests (listed, checked against the registry, deleted by digest) and whole-repository
+// deletes, against the mocked commands (the real ones are tested in crates/workflows and
+// crates/e2e). The search is in Search.test.ts.
+import { clearMocks } from "@tauri-apps/api/mocks";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import ProfilePane from "../src/lib/components/ProfilePane.svelte";
-import SearchDialog from "../src/lib/components/SearchDialog.svelte";
 import UntaggedManifests from "../src/lib/components/UntaggedManifests.svelte";
-import type { DeletePlan, DeleteReport, ProfileView, TagView } from "../src/lib/ipc";
-import type { SortBy } from "../src/bindings/SortBy";
+import type { DeletePlan, DeleteReport, ProfileView } from "../src/lib/ipc";
 import type { UntaggedManifestView } from "../src/bindings/UntaggedManifestView";
 import type { UntaggedView } from "../src/bindings/UntaggedView";
-import { callsOf, mockBackend, profile, tag, type Call } from "./backend";
+import { callsOf, mockBackend, profile, tag } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -303,97 +301,5 @@ describe("profile pane: the Untagged tab and deleting a repository", () => {
     await pick("app", user);
     expect(await screen.findByTestId("tag-table")).toBeInTheDocument();
     expect(screen.queryByTestId("delete-repository")).toBeNull();
-  });
-});
-
-describe("search: sort, total and pages", () => {
-  /** 450 matches of "app:" answered page by page (the store's order is the fixture's order). */
-  const HITS: TagView[] = Array.from({ length: 450 }, (_, i) => tag(`app${String(i % 3)}`, `t${String(i).padStart(3, "0")}`));
-
-  function mockSearch(answer?: (args: { sort: SortBy; limit: number; offset: number }) => Promise<unknown> | unknown): Call[] {
-    const calls: Call[] = [];
-    mockIPC((cmd, raw) => {
-      calls.push({ cmd, args: raw });
-      if (cmd !== "search_tags") throw `unknown command ${cmd}`;
-      const args = raw as { sort: SortBy; limit: number; offset: number };
-      if (answer !== undefined) return answer(args);
-      const list = args.sort === "size" ? [...HITS].reverse() : HITS;
-      return { total: list.length, tags: list.slice(args.offset, args.offset + args.limit) };
-    });
-    return calls;
-  }
-
-  it("shows the total, loads the next page with its offset and appends it", async () => {
-    const user = userEvent.setup();
-    const calls = mockSearch();
-    const onpick = vi.fn();
-    render(SearchDialog, { profile: "lab", onpick, onclose: vi.fn() });
-
-    await user.type(screen.getByTestId("search-input"), "app");
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(200));
-    expect(screen.getByTestId("search-total")).toHaveTextContent(/^450 matches$/);
-    expect(screen.getByTestId("search-count")).toHaveTextContent("450 matches · 200 shown");
-    expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "lab", query: "app", sort: "name", limit: 200, offset: 0 });
-
-    const more = screen.getByTestId("search-more");
-    expect(more).toHaveTextContent("Load 200 more");
-    await user.click(more);
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(400));
-    expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "lab", query: "app", sort: "name", limit: 200, offset: 200 });
-    const hits = screen.getAllByTestId("search-hit");
-    expect(hits[0]).toHaveTextContent("app0:t000");
-    expect(hits[200]).toHaveTextContent("app2:t200");
-    expect(screen.getByTestId("search-more")).toHaveTextContent("Load 50 more");
-
-    await user.click(screen.getByTestId("search-more"));
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(450));
-    expect(callsOf(calls, "search_tags").at(-1)?.args).toMatchObject({ offset: 400 });
-    expect(screen.queryByTestId("search-more")).toBeNull();
-    expect(screen.getByTestId("search-count")).toHaveTextContent(/^450 matches$/);
-
-    // The keyboard still walks the list and Enter opens the hit under the cursor.
-    screen.getByTestId("search-input").focus();
-    await user.keyboard("{ArrowDown}{ArrowDown}{Enter}");
-    expect(onpick).toHaveBeenCalledWith(HITS[2]);
-  });
-
-  it("sends the chosen sort and starts again at offset 0 when the sort or the query changes", async () => {
-    const user = userEvent.setup();
-    const calls = mockSearch();
-    render(SearchDialog, { profile: "lab", onpick: vi.fn(), onclose: vi.fn() });
-    await user.type(screen.getByTestId("search-input"), "app");
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(200));
-    await user.click(screen.getByTestId("search-more"));
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(400));
-
-    const sort = screen.getByRole("combobox", { name: "Sort matches" });
-    expect(sort).toBe(screen.getByTestId("search-sort"));
-    expect([...(sort as HTMLSelectElement).options].map((o) => o.value)).toEqual(["name", "repository", "created", "size", "digest", "platforms"]);
-    await user.selectOptions(sort, "size");
-    await waitFor(() => expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "lab", query: "app", sort: "size", limit: 200, offset: 0 }));
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(200));
-    expect(screen.getAllByTestId("search-hit")[0]).toHaveTextContent("app2:t449");
-
-    await user.type(screen.getByTestId("search-input"), "0");
-    await waitFor(() => expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "lab", query: "app0", sort: "size", limit: 200, offset: 0 }));
-  });
-
-  it("drops an older search's answer that arrives after a newer one", async () => {
-    const user = userEvent.setup();
-    let releaseName: ((v: unknown) => void) | null = null;
-    mockSearch((args) => {
-      if (args.sort === "name") return new Promise((resolve) => (releaseName = resolve));
-      return { total: 1, tags: [tag("app", "newest")] };
-    });
-    render(SearchDialog, { profile: "lab", onpick: vi.fn(), onclose: vi.fn() });
-    await user.type(screen.getByTestId("search-input"), "app");
-    await waitFor(() => expect(releaseName).not.toBeNull());
-    await user.selectOptions(screen.getByTestId("search-sort"), "created");
-    await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(1));
-    releaseName!({ total: 2, tags: [tag("app", "old1"), tag("app", "old2")] });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(screen.getAllByTestId("search-hit")).toHaveLength(1);
-    expect(screen.getByTestId("search-hit")).toHaveTextContent("app:newest");
-    expect(screen.getByTestId("search-total")).toHaveTextContent("1 match");
   });
 });
