@@ -220,3 +220,41 @@ async fn a_storage_scan_finds_untagged_manifests_no_sync_saw() {
     assert!(has_manifest(&url, "team/app", &now.digest).await, "the tagged image stays");
     app.close().await;
 }
+
+/// Registry-wide search over more results than one page (250 tags, pages of 200): only the rows in
+/// view are in the page (virtualized), and scrolling to the end fetches the next page until the
+/// last tag shows; the count says 250 throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_scrolls_through_more_than_a_page_virtualized() {
+    let registry = Registry::start().await;
+    let url = registry.url();
+    Seeder::new(&url).seed_many(1, 250, "big/app", 8).await;
+
+    let app = AppSession::start().await;
+    app.add_profile("lab", &url, false).await;
+    app.wait_js("document.querySelector('[data-testid=profile-dialog]') === null", "dialog closes", 30).await;
+    app.click("[data-testid=sync-start]", 10).await;
+    app.wait_text("[data-testid=sync-summary]", "250 tags", 120).await;
+    app.click("[data-testid=search-open]", 10).await;
+    app.type_into("[data-testid=search-input]", "big").await;
+    app.wait_text("[data-testid=search-total]", "250", 20).await;
+    let in_dom = app.texts("[data-testid=search-hit]").await.len();
+    assert!(in_dom > 0 && in_dom < 200, "only the rows in view are in the page: {in_dom}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let hits = app.texts("[data-testid=search-hit]").await;
+        if hits.iter().any(|h| h.contains("v0249")) {
+            assert!(hits.len() < 200, "still virtualized at the end: {}", hits.len());
+            break;
+        }
+        assert!(Instant::now() < deadline, "the last tag never showed: {:?}", hits.last());
+        app.js("const l = document.querySelector('[data-testid=search-list]'); l.scrollTop = l.scrollHeight; \
+                l.dispatchEvent(new Event('scroll')); return true;")
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(app.wait_text("[data-testid=search-total]", "250", 5).await.contains("250"));
+    app.screenshot("search-scrolled.png").await;
+    app.close().await;
+}
