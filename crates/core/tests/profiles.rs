@@ -724,10 +724,13 @@ async fn storage_settings_are_checked_confirmed_and_dropped_on_import() {
     let relative = EditProfileRequest { gc_storage_root: Some("var/lib/registry".into()), ..Default::default() };
     let err = b.edit_profile("lab", relative).await.unwrap_err();
     assert!(err.message.contains("not an absolute path"), "{err:?}");
-    assert_eq!(err.fix.as_ref().map(|f| f.action.clone()), Some(berth_core::FixAction::EditProfile {
-        profile: "lab".into(),
-        field: berth_core::ProfileField::GcStorageRoot
-    }));
+    assert_eq!(
+        err.fix.as_ref().map(|f| f.action.clone()),
+        Some(berth_core::FixAction::EditProfile {
+            profile: "lab".into(),
+            field: berth_core::ProfileField::GcStorageRoot
+        })
+    );
     let req = EditProfileRequest {
         gc_storage_root: Some("/var/lib/registry".into()),
         gc_remote: Some("ssh admin@reg".into()),
@@ -736,7 +739,10 @@ async fn storage_settings_are_checked_confirmed_and_dropped_on_import() {
     let confirm = b.gc_commands_to_confirm("lab", &req).await.unwrap();
     assert_eq!(confirm, vec![("storage command prefix".to_string(), "ssh admin@reg".to_string())]);
     let p = b.edit_profile("lab", req).await.unwrap();
-    assert_eq!((p.gc.storage_root.as_deref(), p.gc.remote.as_deref()), (Some("/var/lib/registry"), Some("ssh admin@reg")));
+    assert_eq!(
+        (p.gc.storage_root.as_deref(), p.gc.remote.as_deref()),
+        (Some("/var/lib/registry"), Some("ssh admin@reg"))
+    );
 
     let export = b.export_profile("lab").await.unwrap();
     let r = b.import_profile(export, Some("copy".into()), berth_core::ImportTrust::default()).await.unwrap();
@@ -744,7 +750,8 @@ async fn storage_settings_are_checked_confirmed_and_dropped_on_import() {
     assert_eq!(r.profile.gc.remote, None, "a command prefix is dropped");
     assert!(r.dropped.iter().any(|d| d.contains("ssh admin@reg")), "{:?}", r.dropped);
 
-    let clear = EditProfileRequest { gc_storage_root: Some(String::new()), gc_remote: Some(" ".into()), ..Default::default() };
+    let clear =
+        EditProfileRequest { gc_storage_root: Some(String::new()), gc_remote: Some(" ".into()), ..Default::default() };
     let p = b.edit_profile("lab", clear).await.unwrap();
     assert_eq!((p.gc.storage_root, p.gc.remote), (None, None));
 }

@@ -54,6 +54,19 @@ pub async fn registry_tags(url: &str, repo: &str) -> Vec<String> {
     tags
 }
 
+/// The `berth` CLI beside the app binary, on the window's data directory `data`.
+pub fn berth_cli(data: &Path) -> Command {
+    let mut c = Command::new(app_binary().with_file_name("berth"));
+    c.arg("--data-dir").arg(data).env_remove("BERTH_DATA_DIR").stdin(Stdio::null());
+    c
+}
+
+/// Runs `c` and fails the test with its stderr unless it succeeds.
+pub fn run_ok(c: &mut Command) {
+    let out = c.output().expect("run the berth CLI");
+    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
@@ -209,6 +222,16 @@ impl AppSession {
             .await;
         self.client.send_keys(&filter, path).await.expect("type the repository filter");
         self.click(&format!("[data-testid=repo-item][data-path='{path}']"), 20).await;
+    }
+
+    /// Sets an input's or select's value the way a user's change does (`event`: `input` or `change`).
+    pub async fn set_value(&self, css: &str, value: &str, event: &str) {
+        self.wait_css(css, 10).await;
+        self.js(&format!(
+            "const e = document.querySelector({css:?}); e.value = {value:?}; \
+             e.dispatchEvent(new Event({event:?}, {{ bubbles: true }})); return true;"
+        ))
+        .await;
     }
 
     /// Types into the first element matching `css`.

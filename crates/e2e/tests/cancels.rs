@@ -8,15 +8,6 @@ use std::time::Duration;
 use berth_e2e::{registry_tags, AppSession};
 use berth_testkit::{ImageSpec, Registry, Seeder, SlowProxy};
 
-async fn set_value(app: &AppSession, css: &str, value: &str, event: &str) {
-    app.wait_css(css, 10).await;
-    app.js(&format!(
-        "const e = document.querySelector({css:?}); e.value = {value:?}; \
-         e.dispatchEvent(new Event({event:?}, {{ bubbles: true }})); return true;"
-    ))
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_run_cancelled_in_its_middle_stops_and_reports_only_what_it_did() {
     let registry = Registry::start().await;
@@ -90,7 +81,7 @@ async fn a_copy_cancelled_in_its_middle_writes_no_tag_and_says_so() {
         .await;
     app.wait_text("[data-testid=selection-bar]", "1 selected", 10).await;
     app.click("[data-testid=copy-open]", 5).await;
-    set_value(&app, "[data-testid=copy-target]", "prod", "change").await;
+    app.set_value("[data-testid=copy-target]", "prod", "change").await;
     app.click("[data-testid=copy-plan]", 5).await;
     app.wait_text("[data-testid=copy-plan-image]", "team/app:2.0", 60).await;
     app.click("[data-testid=copy-confirm]", 5).await;

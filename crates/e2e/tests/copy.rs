@@ -6,15 +6,6 @@
 use berth_e2e::AppSession;
 use berth_testkit::{ImageSpec, Registry, Seeder};
 
-async fn set_value(app: &AppSession, css: &str, value: &str, event: &str) {
-    app.wait_css(css, 10).await;
-    app.js(&format!(
-        "const e = document.querySelector({css:?}); e.value = {value:?}; \
-         e.dispatchEvent(new Event({event:?}, {{ bubbles: true }})); return true;"
-    ))
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_selected_tag_is_copied_to_another_profile_from_the_window() {
     let lab = Registry::start().await;
@@ -38,7 +29,7 @@ async fn a_selected_tag_is_copied_to_another_profile_from_the_window() {
     app.click("[data-testid=copy-open]", 5).await;
 
     // Target: prod, same names. The preview: one image, a new tag, its blobs to send.
-    set_value(&app, "[data-testid=copy-target]", "prod", "change").await;
+    app.set_value("[data-testid=copy-target]", "prod", "change").await;
     app.click("[data-testid=copy-plan]", 5).await;
     let row = app.wait_text("[data-testid=copy-plan-image]", "team/app:1.4", 60).await;
     assert!(row.contains("new tag"), "{row}");
@@ -58,8 +49,8 @@ async fn a_selected_tag_is_copied_to_another_profile_from_the_window() {
     // To a tag that points at another image: refused in the preview with its hint; nothing written.
     app.wait_text("[data-testid=selection-bar]", "1 selected", 10).await;
     app.click("[data-testid=copy-open]", 5).await;
-    set_value(&app, "[data-testid=copy-target]", "prod", "change").await;
-    set_value(&app, "[data-testid=copy-tag]", "taken", "input").await;
+    app.set_value("[data-testid=copy-target]", "prod", "change").await;
+    app.set_value("[data-testid=copy-tag]", "taken", "input").await;
     app.click("[data-testid=copy-plan]", 5).await;
     let refusal = app.wait_text("[data-testid=copy-refusal]", "points at another image", 60).await;
     assert!(refusal.contains("overwrite"), "{refusal}");

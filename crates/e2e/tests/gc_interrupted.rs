@@ -3,23 +3,11 @@
 //! while GC runs stops the run and runs its after command before the window goes (the question the
 //! window asks is answered through `BERTH_E2E_CLOSE_ANSWER`, debug builds only).
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_e2e::AppSession;
+use berth_e2e::{berth_cli, run_ok, AppSession};
 use berth_testkit::{ImageSpec, Registry, RegistryControl, Seeder};
-
-fn cli(data: &Path) -> Command {
-    let mut c = Command::new(berth_e2e::app_binary().with_file_name("berth"));
-    c.arg("--data-dir").arg(data).env_remove("BERTH_DATA_DIR").stdin(Stdio::null());
-    c
-}
-
-fn ok(c: &mut Command) {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_gc_is_finished_from_the_window_and_closing_during_gc_runs_the_after_command() {
@@ -32,15 +20,18 @@ async fn an_interrupted_gc_is_finished_from_the_window_and_closing_during_gc_run
     let app = AppSession::start_with_env(&[("BERTH_E2E_CLOSE_ANSWER", "stop")]).await;
     let data = app.data_dir.path().to_path_buf();
     let marker = data.join("after-ran");
-    ok(cli(&data).args(["profile", "add", "lab", "--url", &url]));
+    run_ok(berth_cli(&data).args(["profile", "add", "lab", "--url", &url]));
     let before = format!("{} && sleep 30", control.read_only_command());
     let after = format!("{} && touch {}", control.read_write_command(), marker.display());
-    ok(cli(&data)
-        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
-        .args(["--gc-before", &before, "--gc-after", &after]));
+    run_ok(
+        berth_cli(&data)
+            .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+            .args(["--gc-before", &before, "--gc-after", &after]),
+    );
 
     // A crash of the CLI between the before and the after command.
-    let mut gc = cli(&data).args(["gc", "lab", "--yes"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut gc =
+        berth_cli(&data).args(["gc", "lab", "--yes"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let wait_read_only = |want: bool| {
         let reg = reg.clone();
         async move {
@@ -83,7 +74,7 @@ async fn an_interrupted_gc_is_finished_from_the_window_and_closing_during_gc_run
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_read_only(false).await;
-    let history = cli(&data).args(["gc", "lab", "--history", "--json"]).output().unwrap();
+    let history = berth_cli(&data).args(["gc", "lab", "--history", "--json"]).output().unwrap();
     let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(history[0]["status"], "failed", "the stopped run: {history}");
     assert!(history[0]["after_pending"].is_null(), "nothing owed: {history}");

@@ -7,23 +7,10 @@
 //! its folder, removed after confirming, and gone from the storage, the catalog and the tree.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use berth_e2e::{registry_tags, AppSession};
+use berth_e2e::{berth_cli, registry_tags, run_ok, AppSession};
 use berth_testkit::{ImageSpec, Registry, RegistryControl, Seeder};
-
-fn cli(data: &Path) -> Command {
-    let mut c = Command::new(berth_e2e::app_binary().with_file_name("berth"));
-    c.arg("--data-dir").arg(data).env_remove("BERTH_DATA_DIR").stdin(Stdio::null());
-    c
-}
-
-fn ok(c: &mut Command) {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 async fn catalog(url: &str) -> Vec<String> {
     let v: serde_json::Value = reqwest::get(format!("{url}/v2/_catalog")).await.unwrap().json().await.unwrap();
@@ -44,11 +31,13 @@ async fn gc_runs_from_the_window_verified_then_the_empty_repository_folder_goes(
 
     let app = AppSession::start().await;
     let data = app.data_dir.path().to_path_buf();
-    ok(cli(&data).args(["profile", "add", "lab", "--url", &url]));
-    ok(cli(&data)
-        .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
-        .args(["--gc-before", &control.read_only_command(), "--gc-after", &control.read_write_command()])
-        .args(["--storage-root", &storage]));
+    run_ok(berth_cli(&data).args(["profile", "add", "lab", "--url", &url]));
+    run_ok(
+        berth_cli(&data)
+            .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+            .args(["--gc-before", &control.read_only_command(), "--gc-after", &control.read_write_command()])
+            .args(["--storage-root", &storage]),
+    );
     app.reload().await;
     app.click("[data-testid=profile-item]", 20).await;
     app.click("[data-testid=sync-start]", 10).await;

@@ -88,17 +88,6 @@ impl Store {
         repo: &str,
         digest: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO repository_manifests (repository_id, digest, first_seen, last_tagged) \
-             SELECT id, ?3, ?4, NULL FROM repositories WHERE profile_id = ?1 AND name = ?2 \
-             ON CONFLICT (repository_id, digest) DO NOTHING",
-        )
-        .bind(profile_id)
-        .bind(repo)
-        .bind(digest)
-        .bind(crate::now_rfc3339())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.write_repository_manifests(profile_id, repo, &[], &[digest.to_string()]).await
     }
 }
