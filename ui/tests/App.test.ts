@@ -5,7 +5,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "../src/App.svelte";
 import type { HarborProjectView, ProfileStatusView, SyncProgressView, SyncSummaryView } from "../src/lib/ipc";
-import { apiError, CAPABILITIES, callsOf, failedReport, mockBackend, profile, tag } from "./backend";
+import { apiError, CAPABILITIES, callsOf, failedReport, mockBackend, namespaceNode, profile, repoNode, tag } from "./backend";
 
 beforeEach(() => {
   localStorage.clear();
@@ -38,7 +38,7 @@ describe("sidebar", () => {
   it("lists profiles with kind icon, name, URL, last sync and test status, and loads the first", async () => {
     const calls = mockBackend({
       profiles: [LOCAL, HARBOR],
-      repositories: { local: ["alpine"] },
+      repositories: { local: [repoNode("alpine")] },
       statuses: [synced("local"), { profile: "harbor-prod", cached: false, last_sync: null }],
     });
     render(App);
@@ -88,7 +88,7 @@ describe("sidebar", () => {
 
   it("moves focus with the arrow keys and selects with Enter", async () => {
     const user = userEvent.setup();
-    const calls = mockBackend({ profiles: [LOCAL, HARBOR], repositories: { local: ["a"], "harbor-prod": ["project/app"] } });
+    const calls = mockBackend({ profiles: [LOCAL, HARBOR], repositories: { local: [repoNode("a")], "harbor-prod": [namespaceNode("project", 1, [repoNode("project/app")])] } });
     render(App);
 
     const [first, second] = (await profileItems()) as [HTMLElement, HTMLElement];
@@ -106,7 +106,7 @@ describe("sidebar", () => {
 describe("add registry", () => {
   it("adds, tests, closes the dialog and selects the new profile", async () => {
     const user = userEvent.setup();
-    const calls = mockBackend({ profiles: [LOCAL], repositories: { staging: ["svc/one", "svc/two"] } });
+    const calls = mockBackend({ profiles: [LOCAL], repositories: { staging: [namespaceNode("svc", 2, [repoNode("svc/one"), repoNode("svc/two")])] } });
     render(App);
     await profileItems();
 
@@ -170,7 +170,7 @@ describe("add registry", () => {
 describe("repositories", () => {
   it("shows the namespace tree; the filter lists matching repositories", async () => {
     const user = userEvent.setup();
-    mockBackend({ profiles: [LOCAL], repositories: { local: ["library/alpine", "library/nginx", "team/API", "team/web"] } });
+    mockBackend({ profiles: [LOCAL], repositories: { local: [namespaceNode("library", 2, [repoNode("library/alpine"), repoNode("library/nginx")]), namespaceNode("team", 2, [repoNode("team/API"), repoNode("team/web")])] } });
     render(App);
 
     await waitFor(() => expect(repoTexts()).toEqual(["library/alpine", "library/nginx", "team/API", "team/web"]));
@@ -186,7 +186,7 @@ describe("repositories", () => {
 
   it("renders a large tree as a window of rows", async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `repo-${String(i).padStart(5, "0")}`);
-    mockBackend({ profiles: [LOCAL], repositories: { local: names } });
+    mockBackend({ profiles: [LOCAL], repositories: { local: names.map((n) => repoNode(n)) } });
     render(App);
 
     await waitFor(() => expect(screen.getByTestId("repo-count")).toHaveTextContent("5,000 repositories"));
@@ -202,7 +202,7 @@ describe("repositories", () => {
   it("renders registry-controlled strings as text, never as HTML", async () => {
     const evil = "<img src=x onerror=alert(1)>";
     const evilProfile = profile("<b>bold</b>", "http://example.com/<script>x</script>");
-    mockBackend({ profiles: [evilProfile], repositories: { "<b>bold</b>": [evil] } });
+    mockBackend({ profiles: [evilProfile], repositories: { "<b>bold</b>": [repoNode(evil)] } });
     const { container } = render(App);
 
     const row = await screen.findByTestId("repo-item");
@@ -227,7 +227,7 @@ describe("repositories", () => {
       profiles: [LOCAL],
       repositories: {
         local: (n) =>
-          n === 1 ? apiError("registry", "connection refused (http://127.0.0.1:5000)", "is the registry running?") : ["alpine"],
+          n === 1 ? apiError("registry", "connection refused (http://127.0.0.1:5000)", "is the registry running?") : [repoNode("alpine")],
       },
     });
     render(App);
@@ -244,7 +244,7 @@ describe("browsing", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [LOCAL],
-      repositories: { local: ["app"] },
+      repositories: { local: [repoNode("app")] },
       tags: { "local/app": [tag("app", "1.0"), tag("app", "2.0")] },
     });
     render(App);
@@ -259,12 +259,12 @@ describe("browsing", () => {
     mockBackend({
       profiles: [LOCAL],
       statuses: [synced("local")],
-      repositories: { local: ["app"] },
+      repositories: { local: [repoNode("app")] },
       test: {
         local: failedReport(
           "local",
           LOCAL.url,
-          apiError("registry", "connection refused (http://127.0.0.1:5000)", "is the registry running?", "connection_refused"),
+          apiError("registry", "connection refused (http://127.0.0.1:5000)", "is the registry running?", "connection_refused", true),
         ),
       },
     });
@@ -281,8 +281,9 @@ describe("browsing", () => {
     const user = userEvent.setup();
     const calls = mockBackend({
       profiles: [LOCAL],
-      repositories: { local: ["team/api", "team/web"] },
+      repositories: { local: [namespaceNode("team", 2, [repoNode("team/api"), repoNode("team/web")])] },
       tags: { "local/team/api": [tag("team/api", "v1")], "local/team/web": [tag("team/web", "v1"), tag("team/web", "v2")] },
+      search: { "web:": { total: 2, tags: [tag("team/web", "v1"), tag("team/web", "v2")] } },
     });
     render(App);
     await screen.findAllByTestId("repo-item");
@@ -305,7 +306,7 @@ describe("sync", () => {
     let finish: (s: SyncSummaryView) => void = () => {};
     const calls = mockBackend({
       profiles: [LOCAL],
-      repositories: { local: ["app"] },
+      repositories: { local: [repoNode("app")] },
       other: (cmd) => {
         if (cmd === "sync_profile") return new Promise<SyncSummaryView>((resolve) => (finish = resolve));
         if (cmd === "cancel_sync") return true;
@@ -358,7 +359,7 @@ describe("storage", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [LOCAL],
-      repositories: { local: ["a", "b"] },
+      repositories: { local: [repoNode("a"), repoNode("b")] },
       storage: {
         local: {
           profile: "local",
@@ -397,7 +398,7 @@ describe("harbor projects", () => {
     const user = userEvent.setup();
     const calls = mockBackend({
       profiles: [HARBOR],
-      repositories: { "harbor-prod": ["library/app", "team/api"] },
+      repositories: { "harbor-prod": [namespaceNode("library", 1, [repoNode("library/app")]), namespaceNode("team", 1, [repoNode("team/api")])] },
       other: (cmd) => (cmd === "harbor_projects" ? PROJECTS : undefined),
     });
     render(App);
@@ -425,7 +426,7 @@ describe("harbor projects", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [HARBOR, LOCAL],
-      repositories: { "harbor-prod": ["library/app"], local: ["a"] },
+      repositories: { "harbor-prod": [namespaceNode("library", 1, [repoNode("library/app")])], local: [repoNode("a")] },
       other: (cmd) => {
         if (cmd === "harbor_projects") throw apiError("registry", "401 Unauthorized", "check the robot account's secret", "unauthorized");
         return undefined;
@@ -452,7 +453,7 @@ describe("capabilities, not kind", () => {
     const harborWithout = { ...profile("harbor-plain", "https://hb.lab", "harbor"), capabilities: { ...CAPABILITIES.harbor!, projects: false } };
     const calls = mockBackend({
       profiles: [registryWithProjects, harborWithout],
-      repositories: { "reg-projects": ["a"], "harbor-plain": ["b"] },
+      repositories: { "reg-projects": [repoNode("a")], "harbor-plain": [repoNode("b")] },
       other: (cmd) => (cmd === "harbor_projects" ? [] : undefined),
     });
     render(App);

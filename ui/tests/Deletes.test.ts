@@ -22,7 +22,7 @@ import type {
   RetentionPlan,
   TrashView as Trash,
 } from "../src/lib/ipc";
-import { apiError, CAPABILITIES, callsOf, mockBackend, profile } from "./backend";
+import { apiError, CAPABILITIES, callsOf, mockBackend, profile, repoNode } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -588,18 +588,22 @@ describe("window wiring", () => {
     const { default: App } = await import("../src/App.svelte");
     const { tag } = await import("./backend");
     const user = userEvent.setup();
-    let tags = [tag("app", "1.0"), tag("app", "1.1"), tag("app", "2.0")];
+    const [v10, v11, v20] = [tag("app", "1.0"), tag("app", "1.1"), tag("app", "2.0")];
+    let deleted = false;
     const calls = mockBackend({
       profiles: [profile("local", "http://127.0.0.1:5000")],
-      repositories: { local: ["app"] },
-      other: (cmd, args) => {
-        if (cmd === "list_tags") return undefined;
-        if (cmd === "plan_delete") {
-          const sel = args["selections"] as { repository: string; reference: string }[];
-          return emptyPlan({ profile: "local", untag: sel.map((s) => ({ repository: s.repository, tag: s.reference, digest: D1 })) });
-        }
+      repositories: { local: [repoNode("app")] },
+      other: (cmd) => {
+        if (cmd === "plan_delete")
+          return emptyPlan({
+            profile: "local",
+            untag: [
+              { repository: "app", tag: "1.0", digest: D1 },
+              { repository: "app", tag: "1.1", digest: D1 },
+            ],
+          });
         if (cmd === "execute_delete") {
-          tags = tags.filter((t) => !t.name.startsWith("1."));
+          deleted = true;
           return report({ untagged: 2 });
         }
         if (cmd === "list_trash") return [];
@@ -608,17 +612,15 @@ describe("window wiring", () => {
         if (cmd === "gc_history") return [];
         return undefined;
       },
-      tags: {
-        get "local/app"() {
-          return tags;
-        },
-      },
+      // The store's answers: every tag, or those matching the filter the window sends; after the delete, 2.0 alone.
+      tags: { "local/app": ({ filter }) => (filter === null ? (deleted ? [v20] : [v10, v11, v20]) : filter === "(?i)1\\." && !deleted ? [v10, v11] : []) },
     });
     render(App);
     await user.click(await screen.findByTestId("repo-item"));
     await waitFor(() => expect(screen.getAllByTestId("tag-row")).toHaveLength(3));
     await user.type(screen.getByTestId("tag-filter"), "1.");
     await waitFor(() => expect(screen.getAllByTestId("tag-row")).toHaveLength(2));
+    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ repository: "app", filter: "(?i)1\\." });
     await user.click(screen.getByTestId("select-all"));
     expect(screen.getByTestId("selection-bar")).toHaveTextContent("2 selected");
     await user.click(screen.getByTestId("delete-open"));
@@ -636,6 +638,7 @@ describe("window wiring", () => {
     await user.click(within(dialog).getByTestId("delete-confirm"));
     await within(dialog).findByTestId("delete-report");
     await waitFor(() => expect(callsOf(calls, "list_tags").length).toBeGreaterThan(before));
+    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ filter: "(?i)1\\." });
     await user.click(within(dialog).getByTestId("delete-close"));
     expect(screen.queryByTestId("delete-dialog")).toBeNull();
     await waitFor(() => expect(screen.queryAllByTestId("tag-row")).toHaveLength(0));

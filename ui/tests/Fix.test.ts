@@ -12,7 +12,7 @@ import ErrorBox from "../src/lib/components/ErrorBox.svelte";
 import { fixLabel } from "../src/lib/fix";
 import { resetLocale, setLocale } from "../src/lib/i18n/index.svelte";
 import type { CertificateDetail, ConnectionReport, SyncSummaryView } from "../src/lib/ipc";
-import { apiError, callsOf, failedReport, mockBackend, okReport, profile } from "./backend";
+import { apiError, callsOf, failedReport, mockBackend, okReport, profile, repoNode } from "./backend";
 import FixHarness from "./FixHarness.svelte";
 
 beforeEach(() => {
@@ -191,7 +191,7 @@ describe("through the window", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       tags: { "lab/app": failing({ kind: "edit_profile", profile: "lab", field: "password" }, COMMAND, "keyring") },
     });
     const { container } = render(App);
@@ -209,7 +209,7 @@ describe("through the window", () => {
   it("a failed connection test's credentials fix shows in the banner and opens the field", async () => {
     const user = userEvent.setup();
     const denied = failing({ kind: "edit_profile", profile: "lab", field: "username" }, "berth profile edit lab --username U");
-    mockBackend({ profiles: [LAB], repositories: { lab: ["app"] }, test: { lab: failedReport("lab", LAB.url, denied) } });
+    mockBackend({ profiles: [LAB], repositories: { lab: [repoNode("app")] }, test: { lab: failedReport("lab", LAB.url, denied) } });
     const { container } = render(App);
 
     const fix = await screen.findByTestId("banner-fix");
@@ -236,7 +236,7 @@ describe("through the window", () => {
     };
     const calls = mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       tags: { "lab/app": failing({ kind: "sync", profile: "lab" }, "berth sync lab", "not_found") },
       other: (cmd) => (cmd === "sync_profile" ? summary : undefined),
     });
@@ -260,7 +260,7 @@ describe("through the window", () => {
     };
     const calls = mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       test: { lab: failedReport("lab", LAB.url, tls) },
       other: (cmd) => (cmd === "server_certificates" ? [cert("CN=Lab CA")] : undefined),
     });
@@ -287,7 +287,7 @@ describe("through the window", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       tags: { "lab/app": failing({ kind: "trust_server", profile: "lab" }, "berth cert trust lab") },
       other: (cmd) => (cmd === "server_certificates" ? [cert("CN=Lab CA")] : undefined),
     });
@@ -301,7 +301,7 @@ describe("through the window", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       other: (cmd) => {
         if (cmd === "server_certificates") throw failing({ kind: "edit_profile", profile: "lab", field: "url" }, "berth profile edit lab --url URL");
         return undefined;
@@ -325,7 +325,7 @@ describe("through the window", () => {
     const user = userEvent.setup();
     const calls = mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       tags: { "lab/app": failing({ kind: "test_connection", profile: "lab" }, "berth test lab") },
     });
     render(App);
@@ -354,7 +354,7 @@ describe("through the window", () => {
         },
       ],
     };
-    mockBackend({ profiles: [LAB, OTHER], repositories: { lab: ["app"] }, test: { lab: report } });
+    mockBackend({ profiles: [LAB, OTHER], repositories: { lab: [repoNode("app")] }, test: { lab: report } });
     render(App);
     await screen.findByTestId("repo-item");
 
@@ -376,7 +376,7 @@ describe("through the window", () => {
     const user = userEvent.setup();
     mockBackend({
       profiles: [LAB],
-      repositories: { lab: ["app"] },
+      repositories: { lab: [repoNode("app")] },
       tags: { "lab/app": failing({ kind: "add_profile" }, "berth profile add NAME URL", "not_found") },
     });
     render(App);

@@ -8,7 +8,7 @@ import type { ProfileView } from "../src/bindings/ProfileView";
 import HarborArtifacts from "../src/lib/components/HarborArtifacts.svelte";
 import HarborProjects from "../src/lib/components/HarborProjects.svelte";
 import ProfilePane from "../src/lib/components/ProfilePane.svelte";
-import { apiError, CAPABILITIES, callsOf, mockBackend, profile, tag } from "./backend";
+import { apiError, CAPABILITIES, callsOf, mockBackend, namespaceNode, profile, repoNode, tag } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -279,7 +279,7 @@ describe("Tags/Artifacts toggle in Browse", () => {
     const user = userEvent.setup();
     const hb = profile("harbor-prod", "https://harbor.example.com", "harbor");
     const calls = mockBackend({
-      repositories: { "harbor-prod": ["library/app", "library/web"] },
+      repositories: { "harbor-prod": [namespaceNode("library", 2, [repoNode("library/app"), repoNode("library/web")])] },
       tags: { "harbor-prod/library/app": [tag("library/app", "1.0")], "harbor-prod/library/web": [tag("library/web", "2.0")] },
       other: (cmd, args) => (cmd === "harbor_artifacts" ? [artifact(D("a"), { repository: args["repository"] as string })] : undefined),
     });
@@ -321,7 +321,7 @@ describe("Tags/Artifacts toggle in Browse", () => {
   it("has no toggle without capabilities.artifacts, and one from the capability whatever the kind", async () => {
     const user = userEvent.setup();
     mockBackend({
-      repositories: { local: ["app"], "reg-artifacts": ["app"], "harbor-plain": ["app"] },
+      repositories: { local: [repoNode("app")], "reg-artifacts": [repoNode("app")], "harbor-plain": [repoNode("app")] },
       tags: { "local/app": [tag("app", "1")], "reg-artifacts/app": [tag("app", "1")], "harbor-plain/app": [tag("app", "1")] },
       other: (cmd) => (cmd === "harbor_artifacts" ? [] : undefined),
     });

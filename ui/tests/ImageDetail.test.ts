@@ -140,7 +140,7 @@ describe("image detail", () => {
     const calls = mockBackend({
       images: {
         get "app@1"() {
-          return fail ? apiError("registry", "connection refused", "is the registry running?", "connection_refused") : image("app", "1");
+          return fail ? apiError("registry", "connection refused", "is the registry running?", "connection_refused", true) : image("app", "1");
         },
       },
     });

@@ -3,8 +3,8 @@ import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import TagTable from "../src/lib/components/TagTable.svelte";
-import type { TagView } from "../src/lib/ipc";
-import { apiError, callsOf, mockBackend, tag } from "./backend";
+import type { SortBy, TagView } from "../src/lib/ipc";
+import { apiError, callsOf, mockBackend, tag, type TagSource } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -17,11 +17,26 @@ const TAGS: TagView[] = [
   tag("app", "latest", { created: null, size: 50, digest: "sha256:" + "d".repeat(64), platforms: ["linux/arm64"] }),
 ];
 
+const [V10, V11, RC, LATEST] = TAGS as [TagView, TagView, TagView, TagView];
+
+/** The store's answer per sort (its orders: created newest first, size largest first, the others ascending). */
+const ORDERS: Record<SortBy, TagView[]> = {
+  name: [LATEST, V10, V11, RC],
+  created: [V11, RC, V10, LATEST],
+  size: [V10, RC, V11, LATEST],
+  digest: [V11, RC, V10, LATEST],
+  platforms: [RC, V10, V11, LATEST],
+  repository: [LATEST, V10, V11, RC],
+};
+/** The store's answer per filter the window sends (in the name order). */
+const FILTERED: Record<string, TagView[]> = { "(?i)V1\\.": [V10, V11], "-rc$": [RC] };
+const STORE: TagSource = ({ sort, filter }) => (filter === null ? ORDERS[sort] : (FILTERED[filter] ?? []));
+
 function names(): string[] {
   return screen.getAllByTestId("tag-name").map((e) => e.textContent ?? "");
 }
 
-function setup(tags: TagView[] = TAGS) {
+function setup(tags: TagSource = STORE) {
   const calls = mockBackend({ tags: { "lab/app": tags } });
   const onopen = vi.fn();
   render(TagTable, { profile: "lab", repository: "app", onopen });
@@ -39,6 +54,11 @@ describe("tag table", () => {
     expect(row).toHaveTextContent("2024-03-01 00:00");
     expect(row).toHaveTextContent("100 B");
     expect(row).toHaveTextContent("linux/amd64, linux/arm64");
+  });
+
+  it("shows the tags in the order the store answered", async () => {
+    setup([V11, LATEST, RC, V10]);
+    await waitFor(() => expect(names()).toEqual(["v1.1", "latest", "v2.0-rc", "v1.0"]));
   });
 
   it("sorts by every column through the store query, and a second click reverses", async () => {

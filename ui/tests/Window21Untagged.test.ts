@@ -10,7 +10,7 @@ import UntaggedManifests from "../src/lib/components/UntaggedManifests.svelte";
 import type { DeletePlan, DeleteReport, ProfileView } from "../src/lib/ipc";
 import type { UntaggedManifestView } from "../src/bindings/UntaggedManifestView";
 import type { UntaggedView } from "../src/bindings/UntaggedView";
-import { callsOf, mockBackend, profile, tag } from "./backend";
+import { callsOf, mockBackend, profile, repoNode, tag } from "./backend";
 
 afterEach(() => {
   clearMocks();
@@ -40,13 +40,13 @@ const MANIFESTS = [
   manifest("web", U3, { size: 512 * 1024, index_parent: IDX }),
 ];
 
+/** The core's list of untagged manifests (by default MANIFESTS, 3.5 MB; give total_size with other manifests). */
 function untagged(over: Partial<UntaggedView> = {}): UntaggedView {
-  const manifests = over.manifests ?? MANIFESTS;
   return {
     profile: "lab",
     repository: null,
-    manifests,
-    total_size: manifests.reduce((n, m) => n + m.size, 0),
+    manifests: MANIFESTS,
+    total_size: 3.5 * 1048576,
     checked: false,
     gone: 0,
     unchecked: [],
@@ -115,7 +115,7 @@ describe("untagged manifests", () => {
     const user = userEvent.setup();
     const calls = mockBackend({
       other: (cmd, args) =>
-        cmd === "untagged_manifests" ? (args["repository"] === null ? untagged() : untagged({ repository: "db", manifests: [] })) : undefined,
+        cmd === "untagged_manifests" ? (args["repository"] === null ? untagged() : untagged({ repository: "db", manifests: [], total_size: 0 })) : undefined,
     });
     render(UntaggedManifests, { profile: "lab", repository: "db" });
     expect(await screen.findAllByTestId("untagged-row")).toHaveLength(3);
@@ -132,7 +132,7 @@ describe("untagged manifests", () => {
     const calls = mockBackend({
       other: (cmd, args) => {
         if (cmd !== "untagged_manifests") return undefined;
-        return args["check"] === true ? untagged({ manifests: MANIFESTS.slice(1), checked: true, gone: 1, unchecked: [`web@${U3}`] }) : untagged();
+        return args["check"] === true ? untagged({ manifests: MANIFESTS.slice(1), total_size: 1.5 * 1048576, checked: true, gone: 1, unchecked: [`web@${U3}`] }) : untagged();
       },
     });
     render(UntaggedManifests, { profile: "lab" });
@@ -155,7 +155,7 @@ describe("untagged manifests", () => {
     let listed = 0;
     const calls = mockBackend({
       other: (cmd, args) => {
-        if (cmd === "untagged_manifests") return ++listed === 1 ? untagged() : untagged({ manifests: MANIFESTS.slice(2) });
+        if (cmd === "untagged_manifests") return ++listed === 1 ? untagged() : untagged({ manifests: MANIFESTS.slice(2), total_size: 512 * 1024 });
         if (cmd === "plan_delete")
           return emptyPlan({
             options: args["options"] as DeletePlan["options"],
@@ -230,7 +230,7 @@ describe("profile pane: the Untagged tab and deleting a repository", () => {
   it("shows untagged manifests in their own tab, scoped to the selected repository on demand", async () => {
     const user = userEvent.setup();
     const calls = mockBackend({
-      repositories: { lab: ["app", "web"] },
+      repositories: { lab: [repoNode("app"), repoNode("web")] },
       tags: { "lab/app": [tag("app", "1.0")] },
       other: (cmd, args) => (cmd === "untagged_manifests" ? untagged({ repository: (args["repository"] as string | null) ?? null }) : undefined),
     });
@@ -253,7 +253,7 @@ describe("profile pane: the Untagged tab and deleting a repository", () => {
     const onchanged = vi.fn();
     const NOTE = "registry:2 keeps the empty repository folder until the GC page's empty-repository step removes it.";
     const calls = mockBackend({
-      repositories: { lab: () => (++trees <= 1 ? ["app", "web"] : ["web"]) },
+      repositories: { lab: () => (++trees <= 1 ? [repoNode("app"), repoNode("web")] : [repoNode("web")]) },
       tags: { "lab/app": [tag("app", "1.0"), tag("app", "2.0")] },
       other: (cmd) => {
         if (cmd === "plan_delete_repository")
@@ -296,7 +296,7 @@ describe("profile pane: the Untagged tab and deleting a repository", () => {
 
   it("offers no repository delete where deletes are not offered", async () => {
     const user = userEvent.setup();
-    mockBackend({ repositories: { lab: ["app"] }, tags: { "lab/app": [tag("app", "1.0")] } });
+    mockBackend({ repositories: { lab: [repoNode("app")] }, tags: { "lab/app": [tag("app", "1.0")] } });
     renderPane(profile("lab", "http://127.0.0.1:5000"), { ondelete: undefined });
     await pick("app", user);
     expect(await screen.findByTestId("tag-table")).toBeInTheDocument();

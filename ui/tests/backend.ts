@@ -1,25 +1,32 @@
-// A small in-memory stand-in for the Rust commands, driven through mockIPC. It answers with the
-// generated binding types, so a change on the Rust side breaks these tests at type-check time.
+// A fixture of the Rust commands' answers, driven through mockIPC. It answers with the generated
+// binding types, so a change on the Rust side breaks these tests at type-check time.
+//
+// THE RULE: this mock keeps no logic of the core. Every answer is data the test supplies, literally
+// or from a function the test writes that returns literal data for the request it gets. Nothing here
+// sorts, filters, matches, groups, builds a tree, plans a copy or decides what a command would do:
+// a test that depends on the core's order, filter, search or plan asserts the request the window
+// sent (callsOf) and that the window showed the answer it was given. The core's own logic is tested
+// in Rust (crates/*/tests, crates/e2e). The helpers below only build fixture objects.
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { AddProfileRequest } from "../src/bindings/AddProfileRequest";
 import type { ApiError } from "../src/bindings/ApiError";
+import type { BlobAction } from "../src/bindings/BlobAction";
 import type { Capabilities } from "../src/bindings/Capabilities";
 import type { ErrorKind } from "../src/bindings/ErrorKind";
 import type { ConnectionReport } from "../src/bindings/ConnectionReport";
-import type { BlobAction } from "../src/bindings/BlobAction";
 import type { CopyPlan } from "../src/bindings/CopyPlan";
 import type { CopyProgress } from "../src/bindings/CopyProgress";
-import type { CopyReferrer } from "../src/bindings/CopyReferrer";
 import type { CopyReport } from "../src/bindings/CopyReport";
 import type { CopyRequest } from "../src/bindings/CopyRequest";
-import type { PlannedBlob } from "../src/bindings/PlannedBlob";
-import type { TagAction } from "../src/bindings/TagAction";
 import type { EditProfileRequest } from "../src/bindings/EditProfileRequest";
 import type { ImageDetail } from "../src/bindings/ImageDetail";
+import type { PlannedBlob } from "../src/bindings/PlannedBlob";
+import type { PlannedCopy } from "../src/bindings/PlannedCopy";
 import type { ProfileStatusView } from "../src/bindings/ProfileStatusView";
 import type { ProfileView } from "../src/bindings/ProfileView";
 import type { RepoNode } from "../src/bindings/RepoNode";
+import type { SearchResult } from "../src/bindings/SearchResult";
 import type { SortBy } from "../src/bindings/SortBy";
 import type { StorageView } from "../src/bindings/StorageView";
 import type { TagView } from "../src/bindings/TagView";
@@ -29,20 +36,48 @@ export interface Call {
   args: unknown;
 }
 
-export type RepoSource =
-  | readonly string[]
-  | ApiError
-  | ((call: number) => readonly string[] | ApiError | Promise<readonly string[]>);
+/** A fixture answer: a value, or a function of the request that returns one (an ApiError rejects). */
+type Answer<A, T> = T | ApiError | ((args: A) => T | ApiError | Promise<T>);
+
+/** repository_tree's answer: the tree as the core returns it (see repoNode / namespaceNode). */
+export type RepoSource = Answer<number, readonly RepoNode[]>;
+
+/** The arguments of list_tags. */
+export interface ListTagsArgs {
+  profile: string;
+  repository: string;
+  sort: SortBy;
+  filter: string | null;
+}
+
+/** list_tags' answer, as given: a list returned whatever the sort and filter, or a function of the request. */
+export type TagSource = Answer<ListTagsArgs, readonly TagView[]>;
+
+/** The arguments of search_tags. */
+export interface SearchArgs {
+  profile: string;
+  query: string;
+  sort: SortBy;
+  limit: number;
+  offset: number;
+}
+
+/** search_tags' answers: per query (whatever the sort and offset), or a function of the request. */
+export type SearchSource = Readonly<Record<string, SearchResult | ApiError>> | ((args: SearchArgs) => SearchResult | ApiError | Promise<SearchResult>);
 
 export interface BackendOptions {
   profiles?: ProfileView[];
   /** When given, decides each list_profiles answer (1-based call number); may reject with an ApiError. */
   listProfiles?: (call: number) => ApiError | undefined;
-  /** Repository names per profile (the tree is built from them, as the core does). */
+  /** repository_tree's answer per profile (the function gets the 1-based call number); default: no repository. */
   repositories?: Record<string, RepoSource>;
-  /** Tags per "profile/repository". */
-  tags?: Record<string, TagView[] | ApiError>;
+  /** list_tags' answer per "profile/repository"; default: no tag. */
+  tags?: Record<string, TagSource>;
+  /** search_tags' answers; without them search_tags rejects. */
+  search?: SearchSource;
+  /** add_profile's answer; default: profile(name, url, kind) of the request. */
   addProfile?: (request: AddProfileRequest) => ProfileView | ApiError;
+  /** edit_profile's answer; default: the profile as it was. */
   editProfile?: (name: string, request: EditProfileRequest) => ProfileView | ApiError;
   /** Connection test answers per profile; default: OK. */
   test?: Record<string, ConnectionReport | ApiError>;
@@ -50,33 +85,29 @@ export interface BackendOptions {
   /** inspect_image answers per "repository@reference". */
   images?: Record<string, ImageDetail | ApiError>;
   storage?: Record<string, StorageView>;
-  /** How plan_copy / execute_copy / cancel_copy answer (default: an empty target, every source found). */
+  /** How plan_copy / execute_copy / cancel_copy answer. */
   copy?: CopyOptions;
   /** Any other command: return a value, or undefined for "unknown command". */
   other?: (cmd: string, args: Record<string, unknown>) => unknown;
 }
 
-/** The copy commands' world: what the target already holds, what the source lacks, how a run goes. */
+/** The copy commands' answers, all given by the test. */
 export interface CopyOptions {
-  /** Tags the target already has: "profile/repository:tag" → digest (the source's digest: "already there"). */
-  targetTags?: Record<string, string>;
-  /** Blobs every repository of the target already has. */
-  targetBlobs?: readonly string[];
-  /** Source references ("repo:tag") that are not on the source. */
-  missing?: readonly string[];
-  /** Source images ("repo:tag") with a cosign signature (copied along when asked). */
-  signed?: readonly string[];
-  /** Replaces the computed plan (an ApiError rejects). */
-  plan?: (source: string, target: string, request: CopyRequest) => CopyPlan | ApiError | undefined;
-  /** execute_copy waits for this after its first progress events, so a test sees the run. */
+  /** plan_copy's answer (without it plan_copy rejects). */
+  plan?: Answer<{ source: string; target: string; request: CopyRequest }, CopyPlan>;
+  /** The copy-progress events execute_copy emits before it waits for `hold`. */
+  progress?: readonly CopyProgress[];
+  /** execute_copy waits for this after `progress`, so a test sees the run. */
   hold?: () => Promise<void>;
-  /** Replaces the computed report (an ApiError rejects). */
-  report?: (plan: CopyPlan) => CopyReport | ApiError | undefined;
+  /** The copy-progress events execute_copy emits after `hold`. */
+  progressAfter?: readonly CopyProgress[];
+  /** execute_copy's answer (without it execute_copy rejects). */
+  report?: Answer<CopyPlan, CopyReport>;
+  /** execute_copy's answer when cancel_copy was called while it ran (default: `report`). */
+  cancelledReport?: CopyReport;
+  /** cancel_copy's answer (whether it stopped a copy); default: true. */
+  cancel?: boolean;
 }
-
-/** A layer every fixture image shares (a base image). */
-export const BASE_LAYER = "sha256:" + "ba".repeat(32);
-export const BASE_LAYER_SIZE = 3 * 1048576;
 
 /** The digest the fixtures give `repo:tag` (as `tag()` does for the tag table). */
 export function fixtureDigest(reference: string): string {
@@ -84,23 +115,48 @@ export function fixtureDigest(reference: string): string {
   return `sha256:${name.padEnd(64, "0").replace(/[^0-9a-f]/g, "a").slice(0, 64)}`;
 }
 
-function hexOf(seed: string, length = 64): string {
-  let h = 0x811c9dc5;
-  let out = "";
-  while (out.length < length) {
-    for (const ch of seed + out.length) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-    out += h.toString(16).padStart(8, "0");
-  }
-  return out.slice(0, length);
+/** A repository of the tree (a leaf unless `children` is given). */
+export function repoNode(path: string, over: Partial<RepoNode> = {}): RepoNode {
+  return { name: path.slice(path.lastIndexOf("/") + 1), path, is_repository: true, repositories: 1, tags: 0, size: 0, children: [], ...over };
 }
 
-/** What plan_copy answers, as berth_workflows::copy::plan_copy decides it, over the fixtures. */
-export function copyPlanFor(source: string, target: string, request: CopyRequest, options: CopyOptions = {}): CopyPlan {
-  const sameRegistry = source === target;
-  const plan: CopyPlan = {
+/** A namespace of the tree holding `repositories` repositories in `children` (both as given). */
+export function namespaceNode(path: string, repositories: number, children: RepoNode[], over: Partial<RepoNode> = {}): RepoNode {
+  return { name: path.slice(path.lastIndexOf("/") + 1), path, is_repository: false, repositories, tags: 0, size: 0, children, ...over };
+}
+
+/** One blob of a copy plan. */
+export function plannedBlob(digest: string, size: number, action: BlobAction = { kind: "send" }): PlannedBlob {
+  return { digest, size, action };
+}
+
+/** One image of a copy plan, `repo:tag` onto `repo:tag` (a new tag, nothing to send unless `over` says). */
+export function plannedCopy(source: string, target: string, over: Partial<PlannedCopy> = {}): PlannedCopy {
+  const [sourceRepo, sourceTag] = [source.slice(0, source.lastIndexOf(":")), source.slice(source.lastIndexOf(":") + 1)];
+  const [targetRepo, targetTag] = [target.slice(0, target.lastIndexOf(":")), target.slice(target.lastIndexOf(":") + 1)];
+  const digest = fixtureDigest(source);
+  return {
+    source_repository: sourceRepo,
+    source_reference: sourceTag,
+    digest,
+    media_type: "application/vnd.oci.image.manifest.v1+json",
+    target_repository: targetRepo,
+    target_tag: targetTag,
+    tag_action: { kind: "create" },
+    manifests: [{ digest, media_type: "application/vnd.oci.image.manifest.v1+json", size: 1_024 }],
+    blobs: [],
+    referrers: [],
+    bytes_to_send: 0,
+    ...over,
+  };
+}
+
+/** A copy plan with the images, refusals and totals `over` gives (nothing is added up here). */
+export function copyPlan(source: string, target: string, request: CopyRequest, over: Partial<CopyPlan> = {}): CopyPlan {
+  return {
     source_profile: source,
     target_profile: target,
-    same_registry: sameRegistry,
+    same_registry: false,
     request,
     images: [],
     refused: [],
@@ -109,132 +165,7 @@ export function copyPlanFor(source: string, target: string, request: CopyRequest
     blobs_present: 0,
     blobs_to_mount: 0,
     notes: [],
-  };
-  const render = (template: string, repo: string, tag: string) => template.replaceAll("{repo}", repo).replaceAll("{tag}", tag);
-  const decided = new Map<string, BlobAction>();
-  const seen = new Set<string>();
-  const decide = (sourceRepo: string, targetRepo: string, digest: string, size: number): PlannedBlob => {
-    const key = `${targetRepo}@${digest}`;
-    if (decided.has(key)) return { digest, size, action: { kind: "present" } };
-    let action: BlobAction;
-    if ((sameRegistry && sourceRepo === targetRepo) || options.targetBlobs?.includes(digest)) action = { kind: "present" };
-    else if (sameRegistry) action = { kind: "mount", from: sourceRepo };
-    else {
-      const sentTo = [...decided.entries()].find(([k, a]) => k.endsWith(`@${digest}`) && a.kind === "send");
-      action = sentTo !== undefined ? { kind: "mount", from: sentTo[0].slice(0, sentTo[0].indexOf("@")) } : { kind: "send" };
-    }
-    decided.set(key, action);
-    return { digest, size, action };
-  };
-  for (const asked of request.sources) {
-    const at = asked.indexOf("@");
-    const colon = asked.lastIndexOf(":");
-    const byDigest = at >= 0;
-    const repo = byDigest ? asked.slice(0, at) : asked.slice(0, colon);
-    const reference = byDigest ? asked.slice(at + 1) : asked.slice(colon + 1);
-    if (options.missing?.includes(asked)) {
-      plan.refused.push({ reference: asked, reason: `not on ${source}`, hint: "check the name, or sync the source profile to see what it has" });
-      continue;
-    }
-    const digest = byDigest ? reference : fixtureDigest(asked);
-    const targetRepo = render(request.target_repository ?? "{repo}", repo, byDigest ? "" : reference);
-    const targetTag = byDigest
-      ? request.target_tag !== undefined && !request.target_tag.includes("{tag}") && request.target_tag.trim() !== ""
-        ? request.target_tag
-        : undefined
-      : render(request.target_tag ?? "{tag}", repo, reference);
-    const targetRef = targetTag !== undefined ? `${targetRepo}:${targetTag}` : `${targetRepo}@${digest}`;
-    if (seen.has(targetRef)) {
-      plan.refused.push({
-        reference: asked,
-        reason: `${targetRef} is the target of another source in this copy`,
-        hint: "use a tag template with {tag} so each source gets its own tag",
-      });
-      continue;
-    }
-    seen.add(targetRef);
-    const existing = targetTag !== undefined ? options.targetTags?.[`${target}/${targetRepo}:${targetTag}`] : undefined;
-    const tagAction: TagAction =
-      targetTag === undefined ? { kind: "untagged" } : existing === undefined ? { kind: "create" } : existing === digest ? { kind: "same" } : { kind: "overwrite", previous: existing };
-    if (tagAction.kind === "overwrite" && !request.overwrite) {
-      plan.refused.push({
-        reference: asked,
-        reason: `${targetRef} exists on ${target} and points at another image (${tagAction.previous})`,
-        hint: "choose overwrite to move the tag, or give another target tag",
-      });
-      continue;
-    }
-    const config = `sha256:${hexOf(`${digest}/config`)}`;
-    const layer = `sha256:${hexOf(`${digest}/layer`)}`;
-    const blobs = [
-      decide(repo, targetRepo, config, 1_480),
-      decide(repo, targetRepo, BASE_LAYER, BASE_LAYER_SIZE),
-      decide(repo, targetRepo, layer, 1048576 + (reference.length % 7) * 65536),
-    ];
-    const referrers: CopyReferrer[] = [];
-    if (request.with_referrers && options.signed?.includes(asked)) {
-      const sig = `sha256:${hexOf(`${digest}/sig`)}`;
-      referrers.push({
-        digest: sig,
-        kind: "cosign sig",
-        tag: `sha256-${digest.slice("sha256:".length)}.sig`,
-        manifests: [{ digest: sig, media_type: "application/vnd.oci.image.manifest.v1+json", size: 560 }],
-        blobs: [decide(repo, targetRepo, `sha256:${hexOf(`${sig}/payload`)}`, 241)],
-      });
-    }
-    const all = [...blobs, ...referrers.flatMap((r) => r.blobs)];
-    plan.images.push({
-      source_repository: repo,
-      source_reference: reference,
-      digest,
-      media_type: "application/vnd.oci.image.manifest.v1+json",
-      target_repository: targetRepo,
-      ...(targetTag !== undefined ? { target_tag: targetTag } : {}),
-      tag_action: tagAction,
-      manifests: [{ digest, media_type: "application/vnd.oci.image.manifest.v1+json", size: 1_024 }],
-      blobs,
-      referrers,
-      bytes_to_send: all.filter((b) => b.action.kind === "send").reduce((n, b) => n + b.size, 0),
-    });
-    for (const b of all) {
-      if (b.action.kind === "send") {
-        plan.blobs_to_send += 1;
-        plan.bytes_to_send += b.size;
-      } else if (b.action.kind === "present") plan.blobs_present += 1;
-      else plan.blobs_to_mount += 1;
-    }
-  }
-  if (sameRegistry && plan.bytes_to_send === 0 && plan.images.length > 0) plan.notes.push("source and target are the same registry: no blob is sent");
-  return plan;
-}
-
-/** What execute_copy answers when every image copies and checks out on the target. */
-export function copyReportFor(plan: CopyPlan, cancelled = false): CopyReport {
-  const work = plan.images.flatMap((img) => [...img.blobs, ...img.referrers.flatMap((r) => r.blobs)]);
-  const results = plan.images.map((img, i) => {
-    const sourceRef = img.source_reference.startsWith("sha256:")
-      ? `${plan.source_profile}/${img.source_repository}@${img.source_reference}`
-      : `${plan.source_profile}/${img.source_repository}:${img.source_reference}`;
-    const targetRef = img.target_tag !== undefined ? `${img.target_repository}:${img.target_tag}` : `${img.target_repository}@${img.digest}`;
-    if (cancelled && i > 0)
-      return { source: sourceRef, target: targetRef, digest: img.digest, result: "skipped", message: "cancelled before this image: run the copy again to finish it (sent blobs are not sent again)" };
-    const message =
-      img.tag_action.kind === "same"
-        ? "the tag already points at this image"
-        : plan.same_registry
-          ? `tagged with ${img.referrers.length} referrer(s) (no blob moved)`
-          : `copied with ${img.referrers.length} referrer(s)`;
-    return { source: sourceRef, target: targetRef, digest: img.digest, result: "copied", message };
-  });
-  return {
-    operation: "copy-1",
-    results,
-    blobs_sent: work.filter((b) => b.action.kind === "send").length,
-    bytes_sent: plan.bytes_to_send,
-    blobs_present: 0,
-    blobs_mounted: work.filter((b) => b.action.kind === "mount").length,
-    verified: !cancelled && results.length > 0 && results.every((r) => r.result === "copied"),
-    cancelled,
+    ...over,
   };
 }
 
@@ -278,11 +209,9 @@ export function profile(name: string, url: string, kind: ProfileView["kind"] = "
   };
 }
 
-/** Registry kinds the core reports as unreachable (berth_registry::Error::is_unreachable), as fixture data. */
-const UNREACHABLE: readonly string[] = ["dns", "connection_refused", "connection_lost", "timeout", "connect"];
-
-export function apiError(code: ApiError["code"], message: string, hint: string, registry: ErrorKind | null = null): ApiError {
-  return { code, registry, message, hint, fix: null, unreachable: registry !== null && UNREACHABLE.includes(registry) };
+/** An ApiError as the core sends it; whether the server was unreachable is given, not derived from the kind. */
+export function apiError(code: ApiError["code"], message: string, hint: string, registry: ErrorKind | null = null, unreachable = false): ApiError {
+  return { code, registry, message, hint, fix: null, unreachable };
 }
 
 export function okReport(name: string, url: string): ConnectionReport {
@@ -362,62 +291,11 @@ function isApiError(value: unknown): value is ApiError {
   return typeof value === "object" && value !== null && "code" in value && "message" in value && "hint" in value;
 }
 
-/** The namespace tree of repository names, as berth_core::repository_tree builds it. */
-export function treeOf(names: readonly string[], tagsPerRepo = 0, sizePerRepo = 0): RepoNode[] {
-  const roots: RepoNode[] = [];
-  for (const name of names) {
-    const parts = name.split("/");
-    let level = roots;
-    let path = "";
-    parts.forEach((part, i) => {
-      path = path === "" ? part : `${path}/${part}`;
-      let node = level.find((n) => n.name === part);
-      if (node === undefined) {
-        node = { name: part, path, is_repository: false, repositories: 0, tags: 0, size: 0, children: [] };
-        level.push(node);
-      }
-      node.repositories += 1;
-      node.tags += tagsPerRepo;
-      node.size += sizePerRepo;
-      if (i === parts.length - 1) node.is_repository = true;
-      level = node.children;
-    });
-  }
-  const sort = (nodes: RepoNode[]) => {
-    nodes.sort((a, b) => a.name.localeCompare(b.name));
-    nodes.forEach((n) => sort(n.children));
-  };
-  sort(roots);
-  return roots;
-}
-
-/** The store's orders: name and digest and platforms ascending, created newest first, size largest first. */
-export function sortTags(tags: readonly TagView[], sort: SortBy): TagView[] {
-  const byName = (a: TagView, b: TagView) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const list = [...tags];
-  switch (sort) {
-    case "name":
-      return list.sort(byName);
-    case "digest":
-      return list.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : byName(a, b)));
-    case "platforms":
-      return list.sort((a, b) => {
-        const x = a.platforms.join(", ");
-        const y = b.platforms.join(", ");
-        return x < y ? -1 : x > y ? 1 : byName(a, b);
-      });
-    case "size":
-      return list.sort((a, b) => b.size - a.size || byName(a, b));
-    case "created":
-      return list.sort((a, b) => {
-        if (a.created === b.created) return byName(a, b);
-        if (a.created === null) return 1;
-        if (b.created === null) return -1;
-        return a.created < b.created ? 1 : -1;
-      });
-    case "repository":
-      return list.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : byName(a, b)));
-  }
+/** The fixture's answer to `args`: the value, or what the test's function returns; an ApiError rejects. */
+async function answer<A, T>(source: Answer<A, T>, args: A): Promise<T> {
+  const value = typeof source === "function" ? await (source as (args: A) => T | ApiError | Promise<T>)(args) : source;
+  if (isApiError(value)) throw value;
+  return value as T;
 }
 
 export function mockBackend(options: BackendOptions = {}): Call[] {
@@ -425,8 +303,8 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
   const profiles = [...(options.profiles ?? [])];
   const repoCalls = new Map<string, number>();
   let profileCalls = 0;
-  /** A copy is running (cancel_copy answers whether it stopped one), and whether it was cancelled. */
-  let copying = false;
+  /** cancel_copy was called while execute_copy ran: it answers the cancelled report. */
+  let running = false;
   let cancelled = false;
 
   mockIPC(
@@ -450,65 +328,44 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
         }
         case "edit_profile": {
           const name = args["profile"] as string;
-          const request = args["request"] as EditProfileRequest;
           const current = profiles.find((p) => p.name === name);
-          if (current === undefined) throw apiError("not_found", `no profile ${name}`, "");
-          const result = options.editProfile
-            ? options.editProfile(name, request)
-            : {
-                ...current,
-                url: request.url ?? current.url,
-                kind: (request.kind as ProfileView["kind"] | null | undefined) ?? current.kind,
-                // The core answers with the new backend's capabilities when the kind changes.
-                capabilities: request.kind !== undefined ? (CAPABILITIES[request.kind] ?? current.capabilities) : current.capabilities,
-              };
+          const result = options.editProfile ? options.editProfile(name, args["request"] as EditProfileRequest) : current;
+          if (result === undefined) throw apiError("not_found", `no profile ${name}`, "");
           if (isApiError(result)) throw result;
-          profiles.splice(profiles.indexOf(current), 1, result);
+          if (current !== undefined) profiles.splice(profiles.indexOf(current), 1, result);
           return result;
         }
         case "test_profile": {
           const name = args["profile"] as string;
           const p = profiles.find((x) => x.name === name);
-          const answer = options.test?.[name] ?? okReport(name, p?.url ?? "");
-          if (isApiError(answer)) throw answer;
-          return answer;
+          const report = options.test?.[name] ?? okReport(name, p?.url ?? "");
+          if (isApiError(report)) throw report;
+          return report;
         }
-        case "list_repositories":
         case "repository_tree": {
           const name = args["profile"] as string;
           const n = (repoCalls.get(name) ?? 0) + 1;
           repoCalls.set(name, n);
-          let source = options.repositories?.[name] ?? [];
-          if (typeof source === "function") source = await source(n);
-          if (isApiError(source)) throw source;
-          const names = source as readonly string[];
-          if (cmd === "list_repositories") return names.map((repo) => ({ name: repo, tags: null, size: null }));
-          return treeOf(names);
+          return answer(options.repositories?.[name] ?? [], n);
         }
         case "list_tags": {
           const key = `${args["profile"] as string}/${args["repository"] as string}`;
-          const source = options.tags?.[key] ?? [];
-          if (isApiError(source)) throw source;
-          const filter = args["filter"] as string | null;
-          let list = sortTags(source, args["sort"] as SortBy);
-          if (filter !== null && filter !== undefined) {
-            // Rust's (?i) prefix becomes the JavaScript i flag.
-            const re = filter.startsWith("(?i)") ? new RegExp(filter.slice(4), "i") : new RegExp(filter);
-            list = list.filter((t) => re.test(t.name));
-          }
-          return list;
+          return answer(options.tags?.[key] ?? [], rawArgs as unknown as ListTagsArgs);
         }
         case "search_tags": {
-          const q = (args["query"] as string).toLowerCase();
-          const all = Object.values(options.tags ?? {}).flatMap((v) => (isApiError(v) ? [] : v));
-          const hits = all.filter((t) => `${t.repository}:${t.name}`.toLowerCase().includes(q) || t.digest.includes(q));
-          return { total: hits.length, tags: sortTags(hits, "name").slice(0, args["limit"] as number) };
+          const search = options.search;
+          const request = rawArgs as unknown as SearchArgs;
+          if (search === undefined) throw `no search_tags fixture (query ${request.query})`;
+          if (typeof search === "function") return answer(search, request);
+          const found = Object.hasOwn(search, request.query) ? search[request.query] : undefined;
+          if (found === undefined) throw `no search_tags fixture for the query ${JSON.stringify(request.query)}`;
+          return answer(found, request);
         }
         case "inspect_image": {
           const key = `${args["repository"] as string}@${args["reference"] as string}`;
-          const answer = options.images?.[key] ?? image(args["repository"] as string, args["reference"] as string);
-          if (isApiError(answer)) throw answer;
-          return answer;
+          const detail = options.images?.[key] ?? image(args["repository"] as string, args["reference"] as string);
+          if (isApiError(detail)) throw detail;
+          return detail;
         }
         case "storage": {
           const s = options.storage?.[args["profile"] as string];
@@ -516,43 +373,28 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
           return s;
         }
         case "plan_copy": {
-          const [source, target, request] = [args["source"] as string, args["target"] as string, args["request"] as CopyRequest];
-          const answer = options.copy?.plan?.(source, target, request) ?? copyPlanFor(source, target, request, options.copy);
-          if (isApiError(answer)) throw answer;
-          return answer;
+          const plan = options.copy?.plan;
+          if (plan === undefined) throw "no plan_copy fixture";
+          return answer(plan, { source: args["source"] as string, target: args["target"] as string, request: args["request"] as CopyRequest });
         }
         case "execute_copy": {
-          const plan = args["plan"] as CopyPlan;
-          const blobs = plan.blobs_to_send + plan.blobs_to_mount;
-          const state: CopyProgress = {
-            phase: "blobs",
-            images_done: 0,
-            images_total: plan.images.length,
-            blobs_done: 0,
-            blobs_total: blobs,
-            bytes_done: 0,
-            bytes_total: plan.bytes_to_send,
-          };
-          copying = true;
+          const report = options.copy?.report;
+          if (report === undefined) throw "no execute_copy fixture";
+          running = true;
           cancelled = false;
-          await emit("copy-progress", state);
-          await emit("copy-progress", { ...state, blobs_done: Math.ceil(blobs / 2), bytes_done: Math.floor(plan.bytes_to_send / 2) });
           try {
+            for (const p of options.copy?.progress ?? []) await emit("copy-progress", p);
             await options.copy?.hold?.();
+            for (const p of options.copy?.progressAfter ?? []) await emit("copy-progress", p);
           } finally {
-            copying = false;
+            running = false;
           }
-          await emit("copy-progress", { ...state, phase: "manifests", blobs_done: blobs, bytes_done: plan.bytes_to_send });
-          await emit("copy-progress", { ...state, phase: "verify", blobs_done: blobs, bytes_done: plan.bytes_to_send, images_done: plan.images.length });
-          const answer = options.copy?.report?.(plan) ?? copyReportFor(plan, cancelled);
-          if (isApiError(answer)) throw answer;
-          return answer;
+          if (cancelled && options.copy?.cancelledReport !== undefined) return options.copy.cancelledReport;
+          return answer(report, args["plan"] as CopyPlan);
         }
         case "cancel_copy":
-          // The running copy ends early: its report says cancelled, the images after the first skipped.
-          if (!copying) return false;
-          cancelled = true;
-          return true;
+          if (running) cancelled = true;
+          return options.copy?.cancel ?? true;
         case "plugin:clipboard-manager|write_text":
           return null;
         default: {

@@ -15,7 +15,7 @@ import { formatBytes, formatCount, formatDate, relativeTime } from "../src/lib/f
 import { en } from "../src/lib/i18n/en";
 import { detectLocale, followSystemLocale, getLocale, localeFromTag, resetLocale, setLocale, t } from "../src/lib/i18n/index.svelte";
 import { zhCN } from "../src/lib/i18n/zh-CN";
-import { mockBackend, profile, tag } from "./backend";
+import { callsOf, copyPlan, mockBackend, plannedBlob, plannedCopy, profile, repoNode, tag } from "./backend";
 
 const CATALOGUES: Record<string, Record<string, string>> = { en, "zh-CN": zhCN };
 
@@ -136,7 +136,7 @@ describe("locale", () => {
 
   it("switches the window's language from the sidebar, remembers it, and switches back", async () => {
     const user = userEvent.setup();
-    mockBackend({ profiles: [profile("local", "http://127.0.0.1:5000", "registry")], repositories: { local: ["alpine"] } });
+    mockBackend({ profiles: [profile("local", "http://127.0.0.1:5000", "registry")], repositories: { local: [repoNode("alpine")] } });
     render(App);
 
     const add = screen.getByTestId("add-profile-open");
@@ -238,7 +238,7 @@ describe("views in Simplified Chinese", () => {
 
   it("searches in Chinese", async () => {
     const user = userEvent.setup();
-    mockBackend({ tags: { "local/web": [tag("web", "1.0"), tag("web", "2.0")] } });
+    const calls = mockBackend({ search: { "web:": { total: 2, tags: [tag("web", "1.0"), tag("web", "2.0")] } } });
     render(SearchDialog, { profile: "local", onpick: vi.fn(), onclose: vi.fn() });
 
     const dialog = screen.getByTestId("search-dialog");
@@ -250,12 +250,24 @@ describe("views in Simplified Chinese", () => {
     await waitFor(() => expect(screen.getAllByTestId("search-hit")).toHaveLength(2));
     expect(screen.getByTestId("search-count")).toHaveTextContent("2 个匹配");
     expect(screen.getByRole("listbox", { name: "匹配结果" })).toBeInTheDocument();
+    expect(callsOf(calls, "search_tags").at(-1)?.args).toEqual({ profile: "local", query: "web:", sort: "name", limit: 200, offset: 0 });
     for (const english of ["Search local", "matches", "local cache"]) expect(dialog).not.toHaveTextContent(english);
   });
 
   it("previews a copy in Chinese, plurals without English forms", async () => {
     const user = userEvent.setup();
-    mockBackend({});
+    mockBackend({
+      copy: {
+        plan: ({ request }) =>
+          copyPlan("lab", "prod", request, {
+            images: ["app:1.0", "app:2.0"].map((ref) =>
+              plannedCopy(ref, ref, { blobs: [plannedBlob("sha256:" + "c1".repeat(32), 1_000), plannedBlob("sha256:" + "11".repeat(32), 1_048_576)], bytes_to_send: 1_049_576 }),
+            ),
+            bytes_to_send: 2 * 1_049_576,
+            blobs_to_send: 4,
+          }),
+      },
+    });
     const profiles = [profile("lab", "http://127.0.0.1:5000"), profile("prod", "https://registry.prod.example")];
     render(CopyDialog, { source: "lab", references: ["app:1.0", "app:2.0"], profiles, onclose: vi.fn() });
 

@@ -3,7 +3,7 @@ import { formatBytes, formatDate, relativeTime, shortDigest } from "../src/lib/f
 import { clickRow, EMPTY_SELECTION, moveCursor, retain, selectAll } from "../src/lib/selection";
 import { regexError, tagFilter } from "../src/lib/tagfilter";
 import { allNamespaces, countRepositories, flatten, matching } from "../src/lib/tree";
-import { treeOf } from "./backend";
+import { namespaceNode, repoNode } from "./backend";
 
 describe("format", () => {
   it("sizes in binary units", () => {
@@ -78,7 +78,11 @@ describe("tag filter", () => {
 });
 
 describe("tree", () => {
-  const nodes = treeOf(["library/alpine", "library/nginx", "team/a/api", "solo"]);
+  const nodes = [
+    namespaceNode("library", 2, [repoNode("library/alpine"), repoNode("library/nginx")]),
+    repoNode("solo"),
+    namespaceNode("team", 1, [namespaceNode("team/a", 1, [repoNode("team/a/api")])]),
+  ];
 
   it("flattens only expanded namespaces, and filters to matching repositories", () => {
     expect(flatten(nodes, new Set()).map((r) => r.node.path)).toEqual(["library", "solo", "team"]);
