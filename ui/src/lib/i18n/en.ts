@@ -533,7 +533,6 @@ export const en = {
   "search.matches": "Matches",
   "search.help": "Searches the local cache of every repository (sync first). Enter opens the image.",
   "search.shown": " · {shown} shown",
-  "search.more": "Load {n} more",
   "search.loadingMore": "Loading…",
   "search.sortLabel": "Sort matches",
   "search.sortName": "By name",

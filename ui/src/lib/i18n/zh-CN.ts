@@ -534,7 +534,6 @@ export const zhCN: Record<MessageKey, string> = {
   "search.matches": "匹配结果",
   "search.help": "搜索所有仓库的本地缓存（请先同步）。按 Enter 打开镜像。",
   "search.shown": " · 已显示 {shown} 个",
-  "search.more": "再加载 {n} 个",
   "search.loadingMore": "加载中…",
   "search.sortLabel": "匹配结果排序",
   "search.sortName": "按名称",
