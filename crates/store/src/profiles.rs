@@ -423,7 +423,7 @@ mod tests {
             trusted_token_services: vec!["https://auth.example.com".into()],
             client_cert_file: Some("certs/lab/client.cert".into()),
             client_key_file: Some("certs/lab/client.key".into()),
-            gc: GcSettings { command: Some("registry garbage-collect".into()), before: None, after: None },
+            gc: GcSettings { command: Some("registry garbage-collect".into()), ..Default::default() },
             cas: vec![ca("a"), ca("b")],
         };
         let mut p = new_profile("lab");
