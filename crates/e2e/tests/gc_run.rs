@@ -124,3 +124,61 @@ async fn gc_runs_from_the_window_verified_then_the_empty_repository_folder_goes(
     app.wait_text("[data-testid=audit-row]", "empty-repositories", 20).await;
     app.close().await;
 }
+
+/// Cancel in the GC tab while the before command runs: the run stops (the `sleep` it started is
+/// killed, not waited for), the after command still runs (the registry leaves read-only), nothing
+/// is owed afterwards, and the history says the run did not finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_gc_in_the_window_stops_it_and_runs_the_after_command() {
+    let reg = Registry::start().await;
+    let (url, config) = (reg.url(), reg.config_path().display().to_string());
+    Seeder::new(&url).push_image("app", "v1", &ImageSpec::small("a")).await;
+    let reg = Arc::new(tokio::sync::Mutex::new(reg));
+    let control = RegistryControl::serve(reg.clone()).await;
+
+    let app = AppSession::start().await;
+    let data = app.data_dir.path().to_path_buf();
+    let marker = data.join("after-ran");
+    run_ok(berth_cli(&data).args(["profile", "add", "lab", "--url", &url]));
+    let before = format!("{} && sleep 60", control.read_only_command());
+    let after = format!("{} && touch {}", control.read_write_command(), marker.display());
+    run_ok(
+        berth_cli(&data)
+            .args(["profile", "edit", "lab", "--gc-command", &format!("docker-registry garbage-collect {config}")])
+            .args(["--gc-before", &before, "--gc-after", &after]),
+    );
+    app.reload().await;
+    app.click("[data-testid=profile-item]", 20).await;
+    app.click("[data-testid=view-gc]", 20).await;
+    app.wait_css("[data-testid=gc-pending-bytes]", 30).await;
+    app.click_until("[data-testid=gc-run]", "[data-testid=gc-confirm]", 20).await;
+    app.click("[data-testid=gc-confirm]", 5).await;
+    let started = std::time::Instant::now();
+    while !reg.lock().await.is_read_only() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the before command never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.click("[data-testid=gc-cancel]", 10).await;
+    // The run ends (an error saying it was cancelled, or a report); the Cancel button goes.
+    app.wait_js("document.querySelector('[data-testid=gc-cancel]') === null", "the run ends", 40).await;
+    while !marker.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(40),
+            "the after command did not run after the cancel"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(40), "the sleep was stopped, not waited for");
+    while reg.lock().await.is_read_only() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "still read-only");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.wait_js("document.querySelector('[data-testid=gc-after-owed]') === null", "nothing owed", 10).await;
+    app.screenshot("gc-cancelled.png").await;
+    let out = berth_cli(&data).args(["gc", "lab", "--history", "--json"]).output().unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(history[0]["status"], "ok", "the cancelled run is not reported done: {history}");
+    assert!(history[0]["after_pending"].is_null(), "nothing owed: {history}");
+    assert_eq!(registry_tags(&url, "app").await, ["v1"], "nothing collected or lost");
+    app.close().await;
+}
