@@ -107,9 +107,7 @@ pub async fn gc_run_after<R: Runtime>(
     berth: State<'_, Berth>,
     profile: String,
 ) -> Result<Option<bool>, ApiError> {
-    let log = |line: &str| {
-        let _ = app.emit("gc-log", GcLogLine { profile: profile.clone(), line: line.to_string() });
-    };
+    let log = gc_log(&app, &profile);
     berth.gc_run_after(&profile, &log).await
 }
 
@@ -128,9 +126,7 @@ pub async fn run_gc<R: Runtime>(
     dry_run: bool,
     request: Option<GcRequest>,
 ) -> Result<GcReport, ApiError> {
-    let log = |line: &str| {
-        let _ = app.emit("gc-log", GcLogLine { profile: profile.clone(), line: line.to_string() });
-    };
+    let log = gc_log(&app, &profile);
     let request = GcRequest { dry_run, ..request.unwrap_or_default() };
     berth.gc(&profile, &request, &log, &CancellationToken::new()).await
 }
@@ -162,9 +158,7 @@ pub async fn remove_empty_repositories<R: Runtime>(
     berth: State<'_, Berth>,
     profile: String,
 ) -> Result<Vec<String>, ApiError> {
-    let log = |line: &str| {
-        let _ = app.emit("gc-log", GcLogLine { profile: profile.clone(), line: line.to_string() });
-    };
+    let log = gc_log(&app, &profile);
     berth.remove_empty_repositories(&profile, None, None, &log, &CancellationToken::new()).await
 }
 
@@ -200,4 +194,11 @@ pub async fn execute_copy<R: Runtime>(
 #[tauri::command]
 pub async fn cancel_copy(berth: State<'_, Berth>, profile: String) -> Result<bool, ApiError> {
     Ok(berth.cancel_job(&profile, Some(JobKind::Copy)))
+}
+
+/// Emits each line of a GC (or storage) command's output as a `gc-log` event for `profile`.
+fn gc_log<'a, R: Runtime>(app: &'a AppHandle<R>, profile: &'a str) -> impl Fn(&str) + Send + Sync + 'a {
+    move |line: &str| {
+        let _ = app.emit("gc-log", GcLogLine { profile: profile.to_string(), line: line.to_string() });
+    }
 }
