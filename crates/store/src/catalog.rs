@@ -45,6 +45,58 @@ pub struct TagRecord {
     pub media_type: String,
 }
 
+/// What one repository's sync learned: the manifests not cached yet (index children before their
+/// index), referrer edges (subject, referrer, artifact type) and the repository's tag set.
+#[derive(Debug, Clone, Default)]
+pub struct RepositoryWrite {
+    pub profile_id: i64,
+    pub repo: String,
+    pub manifests: Vec<std::sync::Arc<ManifestRecord>>,
+    pub referrers: Vec<(String, String, Option<String>)>,
+    pub tags: Vec<TagRecord>,
+}
+
+/// The sync's writer: one pooled connection kept for the whole sync, so its page cache stays warm (a
+/// connection's cache is dropped whenever another one has written), writing several repositories per
+/// transaction (each commit writes every page it touched to the WAL again, the shared index pages too).
+pub struct CatalogWriter {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+}
+
+impl Store {
+    /// A writer holding one of the pool's connections until it is dropped.
+    pub async fn catalog_writer(&self) -> Result<CatalogWriter, StoreError> {
+        Ok(CatalogWriter { conn: self.pool().acquire().await? })
+    }
+}
+
+impl CatalogWriter {
+    /// Writes the repositories in one transaction, in order: for each, its manifests (an index's
+    /// creation time and size are computed from its children here), referrers, then its tag set,
+    /// replaced as [`Store::replace_repository_tags`] does. A few statements per repository.
+    pub async fn write_repositories(&mut self, writes: &[&RepositoryWrite]) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let mut tx = self.conn.begin().await?;
+        for w in writes {
+            let refs: Vec<&ManifestRecord> = w.manifests.iter().map(|m| m.as_ref()).collect();
+            insert_manifests(&mut tx, &refs).await?;
+            if !w.referrers.is_empty() {
+                let rows: Vec<_> = w.referrers.iter().map(|(s, r, a)| serde_json::json!([s, r, a])).collect();
+                sqlx::query(
+                    "INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) \
+                     SELECT value->>0, value->>1, value->>2 FROM json_each(?)",
+                )
+                .bind(serde_json::Value::Array(rows).to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            write_tags(&mut tx, w.profile_id, &w.repo, &w.tags).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// A repository with its tag count and its size (each blob counted once within the repository).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositorySummary {
@@ -268,35 +320,6 @@ impl Store {
     pub async fn insert_manifest(&self, m: &ManifestRecord) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         insert_manifests(&mut tx, &[m]).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Writes what one repository's sync learned in one transaction: the manifests not cached yet (index
-    /// children before their index; an index's creation time and size are computed from its children
-    /// here), referrer edges (subject, referrer, artifact type), then the repository's tag set, replaced
-    /// as [`Store::replace_repository_tags`] does. A few statements per repository, whatever its size.
-    pub async fn write_repository(
-        &self,
-        profile_id: i64,
-        repo: &str,
-        manifests: &[&ManifestRecord],
-        referrers: &[(String, String, Option<String>)],
-        tags: &[TagRecord],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        insert_manifests(&mut tx, manifests).await?;
-        if !referrers.is_empty() {
-            let rows: Vec<_> = referrers.iter().map(|(s, r, a)| serde_json::json!([s, r, a])).collect();
-            sqlx::query(
-                "INSERT OR IGNORE INTO referrers (subject, referrer, artifact_type) \
-                 SELECT value->>0, value->>1, value->>2 FROM json_each(?)",
-            )
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
-        write_tags(&mut tx, profile_id, repo, tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -784,8 +807,9 @@ async fn write_tags(
     .bind(&now)
     .fetch_one(&mut *conn)
     .await?;
+    let rows: Vec<_> = tags.iter().map(|t| serde_json::json!([t.name, t.digest, t.media_type])).collect();
+    let rows = serde_json::Value::Array(rows).to_string();
     if !tags.is_empty() {
-        let rows: Vec<_> = tags.iter().map(|t| serde_json::json!([t.name, t.digest, t.media_type])).collect();
         sqlx::query(
             "INSERT INTO tags (repository_id, name, digest, media_type, created, size, first_seen, last_seen) \
              SELECT ?1, j.value->>0, j.value->>1, j.value->>2, m.created, COALESCE(m.total_size, 0), ?2, ?2 \
@@ -793,17 +817,22 @@ async fn write_tags(
              ON CONFLICT(repository_id, name) DO UPDATE SET \
                first_seen = CASE WHEN tags.digest = excluded.digest THEN tags.first_seen ELSE excluded.first_seen END, \
                digest = excluded.digest, media_type = excluded.media_type, created = excluded.created, \
-               size = excluded.size, last_seen = excluded.last_seen",
+               size = excluded.size, last_seen = excluded.last_seen \
+             WHERE tags.digest IS NOT excluded.digest OR tags.media_type IS NOT excluded.media_type \
+               OR tags.created IS NOT excluded.created OR tags.size IS NOT excluded.size",
         )
         .bind(repo_id)
         .bind(&now)
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(&rows)
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("DELETE FROM tags WHERE repository_id = ? AND last_seen <> ?")
+    // Tags the server no longer lists go. An unchanged tag is not written at all (a resync of an unchanged
+    // registry writes one row per repository): its `last_seen` is when it last changed, and the
+    // repository's `last_seen` says when the sync last saw it.
+    sqlx::query("DELETE FROM tags WHERE repository_id = ?1 AND name NOT IN (SELECT value->>0 FROM json_each(?2))")
         .bind(repo_id)
-        .bind(&now)
+        .bind(&rows)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -56,8 +56,8 @@ impl Store {
             .await?)
     }
 
-    /// The repository's cached tags as (name, digest), by name; None when the repository was never
-    /// synced.
+    /// The repository's cached tags as (name, digest, when a sync last saw it: the repository's last
+    /// sync), by name; None when the repository was never synced.
     pub async fn repository_tag_digests(
         &self,
         profile_id: i64,
@@ -67,7 +67,7 @@ impl Store {
             return Ok(None);
         }
         let rows = sqlx::query(
-            "SELECT t.name, t.digest, t.last_seen FROM tags t JOIN repositories r ON r.id = t.repository_id \
+            "SELECT t.name, t.digest, r.last_seen FROM tags t JOIN repositories r ON r.id = t.repository_id \
              WHERE r.profile_id = ? AND r.name = ? ORDER BY t.name",
         )
         .bind(profile_id)

@@ -1,6 +1,6 @@
 //! Berth's sync engine (store is SQLite only; this crate fills it from a registry): catalog → tags of each repository → HEAD each cached tag (conditional: `304` when it
 //! has not moved), GET each new tag → GET only digests not yet cached (manifest, config, index
-//! children), then one transaction per repository. Bounded concurrency, progress events, cancel at any
+//! children), then a transaction for the repositories resolved meanwhile, on one connection. Bounded concurrency, progress events, cancel at any
 //! moment; a failed or cancelled sync leaves the store consistent and the next one resumes (what is
 //! cached is not fetched again).
 
@@ -16,7 +16,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use berth_backend::Backend;
-use berth_store::{ChildRecord, ManifestRecord, Store, StoreError, SyncCounts, TagRecord};
+use berth_store::{ChildRecord, ManifestRecord, RepositoryWrite, Store, StoreError, SyncCounts, TagRecord};
 
 /// Index → index nesting Berth follows (an image index of image indexes is already unusual).
 pub const MAX_INDEX_DEPTH: usize = 8;
@@ -88,8 +88,8 @@ struct Shared {
     store: Store,
     client: RegistryClient,
     permits: Semaphore,
-    /// SQLite has one writer: writes queue here instead of sleeping in SQLite's busy handler.
-    writes: tokio::sync::Mutex<()>,
+    /// SQLite has one writer: repositories queue for the sync's writer task (see [`spawn_writer`]).
+    writes: tokio::sync::mpsc::Sender<WriteJob>,
     /// Which digests are cached, and this sync's fetches not written yet.
     digests: Mutex<Digests>,
     concurrency: usize,
@@ -118,7 +118,7 @@ impl Shared {
             store: store.clone(),
             client: client.clone(),
             permits: Semaphore::new(opts.concurrency.max(1)),
-            writes: tokio::sync::Mutex::new(()),
+            writes: spawn_writer(store.clone()),
             digests: Mutex::new(Digests { stored, pending: HashMap::new() }),
             concurrency: opts.concurrency.max(1),
             tags_done: AtomicU64::new(0),
@@ -426,21 +426,75 @@ impl Shared {
                 referrers.push((subject, r.digest.clone(), Some(kind.to_string())));
             }
         }
-        let refs: Vec<&ManifestRecord> = manifests.iter().map(|m| m.as_ref()).collect();
-        {
-            let _w = self.writes.lock().await;
-            self.store
-                .write_repository(profile_id, &repo, &refs, &referrers, &records)
-                .await
-                .map_err(store_as_registry_error)?;
-        }
+        let written: Vec<String> = manifests.iter().map(|m| m.digest.clone()).collect();
+        let write = RepositoryWrite { profile_id, repo, manifests, referrers, tags: records };
+        let (done, written_ok) = tokio::sync::oneshot::channel();
+        let closed = || {
+            berth_registry::Error::new(
+                berth_registry::ErrorKind::Protocol,
+                "the local cache's writer stopped",
+                "check the disk space and permissions of the data directory",
+            )
+        };
+        self.writes.send((write, done)).await.map_err(|_| closed())?;
+        written_ok.await.map_err(|_| closed())??;
         let mut d = self.digests.lock().expect("digests lock");
-        for m in &manifests {
-            d.pending.remove(&m.digest);
-            d.stored.insert(m.digest.clone());
+        for m in written {
+            d.pending.remove(&m);
+            d.stored.insert(m);
         }
         Ok(())
     }
+}
+
+/// A repository to write and where to say it was written.
+type WriteJob = (RepositoryWrite, tokio::sync::oneshot::Sender<Result<(), berth_registry::Error>>);
+
+/// Repositories written per transaction at most, and tags.
+const WRITE_BATCH_REPOSITORIES: usize = 64;
+const WRITE_BATCH_TAGS: usize = 20_000;
+
+/// The sync's one writer: takes each repository as it is resolved and writes it, together with the
+/// ones that queued meanwhile, in one transaction on one connection (see [`berth_store::CatalogWriter`]).
+/// A repository counts as done when its transaction committed. Ends when the sync drops its sender.
+fn spawn_writer(store: Store) -> tokio::sync::mpsc::Sender<WriteJob> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<WriteJob>(WRITE_BATCH_REPOSITORIES * 4);
+    tokio::spawn(async move {
+        let mut writer = None;
+        while let Some(first) = rx.recv().await {
+            let mut tags = first.0.tags.len();
+            let mut batch = vec![first];
+            while batch.len() < WRITE_BATCH_REPOSITORIES && tags < WRITE_BATCH_TAGS {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        tags += job.0.tags.len();
+                        batch.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let res = match writer.take() {
+                Some(w) => Ok(w),
+                None => store.catalog_writer().await,
+            };
+            let res = match res {
+                Ok(mut w) => {
+                    let writes: Vec<&RepositoryWrite> = batch.iter().map(|(w, _)| w).collect();
+                    let r = w.write_repositories(&writes).await;
+                    if r.is_ok() {
+                        writer = Some(w); // after an error, a fresh connection for the next batch
+                    }
+                    r
+                }
+                Err(e) => Err(e),
+            }
+            .map_err(store_as_registry_error);
+            for (_, done) in batch {
+                let _ = done.send(res.clone());
+            }
+        }
+    });
+    tx
 }
 
 /// Digests cached in the store, and the fetches of this sync not written yet: one cell per digest, so
