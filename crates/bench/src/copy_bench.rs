@@ -92,7 +92,7 @@ pub async fn run(total_mb: usize) {
     eprintln!("berth copy …");
     let mut cmd = Command::new(berth_binary());
     cmd.arg("--data-dir").arg(data.path()).args(["copy", "lab"]).args(&refs).args(["--to", "prod", "--yes", "--json"]);
-    let (wall, rss_kib, out) = run_measured(&mut cmd);
+    let crate::Measured { wall, rss_kib, stdout: out, .. } = run_measured(&mut cmd);
     let v: serde_json::Value = serde_json::from_str(&out).expect("copy JSON");
     let sent = v["report"]["bytes_sent"].as_u64().unwrap_or(u64::MAX);
     let verified = v["report"]["verified"].as_bool().unwrap_or(false);
@@ -121,7 +121,7 @@ pub async fn run(total_mb: usize) {
         "--yes",
         "--json",
     ]);
-    let (retag_wall, _, out) = run_measured(&mut cmd);
+    let crate::Measured { wall: retag_wall, stdout: out, .. } = run_measured(&mut cmd);
     let r: serde_json::Value = serde_json::from_str(&out).expect("retag JSON");
     let retag_sent = r["report"]["bytes_sent"].as_u64().unwrap_or(u64::MAX);
     let retagged = r["report"]["results"].as_array().map(|a| a.iter().filter(|x| x["result"] == "copied").count());

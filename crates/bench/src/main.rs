@@ -20,6 +20,7 @@ use berth_testkit::{seed_repo_name, seed_tag_name, ImageSpec, Registry, Seeder};
 
 mod backend_bench;
 mod copy_bench;
+mod scale_bench;
 
 struct Args {
     search_only: bool,
@@ -39,6 +40,12 @@ struct Args {
     backends_only: bool,
     /// Megabytes of images the copy benchmark copies.
     copy_mb: usize,
+    /// Only the scale benchmark (`--scale-repos`, `--scale-tags`).
+    scale_only: bool,
+    /// Skip the scale benchmark in a full run.
+    no_scale: bool,
+    scale_repos: usize,
+    scale_tags: usize,
 }
 
 fn args() -> Args {
@@ -54,6 +61,10 @@ fn args() -> Args {
         copy_only: false,
         backends_only: false,
         copy_mb: 200,
+        scale_only: false,
+        no_scale: false,
+        scale_repos: 3000,
+        scale_tags: 100_000,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -66,6 +77,18 @@ fn args() -> Args {
             ("--skopeo-sample", Some(n)) => a.skopeo_sample = n,
             ("--registry-gogc", Some(n)) => a.registry_gogc = Some(n as u32),
             ("--copy-mb", Some(n)) => a.copy_mb = n,
+            ("--scale-repos", Some(n)) => a.scale_repos = n,
+            ("--scale-tags", Some(n)) => a.scale_tags = n,
+            ("--scale-only", _) => {
+                a.scale_only = true;
+                i += 1;
+                continue;
+            }
+            ("--no-scale", _) => {
+                a.no_scale = true;
+                i += 1;
+                continue;
+            }
             ("--copy-only", _) => {
                 a.copy_only = true;
                 i += 1;
@@ -131,8 +154,25 @@ fn berth_binary() -> PathBuf {
     p
 }
 
-/// Runs a command and returns (wall time, peak RSS in KiB, stdout); prints its CPU time.
-fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
+/// What [`run_measured`] saw of a child process.
+struct Measured {
+    wall: Duration,
+    /// Peak RSS, KiB.
+    rss_kib: u64,
+    stdout: String,
+    user: f64,
+    sys: f64,
+}
+
+impl Measured {
+    /// User + system CPU seconds.
+    fn cpu_seconds(&self) -> f64 {
+        self.user + self.sys
+    }
+}
+
+/// Runs a command and returns its wall time, peak RSS, CPU time and stdout; prints its CPU time.
+fn run_measured(cmd: &mut Command) -> Measured {
     use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
     let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit()).spawn().expect("spawn");
@@ -157,7 +197,13 @@ fn run_measured(cmd: &mut Command) -> (Duration, u64, String) {
     );
     let out = reader.join().expect("reader");
     assert!(std::process::ExitStatus::from_raw(status).success(), "{cmd:?} failed: {out}");
-    (elapsed, usage.ru_maxrss as u64, out)
+    Measured {
+        wall: elapsed,
+        rss_kib: usage.ru_maxrss as u64,
+        stdout: out,
+        user: cpu(usage.ru_utime),
+        sys: cpu(usage.ru_stime),
+    }
 }
 
 /// User + system CPU seconds a process has used so far (from /proc).
@@ -194,6 +240,11 @@ async fn main() {
         return;
     }
     let berth = berth_binary();
+    if a.scale_only {
+        let seed = a.seed_cache.as_deref();
+        println!("{}", scale_bench::run(&berth, seed, a.scale_repos, a.scale_tags, a.concurrency).await);
+        return;
+    }
     eprintln!("seeding {} repositories × {} tags …", a.repos, a.tags);
     let mut reg = match a.registry_gogc {
         Some(g) => Registry::builder().gogc(g).start().await,
@@ -242,20 +293,22 @@ async fn main() {
             }
             None => Command::new(&berth),
         };
-        let (wall, rss_kib, out) = run_measured(cmd.arg("--data-dir").arg(data.path()).args([
+        let m = run_measured(cmd.arg("--data-dir").arg(data.path()).args([
             "sync",
             "bench",
             "--json",
             "--concurrency",
             &a.concurrency.to_string(),
         ]));
-        let v: serde_json::Value = serde_json::from_str(&out).expect("sync JSON");
+        let v: serde_json::Value = serde_json::from_str(&m.stdout).expect("sync JSON");
         let registry_cpu = process_cpu_seconds(registry_pid) - cpu_before;
         eprintln!("    registry CPU {registry_cpu:.2} s");
-        (wall, rss_kib, v, registry_cpu)
+        (m, v, registry_cpu)
     };
-    let (full_wall, full_rss, full, full_registry_cpu) = sync("(a) full sync");
+    let (full_m, full, full_registry_cpu) = sync("(a) full sync");
+    let (full_wall, full_rss) = (full_m.wall, full_m.rss_kib);
     let full_requests = full["requests"].as_f64().unwrap_or(0.0);
+    let full_cpu_us = full_m.cpu_seconds() / full_requests * 1e6;
     let full_rate = full_requests / full_wall.as_secs_f64();
     if a.sync_only {
         let (lists, manifests, blobs, checks) = sync_requests(data.path(), "bench").await;
@@ -266,14 +319,17 @@ async fn main() {
             let cpu = process_cpu_seconds(registry_pid) - before;
             eprintln!("(b) wrk {name} ({} paths): {rate:.0} req/s, registry CPU {cpu:.2} s", paths.len());
         }
-        let (re_wall, _, re, _) = sync("(d) resync");
+        let (re_m, re, _) = sync("(d) resync");
+        let re_wall = re_m.wall;
         println!(
-            "(a) {:.2} s {} requests {:.0} req/s; (d) {:.2} s {} requests; (d)/(a) = {:.3}",
+            "(a) {:.2} s {} requests {:.0} req/s, Berth CPU {full_cpu_us:.0} µs per request; (d) {:.2} s {} \
+             requests, {:.0} µs per request; (d)/(a) = {:.3}",
             full_wall.as_secs_f64(),
             full_requests,
             full_rate,
             re_wall.as_secs_f64(),
             re["requests"],
+            re_m.cpu_seconds() / re["requests"].as_f64().unwrap_or(1.0) * 1e6,
             re_wall.as_secs_f64() / full_wall.as_secs_f64()
         );
         return;
@@ -315,13 +371,18 @@ async fn main() {
     let skopeo_total = t.elapsed().as_secs_f64() / n as f64 * total_tags;
 
     // (d) resync, nothing changed.
-    let (re_wall, re_rss, re, re_registry_cpu) = sync("(d) resync");
+    let (re_m, re, re_registry_cpu) = sync("(d) resync");
+    let (re_wall, re_rss) = (re_m.wall, re_m.rss_kib);
+    let re_requests = re["requests"].as_f64().unwrap_or(0.0);
+    let re_rate = re_requests / re_wall.as_secs_f64();
+    let re_cpu_us = re_m.cpu_seconds() / re_requests.max(1.0) * 1e6;
 
     // (e) search and sort over 100,000 cached tags.
     eprintln!("(e) search over 100,000 cached tags …");
     let (p50, p95, cached) = search_latency(data.path()).await;
 
     let ratio_b = full_rate / wrk_rate;
+    let ratio_d_wrk = re_rate / wrk_resync;
     let ratio_c = skopeo_total / full_wall.as_secs_f64();
     let ratio_d = re_wall.as_secs_f64() / full_wall.as_secs_f64();
     let peak_mb = full_rss.max(re_rss) as f64 / 1024.0;
@@ -336,16 +397,23 @@ async fn main() {
         full_requests,
         full_rate
     );
+    // Issue 22 restated issue 4's (c) "skopeo >= 30x slower" and (d) "resync <= 0.15 x full sync": both lie
+    // beyond what registry 2.8 serves on a small machine. The targets are now ratios to the registry's
+    // own capacity for the same requests; skopeo and (d)/(a) are comparisons.
     println!(
-        "(b) registry (wrk)      {wrk_rate:7.0} req/s  -> (a)/(b) = {ratio_b:.2}  (target >= 0.8) {}",
-        ok(ratio_b >= 0.8)
+        "(b) registry (wrk)      {wrk_rate:7.0} req/s for the same requests  -> (a)/(b) = {ratio_b:.2}  (target >= 0.9) {}",
+        ok(ratio_b >= 0.9)
     );
-    println!("(c) skopeo sequential   {skopeo_total:8.1} s (extrapolated from {n} tags)  -> (c)/(a) = {ratio_c:.1}  (target >= 30) {}", ok(ratio_c >= 30.0));
     println!(
-        "(d) resync              {:8.2} s  {} requests  -> (d)/(a) = {ratio_d:.3}  (target <= 0.15) {}",
+        "    Berth CPU           {full_cpu_us:7.0} µs per request during (a)  (target <= 150) {}",
+        ok(full_cpu_us <= 150.0)
+    );
+    println!("(c) skopeo sequential   {skopeo_total:8.1} s (extrapolated from {n} tags)  -> (c)/(a) = {ratio_c:.1}  (a comparison)");
+    println!(
+        "(d) resync              {:8.2} s  {re_requests:.0} requests  {re_rate:.0} req/s; wrk {wrk_resync:.0} req/s -> {ratio_d_wrk:.2} \
+         (target >= 0.9) {}; (d)/(a) = {ratio_d:.3} (a comparison); Berth CPU {re_cpu_us:.0} µs per request",
         re_wall.as_secs_f64(),
-        re["requests"],
-        ok(ratio_d <= 0.15)
+        ok(ratio_d_wrk >= 0.9)
     );
     println!(
         "(e) search+sort {cached} tags  p50 {p50:.2} ms  p95 {p95:.2} ms  (target p95 <= 20 ms) {}",
@@ -356,9 +424,8 @@ async fn main() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     println!(
         "registry CPU: {full_registry_cpu:.1} s during (a) (floor {:.1} s on {cores} cores), {re_registry_cpu:.1} s \
-         during (d); (d) ran at {:.0} req/s, wrk gets {wrk_resync:.0} req/s for the same requests",
+         during (d)",
         full_registry_cpu / cores,
-        re["requests"].as_f64().unwrap_or(0.0) / re_wall.as_secs_f64()
     );
     println!(
         "{}",
@@ -369,10 +436,16 @@ async fn main() {
             "peak_rss_mb": peak_mb, "manifests_fetched": full["manifests_fetched"],
             "registry_cpu_full_s": full_registry_cpu, "registry_cpu_resync_s": re_registry_cpu,
             "wrk_resync_req_per_s": wrk_resync, "registry_gogc": a.registry_gogc,
+            "cpu_us_per_request_full": full_cpu_us, "cpu_us_per_request_resync": re_cpu_us,
+            "resync_req_per_s": re_rate, "ratio_d_wrk": ratio_d_wrk,
         })
     );
     println!("{}", backend_bench::run(a.repos, a.tags, a.concurrency).await);
     copy_bench::run(a.copy_mb).await;
+    if !a.no_scale {
+        let seed = a.seed_cache.as_deref();
+        println!("{}", scale_bench::run(&berth, seed, a.scale_repos, a.scale_tags, a.concurrency).await);
+    }
 }
 
 /// The requests a full sync sends, read back from the synced cache, in Berth's order: per repository its
