@@ -73,7 +73,15 @@ pub async fn run(berth: &Path, seed_cache: Option<&Path>, repos: usize, tags: us
     let cached = seed_cache.map(|d| d.join(format!("scale-{repos}x{tags}")));
     let manifest_bytes = match cached.as_ref() {
         Some(dir) if dir.join("manifest-bytes").is_file() => {
-            crate::copy_tree(dir, reg.storage_dir());
+            // Hard links, not copies (seconds instead of minutes): the benchmark only reads the storage.
+            let ok = Command::new("cp")
+                .arg("-al")
+                .arg(dir.join("docker"))
+                .arg(reg.storage_dir())
+                .status()
+                .expect("cp")
+                .success();
+            assert!(ok, "linking the seed cache {} failed", dir.display());
             std::fs::read_to_string(dir.join("manifest-bytes")).expect("seed").trim().parse().expect("bytes")
         }
         _ => {
@@ -122,6 +130,12 @@ pub async fn run(berth: &Path, seed_cache: Option<&Path>, repos: usize, tags: us
         .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
         .sum();
     let per_tag = (db_bytes.saturating_sub(manifest_bytes)) as f64 / tags as f64;
+    let breakdown = table_bytes(data.path()).await;
+    // BENCH_KEEP_DATA=DIR keeps a copy of the cache for a look at it.
+    if let Some(keep) = std::env::var_os("BENCH_KEEP_DATA") {
+        std::fs::create_dir_all(&keep).expect("keep dir");
+        crate::copy_tree(data.path(), Path::new(&keep));
+    }
 
     let (lists, _, _, checks) = sync_requests(data.path(), "scale").await;
     let resync_paths = interleave(&[&lists, &checks]);
@@ -152,6 +166,15 @@ pub async fn run(berth: &Path, seed_cache: Option<&Path>, repos: usize, tags: us
         ok(per_tag <= 1536.0)
     );
     s += &format!(
+        "     by table and index (bytes per tag): {}\n",
+        breakdown
+            .iter()
+            .take(12)
+            .map(|(name, bytes)| format!("{name} {:.0}", *bytes as f64 / tags as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s += &format!(
         "(s4) resync             {:8.1} s  {re_requests:7.0} requests  {re_rate:.0} req/s; wrk {wrk_resync:.0} req/s -> {ratio:.2} (target >= 0.9) {}\n",
         re.wall.as_secs_f64(),
         ok(ratio >= 0.9)
@@ -165,4 +188,15 @@ pub async fn run(berth: &Path, seed_cache: Option<&Path>, repos: usize, tags: us
     })
     .to_string();
     s
+}
+
+/// Bytes on disk per table and index of the cache (SQLite's dbstat), largest first.
+async fn table_bytes(data: &Path) -> Vec<(String, i64)> {
+    let store = berth_store::Store::open(data).await.expect("store");
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        .fetch_all(store.pool())
+        .await
+        .expect("dbstat");
+    store.close().await;
+    rows
 }

@@ -4,52 +4,53 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The parts of an OCI / Docker image config that Berth shows.
+/// The parts of an OCI / Docker image config that Berth shows. Serialized (the cache keeps it as JSON
+/// for the offline detail) without its absent fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<RuntimeConfig>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<History>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeConfig {
-    #[serde(rename = "Labels", default)]
+    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
-    #[serde(rename = "Env", default)]
+    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
-    #[serde(rename = "Entrypoint", default)]
+    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "Cmd", default)]
+    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
-    #[serde(rename = "WorkingDir", default)]
+    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
-    #[serde(rename = "User", default)]
+    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(rename = "ExposedPorts", default)]
+    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_layer: Option<bool>,
 }
 
@@ -82,5 +83,20 @@ mod tests {
         // Labels: null, no config at all: both fine.
         assert!(ImageConfig::parse(br#"{"config":{"Labels":null}}"#).unwrap().labels().is_empty());
         assert!(ImageConfig::parse(b"{}").unwrap().labels().is_empty());
+    }
+
+    #[test]
+    fn cached_json_leaves_out_absent_fields_and_reads_back_the_same() {
+        let c = ImageConfig::parse(
+            br#"{"created":"2024-01-02T03:04:05Z","os":"linux","config":{"Labels":{"a":"b"},"Cmd":null},"history":[{"created_by":"RUN x"}]}"#,
+        )
+        .unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            json,
+            r#"{"created":"2024-01-02T03:04:05Z","os":"linux","config":{"Labels":{"a":"b"}},"history":[{"created_by":"RUN x"}]}"#
+        );
+        assert_eq!(ImageConfig::parse(json.as_bytes()).unwrap(), c);
+        assert_eq!(serde_json::to_string(&ImageConfig::default()).unwrap(), "{}");
     }
 }

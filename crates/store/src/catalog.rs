@@ -210,6 +210,7 @@ enum SearchArg {
 }
 
 const REPO_TAGS: &str = "repositories r JOIN tags t ON t.repository_id = r.id";
+const DIGEST_TAGS: &str = "tags t JOIN repositories r ON r.id = t.repository_id";
 const INDEXED_TAGS: &str =
     "tags_search JOIN tags t ON t.rowid = tags_search.rowid JOIN repositories r ON r.id = t.repository_id";
 
@@ -217,7 +218,7 @@ impl SearchPlan {
     /// None when nothing can match (a needle with two colons: names hold none, hex digests neither).
     fn new(profile_id: i64, needle: &str) -> Option<Self> {
         let needle = needle.to_lowercase();
-        // A pasted digest: search its hex (the index holds digests without their algorithm).
+        // A pasted digest: search its hex (a digest matches by its hex's start, whatever its algorithm).
         let needle = ["sha256:", "sha512:"]
             .iter()
             .find_map(|p| needle.strip_prefix(p))
@@ -250,18 +251,42 @@ impl SearchPlan {
         }
         let n = plan.arg(SearchArg::Text(needle.to_string()));
         plan.parts.push((REPO_TAGS, format!("r.profile_id = ?1 AND instr(lower(r.name), {n}) > 0")));
+        // Digests match by their start: hex digits only, so a needle with anything else names none.
+        let hex = needle.bytes().all(|b| b.is_ascii_hexdigit());
         if needle.chars().count() >= 3 {
             let phrase = plan.arg(SearchArg::Text(fts_phrase(needle)));
             plan.parts.push((
                 INDEXED_TAGS,
                 format!("tags_search MATCH {phrase} AND r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0"),
             ));
+            if hex {
+                // A range of `tags_digest` per algorithm: every digest that starts with the needle
+                // sorts between it and it followed by 'g' (past every hex digit).
+                let mut ranges = Vec::new();
+                for alg in ["sha256:", "sha512:"] {
+                    let lo = plan.arg(SearchArg::Text(format!("{alg}{needle}")));
+                    let hi = plan.arg(SearchArg::Text(format!("{alg}{needle}g")));
+                    ranges.push(format!("(t.digest >= {lo} AND t.digest < {hi})"));
+                }
+                plan.parts.push((
+                    DIGEST_TAGS,
+                    format!(
+                        "({}) AND r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0 AND instr(lower(t.name), {n}) = 0",
+                        ranges.join(" OR ")
+                    ),
+                ));
+            }
         } else {
+            let digest = if hex {
+                let len = plan.arg(SearchArg::Int(needle.len() as i64));
+                format!(" OR substr(t.digest, instr(t.digest, ':') + 1, {len}) = {n}")
+            } else {
+                String::new()
+            };
             plan.parts.push((
                 REPO_TAGS,
                 format!(
-                    "r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0 AND (instr(lower(t.name), {n}) > 0 \
-                     OR instr(lower(substr(t.digest, instr(t.digest, ':') + 1)), {n}) > 0)"
+                    "r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0 AND (instr(lower(t.name), {n}) > 0{digest})"
                 ),
             ));
         }
@@ -310,10 +335,16 @@ fn tag_row(r: &sqlx::sqlite::SqliteRow) -> TagRow {
 }
 
 impl Store {
-    /// Every manifest digest already cached (they never change, so they are never fetched again).
-    pub async fn known_manifests(&self) -> Result<HashSet<String>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT digest FROM manifests").fetch_all(self.pool()).await?;
-        Ok(rows.into_iter().collect())
+    /// Every manifest digest already cached (they never change, so they are never fetched again),
+    /// handed to `f` one by one as they are read (at 100,000 manifests, a list of them all would be
+    /// 10 MB held besides the caller's own set).
+    pub async fn each_known_manifest(&self, mut f: impl FnMut(&str) + Send) -> Result<(), StoreError> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query_scalar::<_, String>("SELECT digest FROM manifests").fetch(self.pool());
+        while let Some(d) = rows.try_next().await? {
+            f(&d);
+        }
+        Ok(())
     }
 
     /// Caches a manifest with its blobs, children and referrer edge. Idempotent.
@@ -569,13 +600,14 @@ impl Store {
     }
 
     /// Searches every tag of a profile: `needle` is a case-insensitive substring of "repository:tag" or
-    /// of the digest (a pasted "sha256:…" searches the hex). Returns the exact number of hits and the
-    /// first `limit`, sorted.
+    /// the start of the digest's hex (a pasted "sha256:…" searches the hex). Returns the exact number of
+    /// hits and the first `limit`, sorted.
     ///
     /// The hits are split into disjoint parts, each cheap on its own: the tags of the repositories whose
     /// name holds the needle (found in the small repositories table, then counted and sorted from
-    /// `tags_repository_sort`), and the other tags whose name or digest holds it (trigram index for
-    /// needles of three characters or more, a scan for shorter ones). A needle with a colon spans the
+    /// `tags_repository_sort`), the other tags whose name holds it (trigram index for needles of three
+    /// characters or more, a scan for shorter ones), and the others whose digest starts with it (a range
+    /// of `tags_digest`; in the scan for short needles). A needle with a colon spans the
     /// two: a repository name ending with the part before it and a tag name starting with the part after.
     pub async fn search_tags(
         &self,
