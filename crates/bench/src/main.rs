@@ -177,6 +177,28 @@ fn run_measured(cmd: &mut Command) -> Measured {
     let start = Instant::now();
     let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit()).spawn().expect("spawn");
     let pid = child.id() as libc::pid_t;
+    // The child's peak RSS from its own VmHWM, sampled while it runs: wait4's ru_maxrss is no use here,
+    // since a child spawned with vfork (as Rust spawns) records the parent's peak at its exec, so that
+    // ru_maxrss reported the benchmark's own memory whenever it was the larger.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let hwm = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+                if let Some(kib) = hwm {
+                    peak = peak.max(kib);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        })
+    };
     let mut stdout = child.stdout.expect("stdout");
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -188,6 +210,8 @@ fn run_measured(cmd: &mut Command) -> Measured {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
     let elapsed = start.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rss_kib = sampler.join().expect("sampler");
     let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     eprintln!(
         "    wall {:.2} s, CPU user {:.2} s + sys {:.2} s",
@@ -197,13 +221,7 @@ fn run_measured(cmd: &mut Command) -> Measured {
     );
     let out = reader.join().expect("reader");
     assert!(std::process::ExitStatus::from_raw(status).success(), "{cmd:?} failed: {out}");
-    Measured {
-        wall: elapsed,
-        rss_kib: usage.ru_maxrss as u64,
-        stdout: out,
-        user: cpu(usage.ru_utime),
-        sys: cpu(usage.ru_stime),
-    }
+    Measured { wall: elapsed, rss_kib, stdout: out, user: cpu(usage.ru_utime), sys: cpu(usage.ru_stime) }
 }
 
 /// User + system CPU seconds a process has used so far (from /proc).

@@ -525,8 +525,10 @@ impl Store {
             "WITH RECURSIVE reach(repo, d) AS ( \
                SELECT r.name, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ?1 \
                UNION SELECT reach.repo, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d) \
-             SELECT DISTINCT mb.blob, reach.repo FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
-             WHERE mb.blob IN (SELECT value FROM json_each(?2)) ORDER BY reach.repo",
+             SELECT DISTINCT blob, repo FROM ( \
+               SELECT mb.blob AS blob, reach.repo AS repo FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
+               UNION ALL SELECT m.config_digest, reach.repo FROM reach JOIN manifests m ON m.digest = reach.d) \
+             WHERE blob IN (SELECT value FROM json_each(?2)) ORDER BY repo",
         )
         .bind(profile_id)
         .bind(serde_json::to_string(blobs).unwrap_or_default())
@@ -549,7 +551,9 @@ impl Store {
                  SELECT DISTINCT t.repository_id, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id \
                  WHERE r.profile_id = ?1 \
                  UNION SELECT reach.rid, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d), \
-               bl(rid, b) AS (SELECT DISTINCT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d) \
+               bl(rid, b) AS (SELECT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
+                 UNION SELECT reach.rid, m.config_digest FROM reach JOIN manifests m ON m.digest = reach.d \
+                 WHERE m.config_digest IS NOT NULL) \
              SELECT r.name, COALESCE(tc.n, 0) AS tags, COALESCE(ms.s, 0) + COALESCE(bs.s, 0) AS size \
              FROM repositories r \
              LEFT JOIN (SELECT repository_id AS rid, COUNT(*) AS n FROM tags GROUP BY repository_id) tc ON tc.rid = r.id \
@@ -580,7 +584,8 @@ impl Store {
                  UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d) \
              SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0) \
                   + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN \
-                      (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach))), 0)",
+                      (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach) \
+                       UNION SELECT m.config_digest FROM manifests m WHERE m.digest IN (SELECT d FROM reach))), 0)",
         )
         .bind(profile_id)
         .fetch_one(self.pool())
@@ -715,14 +720,20 @@ async fn children_summary(
     }
     let list = serde_json::to_string(children).expect("strings serialize");
     let created: Option<String> = sqlx::query_scalar(
-        "SELECT m.created FROM json_each(?1) j JOIN manifests m ON m.digest = j.value              WHERE m.created IS NOT NULL ORDER BY j.key LIMIT 1",
+        "SELECT m.created FROM json_each(?1) j JOIN manifests m ON m.digest = j.value \
+         WHERE m.created IS NOT NULL ORDER BY j.key LIMIT 1",
     )
     .bind(&list)
     .fetch_optional(&mut *conn)
     .await?
     .flatten();
     let size: i64 = sqlx::query_scalar(
-        "WITH RECURSIVE reach(d) AS (SELECT value FROM json_each(?1)                UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d)              SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0)                   + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN                       (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach))), 0)",
+        "WITH RECURSIVE reach(d) AS (SELECT value FROM json_each(?1) \
+           UNION SELECT c.child FROM manifest_children c JOIN reach ON c.parent = reach.d) \
+         SELECT COALESCE((SELECT SUM(m.size) FROM reach JOIN manifests m ON m.digest = reach.d), 0) \
+              + COALESCE((SELECT SUM(b.size) FROM blobs b WHERE b.digest IN \
+                  (SELECT mb.blob FROM manifest_blobs mb WHERE mb.manifest IN (SELECT d FROM reach) \
+                   UNION SELECT m.config_digest FROM manifests m WHERE m.digest IN (SELECT d FROM reach))), 0)",
     )
     .bind(&list)
     .fetch_one(&mut *conn)
@@ -792,7 +803,10 @@ async fn insert_manifest_rows(
         }
         for (d, size, mt) in &m.blobs {
             blobs.push(serde_json::json!([d, size, mt]));
-            edges.push(serde_json::json!([m.digest, d]));
+            // The config is the manifest's `config_digest`: an edge for it would repeat two digests.
+            if m.config_digest.as_ref() != Some(d) {
+                edges.push(serde_json::json!([m.digest, d]));
+            }
         }
         if let Some(s) = &m.subject {
             subjects.push(serde_json::json!([s, m.digest, m.artifact_type]));

@@ -195,7 +195,9 @@ impl Store {
         }
         let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
             "{REACH} SELECT mb.manifest, mb.blob, b.size FROM manifest_blobs mb JOIN reach ON mb.manifest = reach.d \
-             JOIN blobs b ON b.digest = mb.blob"
+             JOIN blobs b ON b.digest = mb.blob \
+             UNION ALL SELECT m.digest, m.config_digest, b.size FROM reach JOIN manifests m ON m.digest = reach.d \
+             JOIN blobs b ON b.digest = m.config_digest"
         ))
         .bind(profile_id)
         .fetch_all(self.pool())

@@ -68,10 +68,10 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             // No mmap: every write by one pooled connection made the others unmap and fault the whole file
-            // in again at their next transaction (a quarter of a resync's CPU); a 16 MB page cache each
-            // serves search as fast.
+            // in again at their next transaction (a quarter of a resync's CPU); an 8 MB page cache each
+            // serves search as fast (four connections: 32 MB at most, beside a sync's own 60 to 80 MB).
             .pragma("mmap_size", "0")
-            .pragma("cache_size", "-16384")
+            .pragma("cache_size", "-8192")
             // Statement journals (a multi-row upsert with triggers keeps one) in memory, not temp files.
             .pragma("temp_store", "memory")
             // Checkpoint every 32 MB of WAL, not every 4 MB: a sync rewrites the same index pages in every
