@@ -75,7 +75,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Search every cached tag of a profile ("repo:tag" or digest substring).
+    /// Search every cached tag of a profile (any part of "repo:tag", or a digest's start).
     Search {
         name: String,
         query: String,

@@ -261,7 +261,7 @@ impl Berth {
         Ok(tags.into_iter().filter(|t| re.as_ref().is_none_or(|re| re.is_match(&t.name))).map(TagView::from).collect())
     }
 
-    /// Searches every cached tag of a profile ("repository:tag" or digest substring, case-insensitive).
+    /// Searches every cached tag of a profile (any part of "repository:tag" or the start of a digest, case-insensitive).
     pub async fn search(&self, profile: &str, query: &str, sort: SortBy, limit: u32) -> Result<SearchResult, ApiError> {
         self.search_page(profile, query, sort, 0, limit).await
     }

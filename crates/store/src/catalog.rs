@@ -210,7 +210,9 @@ enum SearchArg {
 }
 
 const REPO_TAGS: &str = "repositories r JOIN tags t ON t.repository_id = r.id";
-const DIGEST_TAGS: &str = "tags t JOIN repositories r ON r.id = t.repository_id";
+// CROSS JOIN: tags first (SQLite keeps the order), found by their digest's range in `tags_digest`;
+// the planner otherwise walked every tag of the profile's repositories.
+const DIGEST_TAGS: &str = "tags t CROSS JOIN repositories r ON r.id = t.repository_id";
 const INDEXED_TAGS: &str =
     "tags_search JOIN tags t ON t.rowid = tags_search.rowid JOIN repositories r ON r.id = t.repository_id";
 
@@ -260,21 +262,19 @@ impl SearchPlan {
                 format!("tags_search MATCH {phrase} AND r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0"),
             ));
             if hex {
-                // A range of `tags_digest` per algorithm: every digest that starts with the needle
-                // sorts between it and it followed by 'g' (past every hex digit).
-                let mut ranges = Vec::new();
+                // A range of `tags_digest` per algorithm (a part each): every digest that starts with
+                // the needle sorts between it and it followed by 'g' (past every hex digit).
                 for alg in ["sha256:", "sha512:"] {
                     let lo = plan.arg(SearchArg::Text(format!("{alg}{needle}")));
                     let hi = plan.arg(SearchArg::Text(format!("{alg}{needle}g")));
-                    ranges.push(format!("(t.digest >= {lo} AND t.digest < {hi})"));
+                    plan.parts.push((
+                        DIGEST_TAGS,
+                        format!(
+                            "t.digest >= {lo} AND t.digest < {hi} AND r.profile_id = ?1 \
+                             AND instr(lower(r.name), {n}) = 0 AND instr(lower(t.name), {n}) = 0"
+                        ),
+                    ));
                 }
-                plan.parts.push((
-                    DIGEST_TAGS,
-                    format!(
-                        "({}) AND r.profile_id = ?1 AND instr(lower(r.name), {n}) = 0 AND instr(lower(t.name), {n}) = 0",
-                        ranges.join(" OR ")
-                    ),
-                ));
             }
         } else {
             let digest = if hex {
