@@ -562,19 +562,13 @@ struct DigestSet {
 
 impl DigestSet {
     fn key(digest: &str) -> Option<[u8; 32]> {
-        let hex = digest.strip_prefix("sha256:")?.as_bytes();
-        if hex.len() != 64 {
+        // Canonical (lower-case) hex only: any other text stays text, so no two digests share a key.
+        let hex = digest.strip_prefix("sha256:")?;
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
             return None;
         }
-        let nibble = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
         let mut out = [0u8; 32];
-        for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-            *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
-        }
+        hex::decode_to_slice(hex, &mut out).ok()?;
         Some(out)
     }
 
