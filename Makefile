@@ -5,7 +5,7 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/target/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: bench demo fuzz lint help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
+.PHONY: bench deps-bench demo fuzz lint help run test deps deps-test node-modules ui app tauri-driver test-ui test-rust bindings-check fmt-check package test-package icons clean
 
 help:
 	@echo "make run    install what Tauri needs, build the UI and the app, open the window"
@@ -81,10 +81,13 @@ test: deps-test node-modules fmt-check lint test-ui test-rust bindings-check tes
 	@echo "make test: all passed"
 
 # The sync benchmark (issue 4): release build, seeds a real registry, prints figures against targets.
-bench:
+# The window part (issue 22) drives the release app through tauri-driver, in a headless session.
+deps-bench:
 	scripts/install-deps.sh bench
-	$(CARGO) build --release -p berth-cli -p berth-bench
-	./target/release/berth-bench
+
+bench: deps-bench ui tauri-driver
+	$(CARGO) build --release -p berth-cli -p berth-bench -p berth-desktop
+	TAURI_DRIVER=$(TAURI_DRIVER) scripts/headless.sh ./target/release/berth-bench
 
 # Fuzz each parser for FUZZ_SECONDS (cargo-fuzz from crates.io; libFuzzer needs nightly flags, which
 # RUSTC_BOOTSTRAP=1 allows on the stable toolchain). `make test` runs the same parses over 20,000

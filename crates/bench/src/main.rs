@@ -21,6 +21,7 @@ use berth_testkit::{seed_repo_name, seed_tag_name, ImageSpec, Registry, Seeder};
 mod backend_bench;
 mod copy_bench;
 mod scale_bench;
+mod window_bench;
 
 struct Args {
     search_only: bool,
@@ -46,6 +47,12 @@ struct Args {
     no_scale: bool,
     scale_repos: usize,
     scale_tags: usize,
+    /// Only the window benchmark.
+    window_only: bool,
+    /// Skip the window benchmark in a full run.
+    no_window: bool,
+    /// Tags of the window benchmark's big repository (the others: 900 × 1,000).
+    window_big_tags: usize,
 }
 
 fn args() -> Args {
@@ -65,6 +72,9 @@ fn args() -> Args {
         no_scale: false,
         scale_repos: 3000,
         scale_tags: 100_000,
+        window_only: false,
+        no_window: false,
+        window_big_tags: 100_000,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -79,6 +89,17 @@ fn args() -> Args {
             ("--copy-mb", Some(n)) => a.copy_mb = n,
             ("--scale-repos", Some(n)) => a.scale_repos = n,
             ("--scale-tags", Some(n)) => a.scale_tags = n,
+            ("--window-big-tags", Some(n)) => a.window_big_tags = n,
+            ("--window-only", _) => {
+                a.window_only = true;
+                i += 1;
+                continue;
+            }
+            ("--no-window", _) => {
+                a.no_window = true;
+                i += 1;
+                continue;
+            }
             ("--scale-only", _) => {
                 a.scale_only = true;
                 i += 1;
@@ -247,6 +268,11 @@ async fn main() {
         let data = tempfile::tempdir().expect("data dir");
         let (p50, p95, cached) = search_latency(data.path()).await;
         println!("(e) search+sort {cached} tags  p50 {p50:.2} ms  p95 {p95:.2} ms  (target p95 <= 20 ms)");
+        return;
+    }
+    let window = window_bench::Shape { small_repos: 900, small_tags: 1000, big_tags: a.window_big_tags };
+    if a.window_only {
+        println!("{}", window_bench::run(&window).await);
         return;
     }
     if a.backends_only {
@@ -460,6 +486,9 @@ async fn main() {
     );
     println!("{}", backend_bench::run(a.repos, a.tags, a.concurrency).await);
     copy_bench::run(a.copy_mb).await;
+    if !a.no_window {
+        println!("{}", window_bench::run(&window).await);
+    }
     if !a.no_scale {
         let seed = a.seed_cache.as_deref();
         println!("{}", scale_bench::run(&berth, seed, a.scale_repos, a.scale_tags, a.concurrency).await);

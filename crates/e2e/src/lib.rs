@@ -133,6 +133,11 @@ impl AppSession {
         AppSession { client, driver, data_dir }
     }
 
+    /// The tauri-driver process (the app and its WebKit processes run beneath it).
+    pub fn driver_pid(&self) -> u32 {
+        self.driver.id()
+    }
+
     /// Waits for an element matching `css`, up to `secs` seconds.
     pub async fn wait_css(&self, css: &str, secs: u64) -> Element {
         self.client

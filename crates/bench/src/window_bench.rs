@@ -1,0 +1,434 @@
+//! The window benchmark (issue 22): the real desktop app (release build) on a cache of a million tags,
+//! driven through tauri-driver and timed from the page (`performance.now()`), p95 over 20 tries of:
+//! opening a repository of 100,000 tags until its first rows are painted, a change of the sort
+//! column, a keystroke in the registry-wide search until its results are painted, and cold start to a
+//! painted window; then the idle memory (PSS) of the app and its WebKit processes.
+//!
+//! The cache is seeded straight into SQLite through `berth_store` (no registry is needed to browse a
+//! cache): one profile, 900 repositories of 1,000 tags and one (`big/app`) of 100,000, over 5,000
+//! image manifests with spread creation times and sizes. `--window-only` runs just this part; it needs
+//! the app built in release beside this binary (`make bench` builds it), tauri-driver
+//! (`TAURI_DRIVER`), WebKitWebDriver, and a display (`make bench` runs under scripts/headless.sh).
+//!
+//! How each figure is taken (the page's own clock, so WebDriver's round trips are not in it):
+//! a script installed in the page notes `performance.now()` just before the action (a click it makes,
+//! or the keydown of a real keystroke WebDriver types), checks on every animation frame whether the
+//! page shows the expected result (the first row the store says that sort puts first; the search's
+//! first hit and total), and stops the clock at the frame after the one that first showed it (that
+//! frame has been painted by then). Cold start: from just before the WebDriver session is asked for
+//! (tauri-driver then starts the app) to the `berth:repositories-painted` mark the window sets once the
+//! first profile's repository tree is on screen, on the same system clock (`performance.timeOrigin`).
+//! The operating system's file cache is warm (the cache file was just written): "cold" is the app's
+//! process, not the disk.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use berth_e2e::AppSession;
+use berth_store::{ManifestRecord, NewProfile, ProfileKind, Store, SyncCounts, TagRecord, TagSort};
+
+use crate::{percentile, sha256_hex};
+
+const PROFILE: &str = "million";
+const BIG: &str = "big/app";
+/// A small repository beside the big one (the tries open it in between).
+const SMALL: &str = "big/app-small";
+const TRIES: usize = 20;
+
+/// What the bench seeds: `small_repos` repositories of `small_tags` tags, and `BIG` with `big_tags`.
+pub struct Shape {
+    pub small_repos: usize,
+    pub small_tags: usize,
+    pub big_tags: usize,
+}
+
+impl Shape {
+    pub fn total(&self) -> usize {
+        self.small_repos * self.small_tags + self.big_tags
+    }
+}
+
+fn tag_record(name: String, digest: &str) -> TagRecord {
+    TagRecord { name, digest: digest.to_string(), media_type: "application/vnd.oci.image.manifest.v1+json".into() }
+}
+
+/// Seeds the cache in `data` (a data directory) and marks the profile synced.
+async fn seed(data: &Path, shape: &Shape) {
+    let store = Store::open(data).await.expect("store");
+    let p = store
+        .add_profile(&NewProfile {
+            name: PROFILE.into(),
+            url: "http://million.invalid/".into(),
+            kind: ProfileKind::Registry,
+            username: None,
+        })
+        .await
+        .expect("profile");
+    let run = store.start_sync_run(p.id).await.expect("sync run");
+    let manifests: Vec<String> = (0..5000u32).map(|i| sha256_hex(&i.to_le_bytes())).collect();
+    for (i, d) in manifests.iter().enumerate() {
+        let config = sha256_hex(format!("config{i}").as_bytes());
+        let layer = sha256_hex(format!("layer{}", i % 700).as_bytes());
+        store
+            .insert_manifest(&ManifestRecord {
+                digest: d.clone(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                raw: format!("{{\"schemaVersion\":2,\"n\":{i}}}").into_bytes(),
+                created: Some(format!(
+                    "20{:02}-{:02}-{:02}T{:02}:{:02}:00Z",
+                    20 + i % 6,
+                    i % 12 + 1,
+                    i % 28 + 1,
+                    i % 24,
+                    (i * 7) % 60
+                )),
+                os: Some("linux".into()),
+                architecture: Some(if i % 5 == 0 { "arm64" } else { "amd64" }.into()),
+                config_digest: Some(config.clone()),
+                total_size: 1_000_000 + (i as u64 * 7919 * 104_729) % 900_000_000,
+                blobs: vec![
+                    (config, 1500, "application/vnd.oci.image.config.v1+json".into()),
+                    (layer, 30_000_000, "application/vnd.oci.image.layer.v1.tar+gzip".into()),
+                ],
+                ..Default::default()
+            })
+            .await
+            .expect("manifest");
+    }
+    // Digests spread over the tags so that no sort follows another.
+    let pick = |r: usize, t: usize| manifests[(r * 7919 + t * 104_729) % manifests.len()].as_str();
+    for r in 0..shape.small_repos {
+        let tags: Vec<TagRecord> =
+            (0..shape.small_tags).map(|t| tag_record(format!("v{}.{}.{t}", r % 7, t % 13), pick(r, t))).collect();
+        let name = if r == 0 { SMALL.to_string() } else { format!("team{:02}/service{r:04}", r % 30) };
+        store.replace_repository_tags(p.id, &name, &tags).await.expect("tags");
+    }
+    let big: Vec<TagRecord> =
+        (0..shape.big_tags).map(|t| tag_record(format!("build-{t:06}"), pick(shape.small_repos, t))).collect();
+    store.replace_repository_tags(p.id, BIG, &big).await.expect("big repository");
+    let counts =
+        SyncCounts { repositories: shape.small_repos as u64 + 1, tags: shape.total() as u64, ..Default::default() };
+    store.finish_sync_run(run, "ok", &counts, None).await.expect("finish sync run");
+    store.checkpoint().await.expect("checkpoint");
+    store.close().await;
+}
+
+/// What the window should show first, read from the store.
+struct Expect {
+    /// First tag name of `BIG` for each sort the tries use.
+    first: HashMap<&'static str, String>,
+    searches: Vec<Search>,
+}
+
+/// A search query with its first hit ("repository:tag", sorted by name), its total, and the total of
+/// the query but its last character.
+struct Search {
+    query: String,
+    first: String,
+    total: u64,
+    head_total: u64,
+}
+
+async fn expectations(data: &Path) -> Expect {
+    let store = Store::open(data).await.expect("store");
+    let p = store.profile(PROFILE).await.expect("profile");
+    let mut first = HashMap::new();
+    for (key, sort) in [("name", TagSort::Name), ("created", TagSort::Created), ("size", TagSort::Size)] {
+        let tags = store.repository_tags(p.id, BIG, sort).await.expect("tags");
+        first.insert(key, tags.first().expect("a tag").name.clone());
+    }
+    // Queries a user types: a service, a version, a build number, a namespace; each try types the
+    // last character (the head's results are awaited first).
+    let mut searches = Vec::new();
+    for i in 0..TRIES {
+        let t = 100 + i * 17;
+        let q = match i % 4 {
+            0 => format!("service{:04}", 1 + i * 37),
+            1 => format!("v{}.{}.{t}", i % 7, t % 13),
+            2 => format!("build-{:06}", 1000 + i * 211),
+            _ => format!("team{:02}/service", i % 30),
+        };
+        let (total, hits) = store.search_tags(p.id, &q, TagSort::Name, 1).await.expect("search");
+        let hit = hits.first().unwrap_or_else(|| panic!("no hit for {q}"));
+        let (head_total, _) = store.search_tags(p.id, &q[..q.len() - 1], TagSort::Name, 1).await.expect("search");
+        searches.push(Search {
+            query: q.clone(),
+            first: format!("{}:{}", hit.repository, hit.name),
+            total,
+            head_total,
+        });
+    }
+    store.close().await;
+    Expect { first, searches }
+}
+
+/// Installs the frame-by-frame check `ready` (a JS expression) in the page; `start` is a JS statement
+/// run right after the clock starts (the action), or empty when a keydown starts the clock.
+async fn arm(s: &AppSession, ready: &str, start: &str, on_keydown: Option<&str>) {
+    let script = format!(
+        "const b = window.__bench = {{ t0: null, ms: null }};
+         const ready = () => {{ try {{ return !!({ready}); }} catch (e) {{ return false; }} }};
+         const step = () => {{
+           if (ready()) requestAnimationFrame(() => {{ b.ms = performance.now() - b.t0; }});
+           else requestAnimationFrame(step);
+         }};
+         const go = (t) => {{ b.t0 = t; requestAnimationFrame(step); }};
+         {keydown}
+         {start}
+         return true;",
+        keydown = match on_keydown {
+            Some(css) => format!(
+                "document.querySelector({css:?}).addEventListener('keydown', (e) => go(e.timeStamp), {{ once: true }});"
+            ),
+            None => String::new(),
+        },
+        start = if start.is_empty() { String::new() } else { format!("go(performance.now()); {start}") },
+    );
+    s.js(&script).await;
+}
+
+/// Waits for the armed check; returns its milliseconds.
+async fn measured(s: &AppSession, what: &str) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(ms) = s.js("return window.__bench && window.__bench.ms;").await.as_f64() {
+            return ms;
+        }
+        if Instant::now() > deadline {
+            let shot = s.screenshot("window-bench-timeout.png").await;
+            panic!("{what}: not shown within 60 s (screenshot {})", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn js_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// The first tag row shows `name` (and the table is of `repo`).
+fn first_row_is(repo: &str, name: &str) -> String {
+    format!(
+        "document.querySelector('.tags h2.repo')?.textContent === {} && \
+         document.querySelector('[data-testid=tag-row] [data-testid=tag-name]')?.textContent === {}",
+        js_str(repo),
+        js_str(name)
+    )
+}
+
+/// PSS in KiB of the app under `driver` (the tauri-driver process): the berth-desktop process and its
+/// descendants (WebKitWebProcess, WebKitNetworkProcess), not the WebDriver processes.
+fn app_pss_kib(driver: u32) -> (u64, usize) {
+    let mut parent = HashMap::new();
+    let mut comm = HashMap::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map(|(_, n)| n.to_string()).unwrap_or_default();
+        let ppid = rest.split_whitespace().nth(1).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        parent.insert(pid, ppid);
+        comm.insert(pid, name);
+    }
+    let descends = |mut pid: u32, from: u32| {
+        while pid > 1 {
+            if pid == from {
+                return true;
+            }
+            pid = parent.get(&pid).copied().unwrap_or(0);
+        }
+        false
+    };
+    let app = parent
+        .keys()
+        .copied()
+        .find(|&p| comm.get(&p).is_some_and(|c| c.starts_with("berth-desktop")) && descends(p, driver))
+        .expect("the berth-desktop process under tauri-driver");
+    let mut total = 0;
+    let mut n = 0;
+    for &pid in parent.keys() {
+        if !descends(pid, app) {
+            continue;
+        }
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        if let Some(kib) = rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            total += kib;
+            n += 1;
+        }
+    }
+    (total, n)
+}
+
+/// Starts the app on `data`; returns the session and the cold start in ms.
+async fn start(data: &Path) -> (AppSession, f64) {
+    let epoch_ms = || SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64() * 1000.0;
+    let dir = data.to_string_lossy().to_string();
+    let before = epoch_ms();
+    let s = AppSession::start_with_env(&[("BERTH_DATA_DIR", &dir)]).await;
+    let mark = "const m = performance.getEntriesByName('berth:repositories-painted')[0]; \
+                return m ? performance.timeOrigin + m.startTime : null;";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let painted = loop {
+        if let Some(t) = s.js(mark).await.as_f64() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "the window did not paint its repository tree within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    (s, painted - before)
+}
+
+fn p95(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    (percentile(&v, 0.5), percentile(&v, 0.95))
+}
+
+/// The app binary beside this one (release), as `berth_e2e` expects it in `BERTH_E2E_APP`.
+fn app_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let p = exe.parent().expect("target dir").join("berth-desktop");
+    assert!(
+        p.is_file(),
+        "{} not found: build it with `make bench` (cargo build --release -p berth-desktop)",
+        p.display()
+    );
+    p
+}
+
+pub async fn run(shape: &Shape) -> String {
+    std::env::set_var("BERTH_E2E_APP", app_binary());
+    let data = tempfile::tempdir().expect("data dir");
+    let t = Instant::now();
+    seed(data.path(), shape).await;
+    let db_mb = std::fs::read_dir(data.path())
+        .expect("data dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(berth_store::DB_FILE))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum::<u64>() as f64
+        / 1e6;
+    eprintln!("window: seeded {} tags in {:.1} s ({db_mb:.0} MB)", shape.total(), t.elapsed().as_secs_f64());
+    let expect = expectations(data.path()).await;
+
+    // Cold start, TRIES times; the last session stays for the rest.
+    let mut cold = Vec::new();
+    let mut idle_start = (0, 0);
+    let mut session = None;
+    for i in 0..TRIES {
+        let (s, ms) = start(data.path()).await;
+        cold.push(ms);
+        if i + 1 == TRIES {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            idle_start = app_pss_kib(s.driver_pid());
+            session = Some(s);
+        } else {
+            s.close().await;
+        }
+    }
+    let s = session.expect("a session");
+    s.wait_css(&format!("[data-testid=profile-item][data-name='{PROFILE}'], [data-testid=repo-filter]"), 30).await;
+
+    // Open the big repository (after the small one) until its first rows are painted.
+    s.set_value("[data-testid=repo-filter]", "big/app", "input").await;
+    s.wait_css(&format!("[data-testid=repo-item][data-path='{BIG}']"), 30).await;
+    s.wait_css(&format!("[data-testid=repo-item][data-path='{SMALL}']"), 30).await;
+    let mut open = Vec::new();
+    for _ in 0..TRIES {
+        s.click(&format!("[data-testid=repo-item][data-path='{SMALL}']"), 10).await;
+        s.wait_js(&first_row_is(SMALL, "v0.0.0"), "the small repository's rows", 30).await;
+        let click = format!("document.querySelector(\"[data-testid=repo-item][data-path='{BIG}']\").click();");
+        arm(&s, &first_row_is(BIG, &expect.first["name"]), &click, None).await;
+        open.push(measured(&s, "open the big repository").await);
+    }
+    let count = s.texts("[data-testid=tag-count]").await.join(" ");
+    assert!(count.contains("100,000") || count.contains(&shape.big_tags.to_string()), "tag count shown: {count}");
+
+    // Change the sort column: name → created → size → name …
+    let mut sort = Vec::new();
+    let cycle = ["created", "size", "name"];
+    for i in 0..TRIES {
+        let key = cycle[i % cycle.len()];
+        let click = format!("document.querySelector('[data-testid=sort-{key}]').click();");
+        arm(&s, &first_row_is(BIG, &expect.first[key]), &click, None).await;
+        sort.push(measured(&s, &format!("sort by {key}")).await);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_big = app_pss_kib(s.driver_pid());
+
+    // A keystroke in the registry-wide search: the query but its last character is set first (and its
+    // results awaited); the last character is a real keystroke.
+    s.click("[data-testid=search-open]", 10).await;
+    s.wait_css("[data-testid=search-input]", 10).await;
+    let mut search = Vec::new();
+    let total_is = |n: u64| {
+        format!("document.querySelector('[data-testid=search-total]')?.textContent.replace(/[^0-9]/g, '') === '{n}'")
+    };
+    for q in &expect.searches {
+        let (head, last) = q.query.split_at(q.query.len() - 1);
+        s.set_value("[data-testid=search-input]", head, "input").await;
+        s.wait_js(&total_is(q.head_total), "results of the query but its last character", 30).await;
+        let ready = format!(
+            "document.querySelector('[data-testid=search-hit] .ref')?.textContent === {} && {}",
+            js_str(&q.first),
+            total_is(q.total)
+        );
+        arm(&s, &ready, "", Some("[data-testid=search-input]")).await;
+        s.type_into("[data-testid=search-input]", last).await;
+        search.push(measured(&s, &format!("search {}", q.query)).await);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_search = app_pss_kib(s.driver_pid());
+    s.close().await;
+
+    let ok = |b: bool| if b { "ok" } else { "MISSED" };
+    let (open50, open95) = p95(open);
+    let (sort50, sort95) = p95(sort);
+    let (search50, search95) = p95(search);
+    let (cold50, cold95) = p95(cold);
+    let mb = |k: u64| k as f64 / 1024.0;
+    let idle_max = mb(idle_start.0.max(idle_big.0).max(idle_search.0));
+    let mut out = String::new();
+    out += &format!(
+        "Window benchmark: {} cached tags ({} repositories; {BIG}: {}), release build, {TRIES} tries each\n",
+        shape.total(),
+        shape.small_repos + 1,
+        shape.big_tags
+    );
+    out += &format!(
+        "(k) open {BIG} → first rows painted   p50 {open50:6.1} ms  p95 {open95:6.1} ms  (target <= 200) {}\n",
+        ok(open95 <= 200.0)
+    );
+    out += &format!(
+        "(l) change the sort column            p50 {sort50:6.1} ms  p95 {sort95:6.1} ms  (target <= 200) {}\n",
+        ok(sort95 <= 200.0)
+    );
+    out += &format!(
+        "(m) search keystroke → results        p50 {search50:6.1} ms  p95 {search95:6.1} ms  (target <= 150) {}\n",
+        ok(search95 <= 150.0)
+    );
+    out += &format!(
+        "(n) cold start → painted window       p50 {cold50:6.1} ms  p95 {cold95:6.1} ms  (target <= 1000) {}\n",
+        ok(cold95 <= 1000.0)
+    );
+    out += &format!(
+        "(o) idle PSS, app + WebKit processes: {:.0} MB after start ({} processes), {:.0} MB with {BIG} open, \
+         {:.0} MB after the searches  (target <= 350) {}\n",
+        mb(idle_start.0),
+        idle_start.1,
+        mb(idle_big.0),
+        mb(idle_search.0),
+        ok(idle_max <= 350.0)
+    );
+    out += &serde_json::json!({
+        "window_tags": shape.total(), "open_p95_ms": open95, "sort_p95_ms": sort95, "search_p95_ms": search95,
+        "cold_start_p95_ms": cold95, "idle_pss_mb": idle_max, "cache_db_mb": db_mb,
+    })
+    .to_string();
+    out
+}
