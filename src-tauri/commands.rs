@@ -209,15 +209,27 @@ pub async fn repository_tree(berth: State<'_, Berth>, profile: String) -> Result
     Ok(berth_core::repository_tree(&berth.repositories(&profile).await?))
 }
 
+/// The names of a repository's cached tags, sorted and filtered as the store sorts (the window pages
+/// through them; the rows it shows come from `tags_named`).
 #[tauri::command]
-pub async fn list_tags(
+pub async fn list_tag_names(
     berth: State<'_, Berth>,
     profile: String,
     repository: String,
     sort: Option<SortBy>,
     filter: Option<String>,
+) -> Result<Vec<String>, ApiError> {
+    berth.tag_names(&profile, &repository, sort.unwrap_or_default(), filter.as_deref().filter(|f| !f.is_empty())).await
+}
+
+#[tauri::command]
+pub async fn tags_named(
+    berth: State<'_, Berth>,
+    profile: String,
+    repository: String,
+    names: Vec<String>,
 ) -> Result<Vec<TagView>, ApiError> {
-    berth.tags(&profile, &repository, sort.unwrap_or_default(), filter.as_deref().filter(|f| !f.is_empty())).await
+    berth.tags_named(&profile, &repository, &names).await
 }
 
 #[tauri::command]

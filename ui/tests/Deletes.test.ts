@@ -620,7 +620,7 @@ describe("window wiring", () => {
     await waitFor(() => expect(screen.getAllByTestId("tag-row")).toHaveLength(3));
     await user.type(screen.getByTestId("tag-filter"), "1.");
     await waitFor(() => expect(screen.getAllByTestId("tag-row")).toHaveLength(2));
-    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ repository: "app", filter: "(?i)1\\." });
+    expect(callsOf(calls, "list_tag_names").at(-1)?.args).toMatchObject({ repository: "app", filter: "(?i)1\\." });
     await user.click(screen.getByTestId("select-all"));
     expect(screen.getByTestId("selection-bar")).toHaveTextContent("2 selected");
     await user.click(screen.getByTestId("delete-open"));
@@ -634,11 +634,11 @@ describe("window wiring", () => {
         { repository: "app", reference: "1.1" },
       ],
     });
-    const before = callsOf(calls, "list_tags").length;
+    const before = callsOf(calls, "list_tag_names").length;
     await user.click(within(dialog).getByTestId("delete-confirm"));
     await within(dialog).findByTestId("delete-report");
-    await waitFor(() => expect(callsOf(calls, "list_tags").length).toBeGreaterThan(before));
-    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ filter: "(?i)1\\." });
+    await waitFor(() => expect(callsOf(calls, "list_tag_names").length).toBeGreaterThan(before));
+    expect(callsOf(calls, "list_tag_names").at(-1)?.args).toMatchObject({ filter: "(?i)1\\." });
     await user.click(within(dialog).getByTestId("delete-close"));
     expect(screen.queryByTestId("delete-dialog")).toBeNull();
     await waitFor(() => expect(screen.queryAllByTestId("tag-row")).toHaveLength(0));

@@ -1,5 +1,5 @@
 import { clearMocks } from "@tauri-apps/api/mocks";
-import { render, screen, waitFor } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import TagTable from "../src/lib/components/TagTable.svelte";
@@ -47,7 +47,7 @@ describe("tag table", () => {
   it("loads every tag sorted by name with digest, created, size and platforms", async () => {
     const { calls } = setup();
     await waitFor(() => expect(names()).toEqual(["latest", "v1.0", "v1.1", "v2.0-rc"]));
-    expect(callsOf(calls, "list_tags")[0]?.args).toEqual({ profile: "lab", repository: "app", sort: "name", filter: null });
+    expect(callsOf(calls, "list_tag_names")[0]?.args).toEqual({ profile: "lab", repository: "app", sort: "name", filter: null });
     expect(screen.getByTestId("tag-count")).toHaveTextContent("4 tags");
     const row = screen.getAllByTestId("tag-row")[2] as HTMLElement;
     expect(row).toHaveTextContent("aaaaaaaaaaaa");
@@ -68,7 +68,7 @@ describe("tag table", () => {
 
     await user.click(screen.getByTestId("sort-created"));
     await waitFor(() => expect(names()).toEqual(["v1.1", "v2.0-rc", "v1.0", "latest"]));
-    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ sort: "created" });
+    expect(callsOf(calls, "list_tag_names").at(-1)?.args).toMatchObject({ sort: "created" });
     expect(screen.getByTestId("sort-created").parentElement).toHaveAttribute("aria-sort", "descending");
 
     await user.click(screen.getByTestId("sort-created"));
@@ -81,7 +81,7 @@ describe("tag table", () => {
     await waitFor(() => expect(names()).toEqual(["v1.1", "v2.0-rc", "v1.0", "latest"]));
     await user.click(screen.getByTestId("sort-platforms"));
     await waitFor(() => expect(names()).toEqual(["v2.0-rc", "v1.0", "v1.1", "latest"]));
-    expect(callsOf(calls, "list_tags").map((c) => (c.args as { sort: string }).sort)).toEqual([
+    expect(callsOf(calls, "list_tag_names").map((c) => (c.args as { sort: string }).sort)).toEqual([
       "name",
       "created",
       "size",
@@ -97,21 +97,21 @@ describe("tag table", () => {
 
     await user.type(screen.getByTestId("tag-filter"), "V1.");
     await waitFor(() => expect(names()).toEqual(["v1.0", "v1.1"]));
-    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ filter: "(?i)V1\\." });
+    expect(callsOf(calls, "list_tag_names").at(-1)?.args).toMatchObject({ filter: "(?i)V1\\." });
 
     await user.clear(screen.getByTestId("tag-filter"));
     await user.click(screen.getByRole("checkbox"));
     await user.type(screen.getByTestId("tag-filter"), "-rc$");
     await waitFor(() => expect(names()).toEqual(["v2.0-rc"]));
-    expect(callsOf(calls, "list_tags").at(-1)?.args).toMatchObject({ filter: "-rc$" });
+    expect(callsOf(calls, "list_tag_names").at(-1)?.args).toMatchObject({ filter: "-rc$" });
 
     // An unfinished regex is reported locally and not sent.
-    const before = callsOf(calls, "list_tags").length;
+    const before = callsOf(calls, "list_tag_names").length;
     await user.clear(screen.getByTestId("tag-filter"));
     await user.type(screen.getByTestId("tag-filter"), "v(");
     expect(await screen.findByRole("alert")).toHaveTextContent("Invalid regular expression");
     await new Promise((r) => setTimeout(r, 300));
-    expect(callsOf(calls, "list_tags").slice(before).map((c) => (c.args as { filter: string | null }).filter)).not.toContain(
+    expect(callsOf(calls, "list_tag_names").slice(before).map((c) => (c.args as { filter: string | null }).filter)).not.toContain(
       "v(",
     );
   });
@@ -160,6 +160,23 @@ describe("tag table", () => {
     setup(many);
     await waitFor(() => expect(screen.getByTestId("tag-count")).toHaveTextContent("100,000 tags"));
     expect(screen.getAllByTestId("tag-row").length).toBeLessThan(80);
+  });
+
+  it("fetches the rows of the names in view only, and those scrolled into view", async () => {
+    const many = Array.from({ length: 100_000 }, (_, i) => tag("app", `t${String(i).padStart(6, "0")}`));
+    const { calls } = setup(many);
+    await waitFor(() => expect(screen.getAllByTestId("tag-row")[0]).toHaveTextContent("t000000"));
+    const asked = () => callsOf(calls, "tags_named").flatMap((c) => (c.args as { names: string[] }).names);
+    expect(callsOf(calls, "list_tag_names")).toHaveLength(1);
+    expect(asked().length).toBeLessThanOrEqual(100);
+    expect(asked()).not.toContain("t050000");
+    const list = document.querySelector(".viewport") as HTMLElement;
+    list.scrollTop = 50_000 * 32;
+    await fireEvent.scroll(list);
+    await waitFor(() => expect(screen.getAllByTestId("tag-row").map((r) => r.querySelector("[data-testid=tag-name]")?.textContent)).toContain("t050000"));
+    expect(asked()).toContain("t050000");
+    expect(asked().length).toBeLessThan(300);
+    expect(new Set(asked()).size).toBe(asked().length);
   });
 
   it("explains an unsynced profile and offers to sync", async () => {

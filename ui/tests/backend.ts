@@ -42,7 +42,7 @@ type Answer<A, T> = T | ApiError | ((args: A) => T | ApiError | Promise<T>);
 /** repository_tree's answer: the tree as the core returns it (see repoNode / namespaceNode). */
 export type RepoSource = Answer<number, readonly RepoNode[]>;
 
-/** The arguments of list_tags. */
+/** The arguments of list_tag_names. */
 export interface ListTagsArgs {
   profile: string;
   repository: string;
@@ -50,7 +50,8 @@ export interface ListTagsArgs {
   filter: string | null;
 }
 
-/** list_tags' answer, as given: a list returned whatever the sort and filter, or a function of the request. */
+/** The tags list_tag_names answers the names of (and tags_named the rows), as given: a list returned
+ *  whatever the sort and filter, or a function of the request. */
 export type TagSource = Answer<ListTagsArgs, readonly TagView[]>;
 
 /** The arguments of search_tags. */
@@ -71,7 +72,7 @@ export interface BackendOptions {
   listProfiles?: (call: number) => ApiError | undefined;
   /** repository_tree's answer per profile (the function gets the 1-based call number); default: no repository. */
   repositories?: Record<string, RepoSource>;
-  /** list_tags' answer per "profile/repository"; default: no tag. */
+  /** A repository's tags per "profile/repository" (list_tag_names, tags_named); default: no tag. */
   tags?: Record<string, TagSource>;
   /** search_tags' answers; without them search_tags rejects. */
   search?: SearchSource;
@@ -306,6 +307,8 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
   /** cancel_copy was called while execute_copy ran: it answers the cancelled report. */
   let running = false;
   let cancelled = false;
+  /** The tags list_tag_names last answered per "profile/repository": tags_named reads its rows from them. */
+  const listed = new Map<string, readonly TagView[]>();
 
   mockIPC(
     async (cmd, rawArgs) => {
@@ -348,9 +351,21 @@ export function mockBackend(options: BackendOptions = {}): Call[] {
           repoCalls.set(name, n);
           return answer(options.repositories?.[name] ?? [], n);
         }
-        case "list_tags": {
+        case "list_tag_names": {
           const key = `${args["profile"] as string}/${args["repository"] as string}`;
-          return answer(options.tags?.[key] ?? [], rawArgs as unknown as ListTagsArgs);
+          const list = await answer(options.tags?.[key] ?? [], rawArgs as unknown as ListTagsArgs);
+          listed.set(key, list);
+          return list.map((t) => t.name);
+        }
+        case "tags_named": {
+          const key = `${args["profile"] as string}/${args["repository"] as string}`;
+          const names = args["names"] as string[];
+          if (names.length > 1000) throw apiError("invalid_input", `${names.length} tag names asked for at once`, "ask for at most 1000");
+          const list =
+            listed.get(key) ??
+            (await answer(options.tags?.[key] ?? [], { profile: args["profile"], repository: args["repository"], sort: "name", filter: null } as ListTagsArgs));
+          const byName = new Map(list.map((t) => [t.name, t]));
+          return names.flatMap((n) => byName.get(n) ?? []);
         }
         case "search_tags": {
           const search = options.search;

@@ -8,9 +8,10 @@ import {
   inspectImage,
   listProfiles,
   listRepositories,
-  listTags,
+  listTagNames,
   pickCertificateFile,
   searchTags,
+  tagsNamed,
   storage,
   syncProfile,
   toApiError,
@@ -116,7 +117,8 @@ describe("command wrappers", () => {
       seen.push([cmd, args]);
       return cmd === "search_tags" ? { total: 0, tags: [] } : null;
     });
-    await listTags("p", "team/app", "created", "(?i)v1");
+    await listTagNames("p", "team/app", "created", "(?i)v1");
+    await tagsNamed("p", "team/app", ["v1", "v2"]);
     await searchTags("p", "app:", "size", 50);
     await inspectImage("p", "team/app", "1.0");
     await editProfile("p", { url: "http://x" });
@@ -127,7 +129,8 @@ describe("command wrappers", () => {
     await cancelSync("p");
     await copyText("hello");
     expect(seen).toEqual([
-      ["list_tags", { profile: "p", repository: "team/app", sort: "created", filter: "(?i)v1" }],
+      ["list_tag_names", { profile: "p", repository: "team/app", sort: "created", filter: "(?i)v1" }],
+      ["tags_named", { profile: "p", repository: "team/app", names: ["v1", "v2"] }],
       ["search_tags", { profile: "p", query: "app:", sort: "size", limit: 50, offset: 0 }],
       ["inspect_image", { profile: "p", repository: "team/app", reference: "1.0", fresh: false }],
       ["edit_profile", { profile: "p", request: { url: "http://x" } }],

@@ -110,6 +110,10 @@ async fn seed(data: &Path, shape: &Shape) {
     let counts =
         SyncCounts { repositories: shape.small_repos as u64 + 1, tags: shape.total() as u64, ..Default::default() };
     store.finish_sync_run(run, "ok", &counts, None).await.expect("finish sync run");
+    // As a sync does at its end.
+    let t = Instant::now();
+    store.refresh_repository_sizes(p.id).await.expect("repository sizes");
+    eprintln!("window: repository sizes computed in {:.1} s", t.elapsed().as_secs_f64());
     store.checkpoint().await.expect("checkpoint");
     store.close().await;
 }

@@ -9,3 +9,7 @@ pub const SEARCH_LIMIT_MAX: u32 = 10_000;
 pub const AUDIT_LIMIT: u32 = 500;
 /// Requests in flight during a sync when the caller does not say.
 pub const SYNC_CONCURRENCY: usize = berth_sync::SyncOptions::DEFAULT_CONCURRENCY;
+
+/// Most tag rows the window asks for at once by name (`Berth::tags_named`): a screenful and its
+/// margins is about 100.
+pub const TAG_ROWS_MAX: usize = 1000;

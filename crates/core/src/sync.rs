@@ -238,6 +238,49 @@ impl Berth {
         sort: SortBy,
         filter: Option<&str>,
     ) -> Result<Vec<TagView>, ApiError> {
+        let (id, re) = self.cached_profile_and_filter(profile, filter).await?;
+        let tags = self.store().repository_tags(id, repo, sort.into()).await?;
+        Ok(tags.into_iter().filter(|t| re.as_ref().is_none_or(|re| re.is_match(&t.name))).map(TagView::from).collect())
+    }
+
+    /// The names of a repository's cached tags in the order and with the filter of [`Berth::tags`]:
+    /// what the window pages a large repository by (its rows come from [`Berth::tags_named`]).
+    pub async fn tag_names(
+        &self,
+        profile: &str,
+        repo: &str,
+        sort: SortBy,
+        filter: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        let (id, re) = self.cached_profile_and_filter(profile, filter).await?;
+        let mut names = self.store().repository_tag_names(id, repo, sort.into()).await?;
+        if let Some(re) = re {
+            names.retain(|n| re.is_match(n));
+        }
+        Ok(names)
+    }
+
+    /// The cached rows of the named tags of a repository, in the order given (names it does not hold
+    /// are left out); at most [`crate::defaults::TAG_ROWS_MAX`] names at once.
+    pub async fn tags_named(&self, profile: &str, repo: &str, names: &[String]) -> Result<Vec<TagView>, ApiError> {
+        if names.len() > crate::defaults::TAG_ROWS_MAX {
+            return Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("{} tag names asked for at once", names.len()),
+                format!("ask for at most {} rows at a time", crate::defaults::TAG_ROWS_MAX),
+            ));
+        }
+        let (id, _) = self.cached_profile_and_filter(profile, None).await?;
+        let rows = self.store().repository_tags_named(id, repo, names).await?;
+        Ok(rows.into_iter().map(TagView::from).collect())
+    }
+
+    /// The profile's id once it has a cache (else an error whose fix is a sync), and `filter` compiled.
+    async fn cached_profile_and_filter(
+        &self,
+        profile: &str,
+        filter: Option<&str>,
+    ) -> Result<(i64, Option<regex::Regex>), ApiError> {
         let row = self.store().profile(profile).await?;
         if !self.store().has_synced(row.id).await? {
             return Err(ApiError::new(
@@ -257,8 +300,7 @@ impl Berth {
             })?),
             None => None,
         };
-        let tags = self.store().repository_tags(row.id, repo, sort.into()).await?;
-        Ok(tags.into_iter().filter(|t| re.as_ref().is_none_or(|re| re.is_match(&t.name))).map(TagView::from).collect())
+        Ok((row.id, re))
     }
 
     /// Searches every cached tag of a profile (any part of "repository:tag" or the start of a digest, case-insensitive).

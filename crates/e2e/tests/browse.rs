@@ -214,3 +214,52 @@ async fn multi_arch_platforms_search_and_a_hostile_label_rendered_inert() {
     assert_eq!(csp, serde_json::json!([]), "no CSP violation");
     app.close().await;
 }
+
+/// A repository larger than the first screen: the table gets every name at once and the rows of the
+/// names in view, fetching the rest as they scroll in; counts, select-all and reversal work on all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_repository_fetches_the_rows_scrolled_into_view() {
+    let registry = Registry::start().await;
+    let seeder = Seeder::new(&registry.url());
+    seeder.seed_many(1, 400, "big/app", 8).await;
+    let repo = berth_testkit::seed_repo_name("big/app", 0);
+    let names = berth_e2e::registry_tags(&registry.url(), &repo).await;
+    assert_eq!(names.len(), 400);
+    let (first, last) = (names[0].clone(), names[399].clone());
+
+    let app = AppSession::start().await;
+    app.add_profile("lab", &registry.url(), false).await;
+    app.wait_js("document.querySelector('[data-testid=profile-dialog]') === null", "dialog closes", 30).await;
+    app.click("[data-testid=sync-start]", 10).await;
+    app.wait_text("[data-testid=sync-summary]", "400 tags", 60).await;
+    app.open_repository(&repo).await;
+    app.wait_text("[data-testid=tag-count]", "400 tags", 20).await;
+    // `tag-row` is a row with its details (`tag-row-pending` one whose details are on their way).
+    app.wait_text("[data-testid=tag-row]", &first, 20).await;
+    let fetched = "return document.querySelectorAll('[data-testid=tag-row]').length;";
+    let in_dom = app.js(fetched).await.as_u64().unwrap_or(0);
+    assert!(in_dom > 0 && in_dom < 100, "{in_dom} rows in the DOM");
+
+    // Scroll to the end: the last names come in, then their rows.
+    app.js("const v = document.querySelector('.tags .viewport'); v.scrollTop = v.scrollHeight; \
+            v.dispatchEvent(new Event('scroll')); return true;")
+        .await;
+    app.wait_text("[data-testid=tag-row]", &last, 20).await;
+    app.wait_js("document.querySelector('[data-testid=tag-row-pending]') === null", "no row left pending", 20).await;
+    app.screenshot("window-large-repository-end.png").await;
+
+    // Select all takes every tag, not just the fetched rows.
+    app.click("[data-testid=select-all]", 10).await;
+    app.wait_text("[data-testid=selection-bar]", "400 selected", 10).await;
+    app.js("document.querySelector('[data-testid=selection-bar] button:last-child').click(); return true;").await;
+
+    // Reversed: the last name first, with its row.
+    app.click("[data-testid=sort-name]", 10).await;
+    app.wait_js(
+        &format!("document.querySelector('[data-testid=tag-row] [data-testid=tag-name]')?.textContent === {:?}", last),
+        "the reversed table starts with the last name",
+        20,
+    )
+    .await;
+    app.close().await;
+}

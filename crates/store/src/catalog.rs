@@ -543,23 +543,12 @@ impl Store {
     }
 
     /// Repositories of a profile with tag counts and sizes; a blob shared by several tags (or platforms)
-    /// of a repository is counted once.
+    /// of a repository is counted once. Counts and sizes are kept on each repository's row (migration
+    /// 0018); sizes gone stale since the last read are computed first.
     pub async fn repository_summaries(&self, profile_id: i64) -> Result<Vec<RepositorySummary>, StoreError> {
+        self.refresh_repository_sizes(profile_id).await?;
         let rows = sqlx::query(
-            "WITH RECURSIVE \
-               reach(rid, d) AS ( \
-                 SELECT DISTINCT t.repository_id, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id \
-                 WHERE r.profile_id = ?1 \
-                 UNION SELECT reach.rid, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d), \
-               bl(rid, b) AS (SELECT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
-                 UNION SELECT reach.rid, m.config_digest FROM reach JOIN manifests m ON m.digest = reach.d \
-                 WHERE m.config_digest IS NOT NULL) \
-             SELECT r.name, COALESCE(tc.n, 0) AS tags, COALESCE(ms.s, 0) + COALESCE(bs.s, 0) AS size \
-             FROM repositories r \
-             LEFT JOIN (SELECT repository_id AS rid, COUNT(*) AS n FROM tags GROUP BY repository_id) tc ON tc.rid = r.id \
-             LEFT JOIN (SELECT reach.rid, SUM(m.size) AS s FROM reach JOIN manifests m ON m.digest = reach.d GROUP BY reach.rid) ms ON ms.rid = r.id \
-             LEFT JOIN (SELECT bl.rid, SUM(b.size) AS s FROM bl JOIN blobs b ON b.digest = bl.b GROUP BY bl.rid) bs ON bs.rid = r.id \
-             WHERE r.profile_id = ?1 ORDER BY r.name",
+            "SELECT name, tag_count, COALESCE(size, 0) AS size FROM repositories WHERE profile_id = ? ORDER BY name",
         )
         .bind(profile_id)
         .fetch_all(self.pool())
@@ -568,10 +557,49 @@ impl Store {
             .iter()
             .map(|r| RepositorySummary {
                 name: r.get("name"),
-                tags: r.get::<i64, _>("tags") as u64,
-                size: r.get::<i64, _>("size") as u64,
+                tags: r.get::<i64, _>("tag_count").max(0) as u64,
+                size: r.get::<i64, _>("size").max(0) as u64,
             })
             .collect())
+    }
+
+    /// Computes the sizes that changes to tags or manifests left stale (NULL), for those repositories
+    /// only, in one write transaction (a tag written meanwhile waits, and marks its repository stale
+    /// again after). Returns how many repositories it computed. A sync calls it at its end, so that
+    /// the window's first tree after it does not wait.
+    pub async fn refresh_repository_sizes(&self, profile_id: i64) -> Result<u64, StoreError> {
+        let stale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM repositories WHERE profile_id = ? AND size IS NULL")
+            .bind(profile_id)
+            .fetch_one(self.pool())
+            .await?;
+        if stale == 0 {
+            return Ok(0);
+        }
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "WITH RECURSIVE \
+               reach(rid, d) AS ( \
+                 SELECT DISTINCT t.repository_id, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id \
+                 WHERE r.profile_id = ?1 AND r.size IS NULL \
+                 UNION SELECT reach.rid, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d), \
+               bl(rid, b) AS (SELECT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
+                 UNION SELECT reach.rid, m.config_digest FROM reach JOIN manifests m ON m.digest = reach.d \
+                 WHERE m.config_digest IS NOT NULL), \
+               sizes(rid, s) AS (SELECT rid, SUM(s) FROM ( \
+                 SELECT reach.rid AS rid, m.size AS s FROM reach JOIN manifests m ON m.digest = reach.d \
+                 UNION ALL SELECT bl.rid, b.size FROM bl JOIN blobs b ON b.digest = bl.b) GROUP BY rid) \
+             UPDATE repositories SET size = sizes.s FROM sizes WHERE repositories.id = sizes.rid",
+        )
+        .bind(profile_id)
+        .execute(&mut *tx)
+        .await?;
+        // Repositories without a tag (or whose tags reach nothing cached) hold nothing.
+        sqlx::query("UPDATE repositories SET size = 0 WHERE profile_id = ? AND size IS NULL")
+            .bind(profile_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(stale as u64)
     }
 
     /// The bytes a profile's registry stores for its tagged content, every blob counted once across
@@ -602,6 +630,44 @@ impl Store {
         );
         let rows = sqlx::query(&sql).bind(profile_id).bind(repo).fetch_all(self.pool()).await?;
         Ok(rows.iter().map(tag_row).collect())
+    }
+
+    /// The names of a repository's tags in the order of [`Store::repository_tags`], without the rest of
+    /// each row: a window pages through a repository of 100,000 tags by these, and reads the rows it
+    /// shows with [`Store::repository_tags_named`].
+    pub async fn repository_tag_names(
+        &self,
+        profile_id: i64,
+        repo: &str,
+        sort: TagSort,
+    ) -> Result<Vec<String>, StoreError> {
+        // Only the platforms sort needs each tag's platforms (a subquery per tag).
+        let platforms = if sort == TagSort::Platforms { concat!(", ", platforms_expr!(), " AS platforms") } else { "" };
+        let sql = format!(
+            "SELECT t.name{platforms} FROM tags t JOIN repositories r ON r.id = t.repository_id \
+             WHERE r.profile_id = ? AND r.name = ? ORDER BY {}",
+            order_by(sort)
+        );
+        let names = sqlx::query_scalar(&sql).bind(profile_id).bind(repo).fetch_all(self.pool()).await?;
+        Ok(names)
+    }
+
+    /// The rows of the tags of `repo` named in `names`, in that order; a name the repository does not
+    /// hold (any more) is left out.
+    pub async fn repository_tags_named(
+        &self,
+        profile_id: i64,
+        repo: &str,
+        names: &[String],
+    ) -> Result<Vec<TagRow>, StoreError> {
+        let sql = format!(
+            "SELECT {TAG_COLUMNS} FROM tags t JOIN repositories r ON r.id = t.repository_id \
+             WHERE r.profile_id = ? AND r.name = ? AND t.name IN (SELECT value FROM json_each(?))"
+        );
+        let list = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(&sql).bind(profile_id).bind(repo).bind(list).fetch_all(self.pool()).await?;
+        let mut by_name: HashMap<String, TagRow> = rows.iter().map(tag_row).map(|t| (t.name.clone(), t)).collect();
+        Ok(names.iter().filter_map(|n| by_name.remove(n)).collect())
     }
 
     /// Searches every tag of a profile: `needle` is a case-insensitive substring of "repository:tag" or

@@ -633,6 +633,8 @@ pub async fn sync_profile(
                 errors: p.errors,
             };
             store.finish_sync_run(run, status, &counts, message.as_deref()).await?;
+            // The repositories' sizes, for the window's tree (computed here once, not on its next open).
+            store.refresh_repository_sizes(profile_id).await?;
             // What the sync wrote, out of the write-ahead log (up to 32 MB) and into the database.
             let _ = store.checkpoint().await;
             Ok::<_, StoreError>(SyncSummary {

@@ -186,8 +186,15 @@ export function repositoryTree(profile: string): Promise<RepoNode[]> {
   return call<RepoNode[]>("repository_tree", { profile });
 }
 
-export function listTags(profile: string, repository: string, sort: SortBy, filter: string | null): Promise<TagView[]> {
-  return call<TagView[]>("list_tags", { profile, repository, sort, filter });
+/** The names of a repository's cached tags, sorted (and filtered) by the store; their rows come from tagsNamed. */
+export function listTagNames(profile: string, repository: string, sort: SortBy, filter: string | null): Promise<string[]> {
+  return call<string[]>("list_tag_names", { profile, repository, sort, filter });
+}
+
+/** The cached rows of the named tags, in that order (names the repository no longer holds are left
+ *  out); at most 1,000 names at once (the core's defaults::TAG_ROWS_MAX). */
+export function tagsNamed(profile: string, repository: string, names: string[]): Promise<TagView[]> {
+  return call<TagView[]>("tags_named", { profile, repository, names });
 }
 
 /** One page of a search: hits offset..offset+limit of `total` (no cap: load further pages). */
