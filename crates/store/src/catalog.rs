@@ -643,13 +643,16 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         // Only the platforms sort needs each tag's platforms (a subquery per tag).
         let platforms = if sort == TagSort::Platforms { concat!(", ", platforms_expr!(), " AS platforms") } else { "" };
+        // One row holding every name as a JSON array: sqlx hands each row over from its worker thread
+        // on its own, which cost more than the query at 100,000 rows. An aggregate over a subquery
+        // with ORDER BY takes the rows in that order (SQLite does not flatten such a subquery).
         let sql = format!(
-            "SELECT t.name{platforms} FROM tags t JOIN repositories r ON r.id = t.repository_id \
-             WHERE r.profile_id = ? AND r.name = ? ORDER BY {}",
+            "SELECT json_group_array(name) FROM (SELECT t.name AS name{platforms} FROM tags t \
+             JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ? AND r.name = ? ORDER BY {})",
             order_by(sort)
         );
-        let names = sqlx::query_scalar(&sql).bind(profile_id).bind(repo).fetch_all(self.pool()).await?;
-        Ok(names)
+        let json: String = sqlx::query_scalar(&sql).bind(profile_id).bind(repo).fetch_one(self.pool()).await?;
+        serde_json::from_str(&json).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
     }
 
     /// The rows of the tags of `repo` named in `names`, in that order; a name the repository does not
