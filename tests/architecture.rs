@@ -31,10 +31,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("berth-registry", &[]),
     ("berth-secrets", &[]),
     ("berth-testkit", &[]),
-    // The benchmarks drive the sync over each backend (the Harbor/Nexus resync against registry:2).
+    // The benchmarks drive the sync over each backend (the Harbor/Nexus resync against registry:2), and
+    // the real window through the end-to-end kit (the window benchmark).
     (
         "berth-bench",
         &[
+            "berth-e2e",
             "berth-sync",
             "berth-backend",
             "berth-harbor",

@@ -65,6 +65,18 @@ describe("selection", () => {
     expect([...kept.keys]).toEqual(["b", "d"]);
     expect(kept.cursor).toBe(1);
   });
+
+  it("retain drops keys gone from the list and follows the cursor's key to its new place", () => {
+    const sel = { keys: new Set(["a", "c", "e"]), anchor: 0, cursor: 2 };
+    const kept = retain(sel, ["e", "d", "c", "b"], "c");
+    expect([...kept.keys].sort()).toEqual(["c", "e"]);
+    expect(kept.cursor).toBe(2);
+    expect(kept.anchor).toBe(2);
+    const gone = retain(sel, ["x", "y"], "c");
+    expect(gone.keys.size).toBe(0);
+    expect(gone.cursor).toBeNull();
+    expect(retain(EMPTY_SELECTION, keys, null)).toEqual({ keys: new Set(), anchor: null, cursor: null });
+  });
 });
 
 describe("tag filter", () => {

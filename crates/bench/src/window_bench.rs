@@ -353,6 +353,19 @@ pub async fn run(shape: &Shape) -> String {
         }
     }
     let s = session.expect("a session");
+    // Where the page's part of the last cold start went: the script loaded and run (DOMContentLoaded),
+    // then each IPC call (Tauri's `ipc://` fetches) until the tree's mark.
+    let timeline = s
+        .js("const n = performance.getEntriesByType('navigation')[0]; \
+             const ipc = performance.getEntriesByType('resource').filter(e => e.name.startsWith('ipc:')) \
+               .map(e => e.name.replace(/^ipc:\\/\\/localhost\\//, '').replace(/\\?.*$/, '') + ' ' + Math.round(e.startTime) + '+' + Math.round(e.duration)); \
+             const m = performance.getEntriesByName('berth:repositories-painted')[0]; \
+             return 'DOMContentLoaded ' + Math.round(n ? n.domContentLoadedEventEnd : -1) + ' ms; IPC (start+duration ms): ' \
+               + ipc.slice(0, 8).join(', ') + '; tree painted ' + Math.round(m ? m.startTime : -1) + ' ms';")
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     s.wait_css(&format!("[data-testid=profile-item][data-name='{PROFILE}'], [data-testid=repo-filter]"), 30).await;
 
     // Open the big repository (after the small one) until its first rows are painted.
@@ -480,6 +493,7 @@ pub async fn run(shape: &Shape) -> String {
         ok(cold95 <= 1000.0)
     );
     out += &format!("    of which before the page starts loading (processes, window): p50 {pre50:.0} ms\n");
+    out += &format!("    the page of the last start, from its origin: {timeline}\n");
     out += &format!(
         "(o) idle PSS, app + WebKit processes: {:.0} MB after start ({}), {:.0} MB with {BIG} open ({}), \
          {:.0} MB after the searches ({})  (target <= 350) {}\n",
