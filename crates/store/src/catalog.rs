@@ -174,6 +174,9 @@ const TAG_COLUMNS: &str = concat!(
     " AS platforms"
 );
 
+/// Most tags whose repositories' sizes [`Store::refresh_repository_sizes`] computes in one statement.
+pub const SIZE_BATCH_TAGS: i64 = 20_000;
+
 fn order_by(sort: TagSort) -> &'static str {
     match sort {
         TagSort::Name => "t.name",
@@ -564,42 +567,67 @@ impl Store {
     }
 
     /// Computes the sizes that changes to tags or manifests left stale (NULL), for those repositories
-    /// only, in one write transaction (a tag written meanwhile waits, and marks its repository stale
-    /// again after). Returns how many repositories it computed. A sync calls it at its end, so that
-    /// the window's first tree after it does not wait.
+    /// only. Returns how many repositories it computed. A sync calls it at its end, so that the
+    /// window's first tree after it does not wait.
+    ///
+    /// In batches of repositories holding at most [`SIZE_BATCH_TAGS`] tags together (a larger one
+    /// alone): the query's working sets (each repository's distinct manifests and blobs) live in
+    /// memory, and a million tags at once took 765 MB. Each batch is one write transaction, so a tag
+    /// written meanwhile waits and marks its repository stale again after.
     pub async fn refresh_repository_sizes(&self, profile_id: i64) -> Result<u64, StoreError> {
-        let stale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM repositories WHERE profile_id = ? AND size IS NULL")
-            .bind(profile_id)
-            .fetch_one(self.pool())
-            .await?;
-        if stale == 0 {
-            return Ok(0);
+        let stale: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, tag_count FROM repositories WHERE profile_id = ? AND size IS NULL ORDER BY id")
+                .bind(profile_id)
+                .fetch_all(self.pool())
+                .await?;
+        let mut batches: Vec<Vec<i64>> = Vec::new();
+        let mut tags_in_last = 0i64;
+        for (id, tags) in &stale {
+            match batches.last_mut() {
+                Some(b) if tags_in_last + tags <= SIZE_BATCH_TAGS => {
+                    b.push(*id);
+                    tags_in_last += tags;
+                }
+                _ => {
+                    batches.push(vec![*id]);
+                    tags_in_last = *tags;
+                }
+            }
         }
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "WITH RECURSIVE \
-               reach(rid, d) AS ( \
-                 SELECT DISTINCT t.repository_id, t.digest FROM tags t JOIN repositories r ON r.id = t.repository_id \
-                 WHERE r.profile_id = ?1 AND r.size IS NULL \
-                 UNION SELECT reach.rid, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d), \
-               bl(rid, b) AS (SELECT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
-                 UNION SELECT reach.rid, m.config_digest FROM reach JOIN manifests m ON m.digest = reach.d \
-                 WHERE m.config_digest IS NOT NULL), \
-               sizes(rid, s) AS (SELECT rid, SUM(s) FROM ( \
-                 SELECT reach.rid AS rid, m.size AS s FROM reach JOIN manifests m ON m.digest = reach.d \
-                 UNION ALL SELECT bl.rid, b.size FROM bl JOIN blobs b ON b.digest = bl.b) GROUP BY rid) \
-             UPDATE repositories SET size = sizes.s FROM sizes WHERE repositories.id = sizes.rid",
-        )
-        .bind(profile_id)
-        .execute(&mut *tx)
-        .await?;
-        // Repositories without a tag (or whose tags reach nothing cached) hold nothing.
-        sqlx::query("UPDATE repositories SET size = 0 WHERE profile_id = ? AND size IS NULL")
-            .bind(profile_id)
+        for batch in batches {
+            let ids = serde_json::to_string(&batch).unwrap_or_else(|_| "[]".into());
+            // IMMEDIATE: the write lock first (waiting for a sync's writer), then the reads; a deferred
+            // transaction whose statement read before writing could not take the lock once another
+            // connection had committed meanwhile (SQLITE_BUSY_SNAPSHOT, not retried).
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(
+                "WITH RECURSIVE \
+                   batch(id) AS (SELECT value FROM json_each(?1)), \
+                   reach(rid, d) AS ( \
+                     SELECT DISTINCT t.repository_id, t.digest FROM tags t \
+                     WHERE t.repository_id IN (SELECT id FROM batch) \
+                     UNION SELECT reach.rid, c.child FROM manifest_children c JOIN reach ON c.parent = reach.d), \
+                   bl(rid, b) AS (SELECT reach.rid, mb.blob FROM reach JOIN manifest_blobs mb ON mb.manifest = reach.d \
+                     UNION SELECT reach.rid, m.config_digest FROM reach JOIN manifests m ON m.digest = reach.d \
+                     WHERE m.config_digest IS NOT NULL), \
+                   sizes(rid, s) AS (SELECT rid, SUM(s) FROM ( \
+                     SELECT reach.rid AS rid, m.size AS s FROM reach JOIN manifests m ON m.digest = reach.d \
+                     UNION ALL SELECT bl.rid, b.size FROM bl JOIN blobs b ON b.digest = bl.b) GROUP BY rid) \
+                 UPDATE repositories SET size = sizes.s FROM sizes WHERE repositories.id = sizes.rid",
+            )
+            .bind(&ids)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(stale as u64)
+            // Repositories without a tag (or whose tags reach nothing cached) hold nothing.
+            sqlx::query(
+                "UPDATE repositories SET size = 0 WHERE id IN (SELECT value FROM json_each(?)) AND size IS NULL",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(stale.len() as u64)
     }
 
     /// The bytes a profile's registry stores for its tagged content, every blob counted once across

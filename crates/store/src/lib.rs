@@ -16,7 +16,7 @@ mod untagged;
 pub use backends::{BackendLink, LinkInfo};
 pub use catalog::{
     CatalogWriter, ChildRecord, ManifestRecord, RepositorySummary, RepositoryWrite, SyncCounts, SyncRunRow, TagRecord,
-    TagRow, TagSort,
+    TagRow, TagSort, SIZE_BATCH_TAGS,
 };
 pub use deletes::{
     AuditRow, GcOutcome, GcRunRow, GraphManifest, GraphTag, NewAudit, NewTrashEntry, ProfileGraph, TrashManifest,

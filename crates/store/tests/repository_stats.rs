@@ -165,3 +165,37 @@ async fn names_in_every_sort_and_rows_by_name() {
     assert_eq!(rows[1].size, 200, "a row carries what the table shows");
     assert!(store.repository_tags_named(pid, "apps/other", &ask).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn sizes_computed_in_several_batches_match_the_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let pid = store
+        .add_profile(&NewProfile {
+            name: "lab".into(),
+            url: "http://lab.invalid/".into(),
+            kind: ProfileKind::Registry,
+            username: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    for i in 0..50 {
+        let name = format!("m{i}");
+        store.insert_manifest(&image(&name, 1, &[("base", 1000), (&format!("top{i}"), i)])).await.unwrap();
+    }
+    // More tags than one batch holds, over repositories of different sizes (one larger than a batch).
+    let per_repo = [berth_store::SIZE_BATCH_TAGS as usize + 10, 9_000, 9_000, 3, 0];
+    for (r, n) in per_repo.iter().enumerate() {
+        let list: Vec<TagRecord> = (0..*n)
+            .map(|t| TagRecord {
+                name: format!("t{t}"),
+                digest: d(&format!("m{}", (t * 7 + r) % 50)),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            })
+            .collect();
+        store.replace_repository_tags(pid, &format!("r{r}"), &list).await.unwrap();
+    }
+    assert_eq!(store.refresh_repository_sizes(pid).await.unwrap(), per_repo.len() as u64);
+    check(&store, pid, "several batches").await;
+}
