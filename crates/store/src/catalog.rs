@@ -175,7 +175,7 @@ const TAG_COLUMNS: &str = concat!(
 );
 
 /// Most tags whose repositories' sizes [`Store::refresh_repository_sizes`] computes in one statement.
-pub const SIZE_BATCH_TAGS: i64 = 20_000;
+pub const SIZE_BATCH_TAGS: i64 = 5_000;
 
 fn order_by(sort: TagSort) -> &'static str {
     match sort {
