@@ -306,25 +306,17 @@ fn app_binary() -> PathBuf {
     p
 }
 
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
 pub async fn run(shape: &Shape) -> String {
     std::env::set_var("BERTH_E2E_APP", app_binary());
     // BENCH_WINDOW_DATA=DIR: seed the cache there once and reuse it on the next runs (same shape).
     let tmp = tempfile::tempdir().expect("data dir");
-    let dir = std::env::var_os("BENCH_WINDOW_DATA").map(PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
-    let data = DataDir(dir);
+    let kept = std::env::var_os("BENCH_WINDOW_DATA").map(PathBuf::from);
+    let data = kept.as_deref().unwrap_or(tmp.path());
     let t = Instant::now();
-    if !data.path().join(berth_store::DB_FILE).is_file() {
-        seed(data.path(), shape).await;
+    if !data.join(berth_store::DB_FILE).is_file() {
+        seed(data, shape).await;
     }
-    let db_mb = std::fs::read_dir(data.path())
+    let db_mb = std::fs::read_dir(data)
         .expect("data dir")
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(berth_store::DB_FILE))
@@ -333,7 +325,7 @@ pub async fn run(shape: &Shape) -> String {
         .sum::<u64>() as f64
         / 1e6;
     eprintln!("window: seeded {} tags in {:.1} s ({db_mb:.0} MB)", shape.total(), t.elapsed().as_secs_f64());
-    let expect = expectations(data.path()).await;
+    let expect = expectations(data).await;
 
     // Cold start, TRIES times; the last session stays for the rest.
     let mut cold = Vec::new();
@@ -341,7 +333,7 @@ pub async fn run(shape: &Shape) -> String {
     let mut idle_start = (0, String::new());
     let mut session = None;
     for i in 0..TRIES {
-        let (s, ms, pre) = start(data.path()).await;
+        let (s, ms, pre) = start(data).await;
         cold.push(ms);
         before_page.push(pre);
         if i + 1 == TRIES {
@@ -418,7 +410,7 @@ pub async fn run(shape: &Shape) -> String {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        let store = Store::open(data.path()).await.expect("store");
+        let store = Store::open(data).await.expect("store");
         let pid = store.profile(PROFILE).await.expect("profile").id;
         let by = if sort == "name" { TagSort::Name } else { TagSort::Created };
         let t = Instant::now();

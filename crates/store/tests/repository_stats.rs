@@ -78,8 +78,8 @@ async fn check(store: &Store, pid: i64, step: &str) {
     assert_eq!(store.refresh_repository_sizes(pid).await.unwrap(), 0, "after {step}: nothing stale");
 }
 
-#[tokio::test]
-async fn counts_and_sizes_follow_every_change() {
+/// An empty cache with one profile.
+async fn store_with_profile() -> (tempfile::TempDir, Store, i64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     let pid = store
@@ -92,6 +92,12 @@ async fn counts_and_sizes_follow_every_change() {
         .await
         .unwrap()
         .id;
+    (dir, store, pid)
+}
+
+#[tokio::test]
+async fn counts_and_sizes_follow_every_change() {
+    let (_dir, store, pid) = store_with_profile().await;
     // Two images sharing a base layer, and an index of two platform images.
     store.insert_manifest(&image("a", 100, &[("base", 1000), ("a-top", 50)])).await.unwrap();
     store.insert_manifest(&image("b", 200, &[("base", 1000), ("b-top", 70)])).await.unwrap();
@@ -135,18 +141,7 @@ async fn counts_and_sizes_follow_every_change() {
 
 #[tokio::test]
 async fn names_in_every_sort_and_rows_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    let pid = store
-        .add_profile(&NewProfile {
-            name: "lab".into(),
-            url: "http://lab.invalid/".into(),
-            kind: ProfileKind::Registry,
-            username: None,
-        })
-        .await
-        .unwrap()
-        .id;
+    let (_dir, store, pid) = store_with_profile().await;
     for (i, m) in ["m0", "m1", "m2", "m3"].iter().enumerate() {
         store.insert_manifest(&image(m, 100 * (4 - i as u64), &[(m, i as u64)])).await.unwrap();
     }
@@ -168,18 +163,7 @@ async fn names_in_every_sort_and_rows_by_name() {
 
 #[tokio::test]
 async fn sizes_computed_in_several_batches_match_the_definition() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    let pid = store
-        .add_profile(&NewProfile {
-            name: "lab".into(),
-            url: "http://lab.invalid/".into(),
-            kind: ProfileKind::Registry,
-            username: None,
-        })
-        .await
-        .unwrap()
-        .id;
+    let (_dir, store, pid) = store_with_profile().await;
     for i in 0..50 {
         let name = format!("m{i}");
         store.insert_manifest(&image(&name, 1, &[("base", 1000), (&format!("top{i}"), i)])).await.unwrap();
