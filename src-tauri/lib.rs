@@ -3,6 +3,8 @@
 mod commands;
 mod deletes;
 mod profiles;
+#[cfg(target_os = "linux")]
+pub mod rendering;
 
 include!("command_list.rs");
 
@@ -110,10 +112,15 @@ fn focus_main<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
 }
 
 pub fn run() {
+    // Before any thread: it may set an environment variable WebKit reads when it starts.
+    #[cfg(target_os = "linux")]
+    let rendering = rendering::apply();
     // Daily-rotated file in ~/.local/state/berth/logs (or $BERTH_LOG_DIR), warnings on stderr too.
     let config = berth_core::logging::LogConfig::from_env("berth-desktop", Some("warn"));
     let _log = config.as_ref().map(berth_core::logging::init);
     tracing::info!(version = berth_core::VERSION, "Berth window starting");
+    #[cfg(target_os = "linux")]
+    tracing::info!(?rendering, "window rendering");
     // One window per data directory: a second launch focuses it and exits. Registered first, so that
     // the second process leaves before it opens a window or the database.
     let instance = berth_core::default_data_dir().map(|d| berth_core::instance_id(&d));

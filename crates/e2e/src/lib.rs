@@ -2,8 +2,11 @@
 //!
 //! Needs: the app built with embedded assets (`make app`), `tauri-driver` on PATH (or `TAURI_DRIVER`),
 //! `WebKitWebDriver` (Debian `webkit2gtk-driver`), a display (`xvfb-run`) and a D-Bus session
-//! (`dbus-run-session`). `make test` sets all of that up through scripts/headless.sh. Do not set
-//! `WEBKIT_DISABLE_COMPOSITING_MODE`: without compositing, WebKitWebDriver screenshots never complete.
+//! (`dbus-run-session`). `make test` sets all of that up through scripts/headless.sh. Sessions run the
+//! window composited (`BERTH_COMPOSITING=on`): without compositing, which the app chooses by itself on
+//! a machine with no GPU (`src-tauri/rendering.rs`), WebKitWebDriver's screenshots never complete. A
+//! test of that default passes `("BERTH_COMPOSITING", "auto")`; do not set
+//! `WEBKIT_DISABLE_COMPOSITING_MODE`.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -95,6 +98,7 @@ impl AppSession {
         let mut cmd = Command::new(&driver_bin);
         cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("BERTH_DATA_DIR", data_dir.path())
+            .env("BERTH_COMPOSITING", "on")
             .envs(env.iter().copied())
             .stdin(Stdio::null());
         unsafe {
@@ -133,9 +137,38 @@ impl AppSession {
         AppSession { client, driver, data_dir }
     }
 
-    /// The tauri-driver process (the app and its WebKit processes run beneath it).
-    pub fn driver_pid(&self) -> u32 {
-        self.driver.id()
+    /// The app's processes, `(pid, name)`: berth-desktop first, then its descendants (WebKitWebProcess,
+    /// WebKitNetworkProcess), not the WebDriver processes beside it under tauri-driver.
+    pub fn app_processes(&self) -> Vec<(u32, String)> {
+        let mut parent = std::collections::HashMap::new();
+        let mut comm = std::collections::HashMap::new();
+        for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+            let name = head.split_once('(').map(|(_, n)| n.to_string()).unwrap_or_default();
+            let ppid = rest.split_whitespace().nth(1).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+            parent.insert(pid, ppid);
+            comm.insert(pid, name);
+        }
+        let descends = |mut pid: u32, from: u32| {
+            while pid > 1 {
+                if pid == from {
+                    return true;
+                }
+                pid = parent.get(&pid).copied().unwrap_or(0);
+            }
+            false
+        };
+        let driver = self.driver.id();
+        let app = parent
+            .keys()
+            .copied()
+            .find(|&p| comm.get(&p).is_some_and(|c| c.starts_with("berth-desktop")) && descends(p, driver))
+            .expect("the berth-desktop process under tauri-driver");
+        let mut out = vec![(app, comm[&app].clone())];
+        out.extend(parent.keys().filter(|&&p| p != app && descends(p, app)).map(|&p| (p, comm[&p].clone())));
+        out
     }
 
     /// Waits for an element matching `css`, up to `secs` seconds.
