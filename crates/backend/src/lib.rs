@@ -32,7 +32,10 @@ pub use gc::{GcFailed, GcHooks, GcOutput, GcRequest, RegistryGcCounts, ServerGc,
 pub use harbor::{Harbor, HARBOR_WINDOW_NOTE};
 pub use nexus::{read_only as nexus_read_only, Nexus, NexusServer};
 pub use open::{capabilities_for, open, Connect, Linked, Opened};
-pub use registry::{dry_run_command, parse_gc_output, GcCommands, Registry2, DELETE_UNTAGGED_WARNING};
+pub use registry::{
+    dry_run_command, parse_gc_output, parse_storage_tags, storage_tags_command, GcCommands, Registry2, Storage,
+    DELETE_UNTAGGED_WARNING,
+};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

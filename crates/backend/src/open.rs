@@ -7,7 +7,7 @@ use berth_harbor::HarborClient;
 use berth_nexus::NexusClient;
 use berth_registry::{Credentials, Error, ErrorKind, RegistryClient, TlsOptions};
 
-use crate::{Backend, Capabilities, GcCommands, Harbor, Nexus, NexusServer, Registry2};
+use crate::{Backend, Capabilities, GcCommands, Harbor, Nexus, NexusServer, Registry2, Storage};
 
 /// What a profile connects with, for [`open`].
 pub struct Connect<'a> {
@@ -19,6 +19,8 @@ pub struct Connect<'a> {
     pub tls: TlsOptions,
     /// registry:2: the profile's GC commands.
     pub gc: Option<GcCommands>,
+    /// registry:2: the profile's filesystem storage root and remote prefix (a sync reads tags there).
+    pub storage: Option<Storage>,
     /// A profile a server discovered (a Nexus repository).
     pub linked: Option<Linked>,
     /// A server profile: the endpoints the user set per repository (repository → URL).
@@ -61,7 +63,8 @@ pub fn open(c: Connect<'_>) -> Result<Opened, Error> {
     let client = RegistryClient::new(c.url, c.creds.clone(), &c.tls)?;
     Ok(match (c.kind, c.linked) {
         ("registry", _) => {
-            Opened { backend: Box::new(Registry2::new(client, c.gc, c.profile.to_string())), harbor: None, nexus: None }
+            let backend = Registry2::new(client, c.gc, c.profile.to_string()).with_storage(c.storage);
+            Opened { backend: Box::new(backend), harbor: None, nexus: None }
         }
         ("harbor", _) => {
             let api = HarborClient::new(c.url, c.creds, &c.tls)?;

@@ -1,7 +1,8 @@
 //! registry:2 (distribution): the `/v2` API for everything, GC through the profile's shell commands
 //! (`registry garbage-collect` cannot run over HTTP), never with `--delete-untagged`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use berth_registry::{Error, ErrorKind, RegistryClient};
 use regex::Regex;
@@ -9,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     shell, tag_digest, Backend, BoxFuture, Capabilities, GcFailed, GcHooks, GcOutput, GcRequest, LogFn,
-    RegistryGcCounts, TagRemoval,
+    RegistryGcCounts, TagDigests, TagRemoval,
 };
 
 /// How to run GC for a registry:2 profile (shell command lines, run by `sh -c` where Berth runs).
@@ -74,17 +75,95 @@ pub fn parse_gc_output(text: &str) -> RegistryGcCounts {
     c
 }
 
+/// Where a filesystem-storage registry keeps its files (the profile's GC settings): the
+/// `storage.filesystem.rootdirectory`, and the prefix that runs a command where it is (`ssh admin@host`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    pub root: String,
+    pub remote: Option<String>,
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The read-only command that lists, in one run, every repository folder of a filesystem-storage
+/// registry (`_manifests` and `_layers`, as the catalog finds them) and every tag's `current/link` with
+/// its content (`grep -H ''` prints `path:sha256:…`). Fails when the folder does not exist.
+pub fn storage_tags_command(storage: &Storage) -> Result<String, Error> {
+    if !storage.root.starts_with('/') {
+        return Err(Error::new(
+            ErrorKind::InvalidUrl,
+            format!("the storage root {:?} is not an absolute path", storage.root),
+            "give the registry's `storage.filesystem.rootdirectory`, e.g. /var/lib/registry",
+        ));
+    }
+    let base = shell_quote(&format!("{}/docker/registry/v2/repositories", storage.root.trim_end_matches('/')));
+    let cmd = format!(
+        "test -d {base} && find {base} \\( -type d \\( -name _manifests -o -name _layers \\) -print \\) -o \\( -type f \
+         -path '*/_manifests/tags/*/current/link' -exec grep -H '' {{}} + \\)"
+    );
+    Ok(match &storage.remote {
+        Some(prefix) => format!("{prefix} {}", shell_quote(&cmd)),
+        None => cmd,
+    })
+}
+
+/// Every repository's tags with their digests from [`storage_tags_command`]'s output: a repository
+/// folder with no tag is listed with none. Anything else (a prompt, a `$ command` line) is ignored.
+pub fn parse_storage_tags(output: &str) -> HashMap<String, TagDigests> {
+    const BASE: &str = "/docker/registry/v2/repositories/";
+    let mut out: HashMap<String, TagDigests> = HashMap::new();
+    for line in output.lines() {
+        let Some((_, rest)) = line.trim_end().split_once(BASE) else { continue };
+        if let Some(repo) = rest.strip_suffix("/_manifests").or_else(|| rest.strip_suffix("/_layers")) {
+            if berth_registry::validate_repo(repo).is_ok() {
+                out.entry(repo.to_string()).or_default();
+            }
+            continue;
+        }
+        let Some((repo, tail)) = rest.split_once("/_manifests/tags/") else { continue };
+        let Some((tag, digest)) = tail.split_once("/current/link:") else { continue };
+        let valid_tag = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            && !tag.starts_with(['.', '-']);
+        if berth_registry::validate_repo(repo).is_ok()
+            && valid_tag
+            && berth_registry::Digest::parse(digest.trim()).is_some()
+        {
+            out.entry(repo.to_string()).or_default().push((tag.to_string(), digest.trim().to_string()));
+        }
+    }
+    for tags in out.values_mut() {
+        tags.sort();
+        tags.dedup();
+    }
+    out
+}
+
 /// A registry:2 (or any plain `/v2` registry, a Nexus connector included).
 pub struct Registry2 {
     client: RegistryClient,
     gc: Option<GcCommands>,
     /// The profile's name, for hints.
     profile: String,
+    /// Filesystem storage Berth can read (the GC settings): a sync lists every tag from it at once.
+    storage: Option<Storage>,
+    /// The last catalog [`Backend::repositories`] answered: the storage listing must hold all of it.
+    catalog: Mutex<Option<Vec<String>>>,
 }
 
 impl Registry2 {
     pub fn new(client: RegistryClient, gc: Option<GcCommands>, profile: impl Into<String>) -> Self {
-        Registry2 { client, gc, profile: profile.into() }
+        Registry2 { client, gc, profile: profile.into(), storage: None, catalog: Mutex::new(None) }
+    }
+
+    /// Reads tags and their digests from the registry's filesystem storage (one command per sync)
+    /// instead of a tag list and a HEAD per tag.
+    pub fn with_storage(mut self, storage: Option<Storage>) -> Self {
+        self.storage = storage;
+        self
     }
 
     pub const CAPABILITIES: Capabilities = Capabilities {
@@ -134,7 +213,43 @@ impl Backend for Registry2 {
     }
 
     fn repositories(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
-        Box::pin(self.client.catalog())
+        Box::pin(async move {
+            let repos = self.client.catalog().await?;
+            if self.storage.is_some() {
+                *self.catalog.lock().unwrap_or_else(|p| p.into_inner()) = Some(repos.clone());
+            }
+            Ok(repos)
+        })
+    }
+
+    /// With a storage root: every tag of every repository from one read-only command over the
+    /// registry's files (filesystem driver only), checked against the catalog the registry just
+    /// answered; a failed command, or a storage that lacks a repository the registry lists (another
+    /// registry's folder), is an error and the sync asks `/v2` instead.
+    fn all_tag_digests(&self) -> BoxFuture<'_, Result<Option<HashMap<String, TagDigests>>, Error>> {
+        Box::pin(async move {
+            let Some(storage) = &self.storage else { return Ok(None) };
+            let command = storage_tags_command(storage)?;
+            let out = shell::run(&command, &|_| {}, &CancellationToken::new()).await?;
+            if !out.success {
+                let last = out.text.lines().rev().nth(1).unwrap_or_default().to_string();
+                return Err(Error::new(
+                    ErrorKind::Server,
+                    format!("listing the tags in the storage at {} failed: {last}", storage.root),
+                    format!("run the command by hand: {command}"),
+                ));
+            }
+            let all = parse_storage_tags(&out.text);
+            let catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(missing) = catalog.iter().flatten().find(|r| !all.contains_key(*r)) {
+                return Err(Error::new(
+                    ErrorKind::Server,
+                    format!("the storage at {} does not hold {missing}, which the registry lists", storage.root),
+                    "check the profile's storage root: it may be another registry's",
+                ));
+            }
+            Ok(Some(all))
+        })
     }
 
     fn remove_tag<'a>(
@@ -220,6 +335,32 @@ mod tests {
         assert!(dry_run_command("registry garbage-collect -m c.yml").is_err());
         assert!(dry_run_command("registry garbage-collect --delete-untagged c.yml").is_err());
         assert!(dry_run_command("rm -rf /").is_err());
+    }
+
+    #[test]
+    fn storage_tags_are_parsed_from_find_output_and_nothing_else() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let r = "/srv/reg/docker/registry/v2/repositories";
+        let text = format!(
+            "$ find …\n{r}/team/app/_layers\n{r}/team/app/_manifests\n\
+             {r}/team/app/_manifests/tags/v1/current/link:sha256:{a}\n\
+             {r}/team/app/_manifests/tags/latest/current/link:sha256:{b}\n\
+             {r}/team/app/_manifests/tags/old/index/sha256/{a}/link:sha256:{a}\n\
+             {r}/empty/_manifests\n{r}/Bad/_manifests\n\
+             {r}/team/app/_manifests/tags/bad/current/link:sha256:xyz\n\
+             find: '{r}/secret': Permission denied\n[exit 0]\n"
+        );
+        let all = parse_storage_tags(&text);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(
+            all["team/app"],
+            vec![("latest".to_string(), format!("sha256:{b}")), ("v1".to_string(), format!("sha256:{a}"))]
+        );
+        assert!(all["empty"].is_empty(), "a repository folder with no tag is listed with none");
+        let cmd = storage_tags_command(&Storage { root: "/srv/reg/".into(), remote: Some("ssh a@h".into()) }).unwrap();
+        assert!(cmd.starts_with("ssh a@h 'test -d '\\''/srv/reg/docker/registry/v2/repositories'\\''"), "{cmd}");
+        assert!(storage_tags_command(&Storage { root: "reg".into(), remote: None }).is_err());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! (a) `berth sync` (the real CLI, a child process); (b) wrk replaying the same HEAD requests at the
 //! same concurrency; (c) sequential `skopeo inspect --raw` + `--config` on a sample, extrapolated;
 //! (d) a resync with nothing changed; (e) search and sort over 100,000 cached tags, p50/p95;
-//! (f) the sync's peak RSS. Prints a report and a JSON line. Then the copy benchmark (issue 20,
+//! (f) the sync's peak RSS; (p) the resync again with the profile's storage root set (every tag's
+//! digest from one `find` over the registry's files), its tag → digest map checked against (d)'s.
+//! Prints a report and a JSON line. Then the copy benchmark (issue 20,
 //! `copy_bench`): (g) `berth copy` of about 200 MB of images against `skopeo copy --all` per image,
 //! (h) bytes sent against the unique blob bytes, (i) the copy's peak RSS, (j) a retag of 100 tags.
 //! `--copy-only` runs just that part (`--copy-mb N` sizes it). Between them the Harbor and Nexus resync
@@ -421,6 +423,9 @@ async fn main() {
     let re_rate = re_requests / re_wall.as_secs_f64();
     let re_cpu_us = re_m.cpu_seconds() / re_requests.max(1.0) * 1e6;
 
+    // (p) the same resync with the profile's storage root set: the tags from the storage's files.
+    let storage_line = storage_resync(&berth, data.path(), &reg, re_wall.as_secs_f64(), re_requests, &sync).await;
+
     // (e) search and sort over 100,000 cached tags.
     eprintln!("(e) search over 100,000 cached tags …");
     let (p50, p95, cached) = search_latency(data.path()).await;
@@ -464,6 +469,7 @@ async fn main() {
         ok(p95 <= 20.0)
     );
     println!("(f) peak RSS of sync    {peak_mb:8.1} MB  (target <= 200 MB) {}", ok(peak_mb <= 200.0));
+    println!("{storage_line}");
     // What bounds (a) and (d) on this machine: the registry's own CPU for the requests they need.
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     println!(
@@ -493,6 +499,65 @@ async fn main() {
         let seed = a.seed_cache.as_deref();
         println!("{}", scale_bench::run(&berth, seed, a.scale_repos, a.scale_tags, a.concurrency).await);
     }
+}
+
+/// (p): sets the profile's storage root (the registry's own folder, filesystem driver) and resyncs:
+/// every tag's digest from one `find` over the storage instead of a tag list and a HEAD per tag.
+/// Checked first: the storage's tag → digest map is the one the normal resync left in the cache.
+async fn storage_resync(
+    berth: &Path,
+    data: &Path,
+    reg: &Registry,
+    normal_s: f64,
+    normal_requests: f64,
+    sync: &dyn Fn(&str) -> (Measured, serde_json::Value, f64),
+) -> String {
+    let root = reg.storage_dir().to_str().expect("utf-8 storage path").to_string();
+    let storage = berth_backend::Storage { root: root.clone(), remote: None };
+    let command = berth_backend::storage_tags_command(&storage).expect("command");
+    let out = std::process::Command::new("sh").args(["-c", &command]).output().expect("find");
+    assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    let from_storage: std::collections::BTreeMap<(String, String), String> =
+        berth_backend::parse_storage_tags(&String::from_utf8_lossy(&out.stdout))
+            .into_iter()
+            .flat_map(|(repo, tags)| tags.into_iter().map(move |(t, d)| ((repo.clone(), t), d)))
+            .collect();
+    let store = Store::open(data).await.expect("store");
+    let p = store.profile("bench").await.expect("profile");
+    let mut cached = std::collections::BTreeMap::new();
+    for repo in store.repository_summaries(p.id).await.expect("repositories") {
+        for (t, row) in store.cached_tags(p.id, &repo.name).await.expect("tags") {
+            cached.insert((repo.name.clone(), t), row.digest);
+        }
+    }
+    store.close().await;
+    assert_eq!(from_storage.len(), cached.len(), "(p) the storage lists as many tags as the cache holds");
+    assert!(from_storage == cached, "(p) the storage's tag → digest map differs from the normal resync's");
+
+    let set = Command::new(berth)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["profile", "edit", "bench", "--storage-root", &root])
+        .output()
+        .expect("profile edit");
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let (m, v, _) = sync("(p) resync from the storage");
+    let clear = Command::new(berth)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["profile", "edit", "bench", "--storage-root", ""])
+        .output()
+        .expect("profile edit");
+    assert!(clear.status.success(), "{}", String::from_utf8_lossy(&clear.stderr));
+    assert_eq!(v["tags"].as_u64(), Some(cached.len() as u64), "(p) every tag still cached: {v}");
+    let s = m.wall.as_secs_f64();
+    let ratio = s / normal_s;
+    format!(
+        "(p) resync from the storage {s:6.2} s  {} requests + 1 command ({} tags; identical tag → digest map)          vs (d) {normal_s:.2} s {normal_requests:.0} requests -> {ratio:.3} (target <= 0.05) {}",
+        v["requests"],
+        cached.len(),
+        if ratio <= 0.05 { "ok" } else { "MISSED" }
+    )
 }
 
 /// The requests a full sync sends, read back from the synced cache, in Berth's order: per repository its

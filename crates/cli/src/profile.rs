@@ -58,7 +58,7 @@ pub enum ProfileCmd {
         #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
         gc_after: Option<String>,
         /// The registry's storage.filesystem.rootdirectory (the empty-repository step, the storage
-        /// scan for untagged manifests). An empty string clears it.
+        /// scan for untagged manifests; syncs read tags from it in one command). An empty string clears it.
         #[arg(long, value_name = "DIR")]
         storage_root: Option<String>,
         /// Prefix that runs a command where the storage is, e.g. 'ssh admin@registry-host'. An empty

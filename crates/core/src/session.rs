@@ -2,7 +2,7 @@
 //! resolved once, and `berth_backend::open` builds the backend for the profile's kind (core never
 //! looks at a kind: it asks the session's [`Backend`] or its capabilities).
 
-use berth_backend::{Backend, Connect, GcCommands, Linked};
+use berth_backend::{Backend, Connect, GcCommands, Linked, Storage};
 use berth_harbor::HarborClient;
 use berth_nexus::NexusClient;
 use berth_registry::RegistryClient;
@@ -111,6 +111,12 @@ impl Berth {
             before: row.settings.gc.before.clone(),
             after: row.settings.gc.after.clone(),
         });
+        let storage = row
+            .settings
+            .gc
+            .storage_root
+            .clone()
+            .map(|root| Storage { root, remote: row.settings.gc.remote.clone() });
         let opened = berth_backend::open(Connect {
             kind: row.kind.as_str(),
             profile: &row.name,
@@ -118,6 +124,7 @@ impl Berth {
             creds: c.creds,
             tls: c.tls,
             gc,
+            storage,
             linked,
             endpoints,
         })

@@ -669,9 +669,13 @@ pub async fn sync_profile(
     progress(&shared.progress());
     // A backend that lists every repository's tags together (Nexus's components) is read once here. A
     // bulk listing the account may not read (a limited account) or that fails leaves the sync to `/v2`.
+    // (A registry:2 with a storage root lists every tag from its files in one command.)
     let (all_tags, bulk_ok) = match backend.all_tag_digests().await {
         Ok(all) => (all, true),
-        Err(_) => (None, false),
+        Err(e) => {
+            tracing::warn!(error = %e, hint = %e.hint, "the bulk tag listing failed: this sync asks /v2 for every tag");
+            (None, false)
+        }
     };
     let all_tags = &all_tags;
 

@@ -1,11 +1,12 @@
 //! Harbor and Nexus resyncs from their bulk listings (Harbor's artifacts API with its tags, Nexus's
 //! components API), against the emulators in front of real registries (distribution 2.8.2): an
 //! unchanged tag costs no `/v2` request, counted in the emulator's access log; a moved tag, a new one
-//! and a removed one are all seen, the cache matching what `/v2` says afterwards.
+//! and a removed one are all seen, the cache matching what `/v2` says afterwards. The same for a
+//! registry:2 whose profile has a filesystem storage root (tags read from its files in one command).
 
 use std::collections::BTreeMap;
 
-use berth_backend::{Backend, Harbor, Nexus, Registry2, TagRemoval};
+use berth_backend::{Backend, Harbor, Nexus, Registry2, Storage, TagRemoval};
 use berth_harbor::HarborClient;
 use berth_nexus::NexusClient;
 use berth_registry::{Credentials, Reference, RegistryClient, TlsOptions};
@@ -44,9 +45,10 @@ async fn cached(store: &Store, pid: i64, repo: &str) -> BTreeMap<String, String>
     store.cached_tags(pid, repo).await.unwrap().into_iter().map(|(t, r)| (t, r.digest)).collect()
 }
 
-async fn sync(store: &Store, pid: i64, b: &dyn Backend) {
+async fn sync(store: &Store, pid: i64, b: &dyn Backend) -> berth_sync::SyncSummary {
     let s = sync_profile(store, pid, b, &SyncOptions::default(), &CancellationToken::new(), &|_| {}).await.unwrap();
     assert_eq!((s.status.as_str(), s.errors), ("ok", 0), "{s:?}");
+    s
 }
 
 async fn seed(s: &Seeder, repo: &str) -> Vec<Pushed> {
@@ -135,4 +137,58 @@ async fn a_registry2_tag_moving_to_an_image_the_repository_holds_is_resynced() {
     let now = v2_tags(&client, "team/app").await;
     assert_eq!(now["v1"], pushed[0].digest);
     assert_eq!(cached(&store, pid, "team/app").await, now);
+}
+
+/// registry:2 with a storage root (filesystem driver): a sync reads every tag's `current/link` in one
+/// command. The map is the one a normal sync builds; an unchanged resync sends only the catalog; a
+/// moved, a new and a removed tag are seen, and a repository emptied of tags; a storage root that is
+/// another registry's, or missing, leaves the sync to `/v2`, still right.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry2_resync_from_its_storage_matches_v2_and_sees_every_change() {
+    let reg = Registry::start().await;
+    let s = Seeder::new(&reg.url());
+    let pushed = seed(&s, "team/app").await;
+    seed(&s, "team/other").await;
+    let client = RegistryClient::new(&reg.url(), Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let plain = Registry2::new(client.clone(), None, "lab");
+    let storage = Storage { root: reg.storage_dir().to_str().unwrap().to_string(), remote: None };
+    let b = Registry2::new(client.clone(), None, "lab").with_storage(Some(storage));
+    let all = b.all_tag_digests().await.unwrap().expect("a listing from the storage");
+    assert_eq!(all["team/app"].iter().cloned().collect::<BTreeMap<_, _>>(), v2_tags(&client, "team/app").await);
+
+    let (_d1, by_v2, p1) = store_with_profile(&reg.url(), ProfileKind::Registry).await;
+    let (_d2, by_storage, p2) = store_with_profile(&reg.url(), ProfileKind::Registry).await;
+    let full = sync(&by_v2, p1, &plain).await;
+    sync(&by_storage, p2, &b).await;
+    for repo in ["team/app", "team/other"] {
+        assert_eq!(cached(&by_storage, p2, repo).await, cached(&by_v2, p1, repo).await, "{repo}: the same map");
+        assert_eq!(cached(&by_storage, p2, repo).await.len(), TAGS);
+    }
+    let resync = sync(&by_storage, p2, &b).await;
+    assert_eq!(resync.requests, 1, "the catalog alone (a normal sync sent {}): {resync:?}", full.requests);
+
+    change(&s, &b, "team/app", &pushed).await;
+    for t in 0..TAGS {
+        let d = v2_tags(&client, "team/other").await[&format!("v{t}")].clone();
+        assert!(matches!(b.remove_tag("team/other", &format!("v{t}"), &d).await.unwrap(), TagRemoval::Removed(_)));
+    }
+    sync(&by_storage, p2, &b).await;
+    let now = v2_tags(&client, "team/app").await;
+    assert_eq!(now.len(), TAGS, "v2 gone, new added");
+    assert_eq!(now["v1"], pushed[0].digest, "v1 moved");
+    assert_eq!(cached(&by_storage, p2, "team/app").await, now, "the storage listing sees every change");
+    assert!(cached(&by_storage, p2, "team/other").await.is_empty(), "a repository emptied of tags");
+
+    // Another registry's storage (it lacks team/app) and a missing folder: the sync asks /v2.
+    let elsewhere = Registry::start().await;
+    Seeder::new(&elsewhere.url()).push_image("lone/app", "v1", &ImageSpec::small("lone")).await;
+    let missing = tempfile::tempdir().unwrap();
+    for root in [elsewhere.storage_dir().to_path_buf(), missing.path().join("nothing")] {
+        let wrong = Storage { root: root.to_str().unwrap().to_string(), remote: None };
+        let b = Registry2::new(client.clone(), None, "lab").with_storage(Some(wrong));
+        s.tag("team/app", &pushed[3].digest, "v4").await;
+        let r = sync(&by_storage, p2, &b).await;
+        assert!(r.requests > TAGS as u64, "/v2 asked for every tag: {r:?}");
+        assert_eq!(cached(&by_storage, p2, "team/app").await, v2_tags(&client, "team/app").await, "{root:?}");
+    }
 }
