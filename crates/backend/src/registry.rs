@@ -89,7 +89,8 @@ fn shell_quote(s: &str) -> String {
 
 /// The read-only command that lists, in one run, every repository folder of a filesystem-storage
 /// registry (`_manifests` and `_layers`, as the catalog finds them) and every tag's `current/link` with
-/// its content (`grep -H ''` prints `path:sha256:…`). Fails when the folder does not exist.
+/// its content (`grep -H ''` prints `path:sha256:…`). Fails when the folder does not exist or a folder
+/// cannot be read (find's exit status), so a partial listing is never taken for the registry's tags.
 pub fn storage_tags_command(storage: &Storage) -> Result<String, Error> {
     if !storage.root.starts_with('/') {
         return Err(Error::new(
@@ -99,9 +100,13 @@ pub fn storage_tags_command(storage: &Storage) -> Result<String, Error> {
         ));
     }
     let base = shell_quote(&format!("{}/docker/registry/v2/repositories", storage.root.trim_end_matches('/')));
+    // Not descended: uploads, layer links, manifest revisions and each tag's history (`index`), which
+    // hold a folder per blob or digest.
     let cmd = format!(
-        "test -d {base} && find {base} \\( -type d \\( -name _manifests -o -name _layers \\) -print \\) -o \\( -type f \
-         -path '*/_manifests/tags/*/current/link' -exec grep -H '' {{}} + \\)"
+        "test -d {base} && find {base} \\( -type d \\( -name _uploads -o -path '*/_manifests/revisions' \
+         -o -path '*/_manifests/tags/*/index' \\) -prune \\) -o \\( -type d -name _layers -print -prune \\) \
+         -o \\( -type d -name _manifests -print \\) \
+         -o \\( -type f -path '*/_manifests/tags/*/current/link' -exec grep -H '' {{}} + \\)"
     );
     Ok(match &storage.remote {
         Some(prefix) => format!("{prefix} {}", shell_quote(&cmd)),

@@ -367,6 +367,8 @@ async fn main() {
         }
         let (re_m, re, _) = sync("(d) resync");
         let re_wall = re_m.wall;
+        let re_requests = re["requests"].as_f64().unwrap_or(0.0);
+        println!("{}", storage_resync(&berth, data.path(), &reg, re_wall.as_secs_f64(), re_requests, &sync).await);
         println!(
             "(a) {:.2} s {} requests {:.0} req/s, Berth CPU {full_cpu_us:.0} µs per request; (d) {:.2} s {} \
              requests, {:.0} µs per request; (d)/(a) = {:.3}",

@@ -111,12 +111,8 @@ impl Berth {
             before: row.settings.gc.before.clone(),
             after: row.settings.gc.after.clone(),
         });
-        let storage = row
-            .settings
-            .gc
-            .storage_root
-            .clone()
-            .map(|root| Storage { root, remote: row.settings.gc.remote.clone() });
+        let storage =
+            row.settings.gc.storage_root.clone().map(|root| Storage { root, remote: row.settings.gc.remote.clone() });
         let opened = berth_backend::open(Connect {
             kind: row.kind.as_str(),
             profile: &row.name,
