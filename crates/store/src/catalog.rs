@@ -64,9 +64,13 @@ pub struct CatalogWriter {
 }
 
 impl Store {
-    /// A writer holding one of the pool's connections until it is dropped.
+    /// A writer holding one of the pool's connections until it is dropped, with an 8 MB page cache;
+    /// the connection is closed then (the pool opens another with a reader's 2 MB when it needs one).
     pub async fn catalog_writer(&self) -> Result<CatalogWriter, StoreError> {
-        Ok(CatalogWriter { conn: self.pool().acquire().await? })
+        let mut conn = self.pool().acquire().await?;
+        conn.close_on_drop();
+        sqlx::query(&format!("PRAGMA cache_size = {}", crate::WRITER_CACHE_SIZE)).execute(&mut *conn).await?;
+        Ok(CatalogWriter { conn })
     }
 }
 

@@ -46,6 +46,11 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
 }
 
+/// `PRAGMA cache_size` of a pooled connection (KiB when negative).
+const READER_CACHE_SIZE: &str = "-2048";
+/// `PRAGMA cache_size` of the sync's writer: the index pages it rewrites in every transaction stay cached.
+pub(crate) const WRITER_CACHE_SIZE: &str = "-8192";
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
@@ -68,10 +73,12 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             // No mmap: every write by one pooled connection made the others unmap and fault the whole file
-            // in again at their next transaction (a quarter of a resync's CPU); an 8 MB page cache each
-            // serves search as fast (four connections: 32 MB at most, beside a sync's own 60 to 80 MB).
+            // in again at their next transaction (a quarter of a resync's CPU). A 2 MB page cache for the
+            // readers (the window's sorts and searches read more than 8 MB would hold anyway, from the
+            // file cache; four full 8 MB caches were a tenth of the window's memory); the sync's writer
+            // takes 8 MB for itself ([`Store::catalog_writer`]).
             .pragma("mmap_size", "0")
-            .pragma("cache_size", "-8192")
+            .pragma("cache_size", READER_CACHE_SIZE)
             // Statement journals (a multi-row upsert with triggers keeps one) in memory, not temp files.
             .pragma("temp_store", "memory")
             // Checkpoint every 32 MB of WAL, not every 4 MB: a sync rewrites the same index pages in every
