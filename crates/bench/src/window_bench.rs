@@ -15,9 +15,11 @@
 //! or the keydown of a real keystroke WebDriver types), checks on every animation frame whether the
 //! page shows the expected result (the first row the store says that sort puts first; the search's
 //! first hit and total), and stops the clock at the frame after the one that first showed it (that
-//! frame has been painted by then). Cold start: from just before the WebDriver session is asked for
-//! (tauri-driver then starts the app) to the `berth:repositories-painted` mark the window sets once the
-//! first profile's repository tree is on screen, on the same system clock (`performance.timeOrigin`).
+//! frame has been painted by then). Cold start: from the start of the app's process (as a user's launcher
+//! starts it; `/proc/PID/stat`, 10 ms ticks) to the `berth:repositories-painted` mark the window sets
+//! once the first profile's repository tree is on screen, on the same system clock
+//! (`performance.timeOrigin`); beside it, the same from just before the WebDriver session is asked for
+//! (tauri-driver and WebKitWebDriver start first, then the app), which a user does not wait for.
 //! The operating system's file cache is warm (the cache file was just written): "cold" is the app's
 //! process, not the disk.
 
@@ -269,8 +271,7 @@ fn largest_mappings(pid: u32) -> String {
 
 /// Starts the app on `data`; returns the session, the cold start in ms, and the part of it before the
 /// page began to load (process start, WebKit's processes, the window).
-async fn start(data: &Path) -> (AppSession, f64, f64) {
-    let epoch_ms = || SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64() * 1000.0;
+async fn start(data: &Path) -> (AppSession, f64, f64, f64) {
     let dir = data.to_string_lossy().to_string();
     let before = epoch_ms();
     // As a user gets it on this machine: the app chooses whether WebKit composites (src-tauri/rendering.rs).
@@ -285,7 +286,26 @@ async fn start(data: &Path) -> (AppSession, f64, f64) {
         assert!(Instant::now() < deadline, "the window did not paint its repository tree within 60 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    (s, painted - before, origin - before)
+    let exec = process_start_epoch_ms(s.app_processes()[0].0);
+    (s, painted - exec, origin - exec, painted - before)
+}
+
+fn epoch_ms() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64() * 1000.0
+}
+
+/// When process `pid` started, in ms since the epoch: its start in clock ticks after boot
+/// (`/proc/PID/stat`, field 22; 10 ms ticks) set against the boot clock now.
+fn process_start_epoch_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the app's /proc stat");
+    let rest = stat.rsplit_once(')').expect("stat's command").1;
+    // Fields after the command start at field 3 (state): field 22 is the 20th of them.
+    let ticks: f64 = rest.split_whitespace().nth(19).and_then(|v| v.parse().ok()).expect("stat's starttime");
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let boot_now_ms = ts.tv_sec as f64 * 1000.0 + ts.tv_nsec as f64 / 1e6;
+    epoch_ms() - (boot_now_ms - ticks / hz * 1000.0)
 }
 
 fn p95(mut v: Vec<f64>) -> (f64, f64) {
@@ -329,12 +349,14 @@ pub async fn run(shape: &Shape) -> String {
     // Cold start, TRIES times; the last session stays for the rest.
     let mut cold = Vec::new();
     let mut before_page = Vec::new();
+    let mut with_harness = Vec::new();
     let mut idle_start = (0, String::new());
     let mut session = None;
     for i in 0..tries() {
-        let (s, ms, pre) = start(data).await;
+        let (s, ms, pre, harness) = start(data).await;
         cold.push(ms);
         before_page.push(pre);
+        with_harness.push(harness);
         if i + 1 == tries() {
             tokio::time::sleep(Duration::from_secs(3)).await;
             idle_start = app_pss_kib(&s);
@@ -345,14 +367,16 @@ pub async fn run(shape: &Shape) -> String {
     }
     let s = session.expect("a session");
     // Where the page's part of the last cold start went: the script loaded and run (DOMContentLoaded),
-    // then each IPC call (Tauri's `ipc://` fetches) until the tree's mark.
+    // then each IPC call (measured by ui/src/lib/ipc.ts) until the tree's mark.
     let timeline = s
         .js("const n = performance.getEntriesByType('navigation')[0]; \
-             const ipc = performance.getEntriesByType('resource').filter(e => e.name.startsWith('ipc:')) \
-               .map(e => e.name.replace(/^ipc:\\/\\/localhost\\//, '').replace(/\\?.*$/, '') + ' ' + Math.round(e.startTime) + '+' + Math.round(e.duration)); \
+             const ipc = performance.getEntriesByType('measure').filter(e => e.name.startsWith('ipc ')) \
+               .map(e => e.name.slice(4) + ' ' + Math.round(e.startTime) + '+' + Math.round(e.duration)); \
+             const fcp = performance.getEntriesByName('first-contentful-paint')[0]; \
              const m = performance.getEntriesByName('berth:repositories-painted')[0]; \
-             return 'DOMContentLoaded ' + Math.round(n ? n.domContentLoadedEventEnd : -1) + ' ms; IPC (start+duration ms): ' \
-               + ipc.slice(0, 8).join(', ') + '; tree painted ' + Math.round(m ? m.startTime : -1) + ' ms';")
+             return 'DOMContentLoaded ' + Math.round(n ? n.domContentLoadedEventEnd : -1) + ' ms; first paint ' \
+               + Math.round(fcp ? fcp.startTime : -1) + ' ms; IPC (start+duration ms): ' \
+               + ipc.slice(0, 10).join(', ') + '; tree painted ' + Math.round(m ? m.startTime : -1) + ' ms';")
         .await
         .as_str()
         .unwrap_or("")
@@ -457,6 +481,7 @@ pub async fn run(shape: &Shape) -> String {
     let (search50, search95) = p95(search);
     let (cold50, cold95) = p95(cold);
     let (pre50, _) = p95(before_page);
+    let (harness50, harness95) = p95(with_harness);
     let mb = |k: u64| k as f64 / 1024.0;
     let idle_max = mb(idle_start.0.max(idle_big.0).max(idle_search.0));
     let mut out = String::new();
@@ -484,7 +509,12 @@ pub async fn run(shape: &Shape) -> String {
         "(n) cold start → painted window       p50 {cold50:6.1} ms  p95 {cold95:6.1} ms  (target <= 1000) {}\n",
         ok(cold95 <= 1000.0)
     );
-    out += &format!("    of which before the page starts loading (processes, window): p50 {pre50:.0} ms\n");
+    out +=
+        &format!("    of which before the page starts loading (process, GTK, WebKit's processes): p50 {pre50:.0} ms\n");
+    out += &format!(
+        "    from the WebDriver session's request instead (tauri-driver and WebKitWebDriver start the app): \
+         p50 {harness50:.1} ms  p95 {harness95:.1} ms\n"
+    );
     out += &format!("    the page of the last start, from its origin: {timeline}\n");
     out += &format!(
         "(o) idle PSS, app + WebKit processes: {:.0} MB after start ({}), {:.0} MB with {BIG} open ({}), \
@@ -499,7 +529,7 @@ pub async fn run(shape: &Shape) -> String {
     );
     out += &serde_json::json!({
         "window_tags": shape.total(), "open_p95_ms": open95, "sort_p95_ms": sort95, "search_p95_ms": search95,
-        "cold_start_p95_ms": cold95, "idle_pss_mb": idle_max, "cache_db_mb": db_mb,
+        "cold_start_p95_ms": cold95, "cold_start_with_driver_p95_ms": harness95, "idle_pss_mb": idle_max, "cache_db_mb": db_mb,
     })
     .to_string();
     out

@@ -114,7 +114,7 @@ impl AppSession {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let mut caps = serde_json::Map::new();
         caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
