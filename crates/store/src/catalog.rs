@@ -683,8 +683,16 @@ impl Store {
              JOIN repositories r ON r.id = t.repository_id WHERE r.profile_id = ? AND r.name = ? ORDER BY {})",
             order_by(sort)
         );
-        let json: String = sqlx::query_scalar(&sql).bind(profile_id).bind(repo).fetch_one(self.pool()).await?;
-        serde_json::from_str(&json).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+        // The sort of a 100,000-tag repository reads its pages more than once: a writer's 8 MB page cache
+        // for this query (a fifth faster by creation date than with a reader's 2 MB), given back after it.
+        let mut conn = self.pool().acquire().await?;
+        sqlx::query(&format!("PRAGMA cache_size = {}", crate::WRITER_CACHE_SIZE)).execute(&mut *conn).await?;
+        let json = sqlx::query_scalar::<_, String>(&sql).bind(profile_id).bind(repo).fetch_one(&mut *conn).await;
+        let reset = sqlx::query(&format!("PRAGMA cache_size = {}", crate::READER_CACHE_SIZE)).execute(&mut *conn).await;
+        if reset.is_err() {
+            conn.close_on_drop();
+        }
+        serde_json::from_str(&json?).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
     }
 
     /// The rows of the tags of `repo` named in `names`, in that order; a name the repository does not

@@ -47,7 +47,7 @@ pub enum StoreError {
 }
 
 /// `PRAGMA cache_size` of a pooled connection (KiB when negative).
-const READER_CACHE_SIZE: &str = "-2048";
+pub(crate) const READER_CACHE_SIZE: &str = "-2048";
 /// `PRAGMA cache_size` of the sync's writer: the index pages it rewrites in every transaction stay cached.
 pub(crate) const WRITER_CACHE_SIZE: &str = "-8192";
 
@@ -74,9 +74,9 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             // No mmap: every write by one pooled connection made the others unmap and fault the whole file
             // in again at their next transaction (a quarter of a resync's CPU). A 2 MB page cache for the
-            // readers (the window's sorts and searches read more than 8 MB would hold anyway, from the
-            // file cache; four full 8 MB caches were a tenth of the window's memory); the sync's writer
-            // takes 8 MB for itself ([`Store::catalog_writer`]).
+            // readers (four full 8 MB caches stayed in the window's memory after a few sorts and searches);
+            // the sync's writer ([`Store::catalog_writer`]) and a repository's sorted names
+            // ([`Store::repository_tag_names`]) take 8 MB while they run.
             .pragma("mmap_size", "0")
             .pragma("cache_size", READER_CACHE_SIZE)
             // Statement journals (a multi-row upsert with triggers keeps one) in memory, not temp files.
