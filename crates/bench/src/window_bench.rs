@@ -269,8 +269,9 @@ fn largest_mappings(pid: u32) -> String {
     v.iter().take(10).map(|(n, k)| format!("{n} {:.1}", *k as f64 / 1024.0)).collect::<Vec<_>>().join(", ")
 }
 
-/// Starts the app on `data`; returns the session, the cold start in ms, and the part of it before the
-/// page began to load (process start, WebKit's processes, the window).
+/// Starts the app on `data`; returns the session, the cold start in ms from the app's process start,
+/// the part of it before the page began to load (GTK, WebKit's processes, the window), and the cold
+/// start from just before the WebDriver session was asked for.
 async fn start(data: &Path) -> (AppSession, f64, f64, f64) {
     let dir = data.to_string_lossy().to_string();
     let before = epoch_ms();

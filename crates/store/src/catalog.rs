@@ -69,7 +69,7 @@ impl Store {
     pub async fn catalog_writer(&self) -> Result<CatalogWriter, StoreError> {
         let mut conn = self.pool().acquire().await?;
         conn.close_on_drop();
-        sqlx::query(&format!("PRAGMA cache_size = {}", crate::WRITER_CACHE_SIZE)).execute(&mut *conn).await?;
+        crate::set_cache_size(&mut conn, crate::WRITER_CACHE_SIZE).await?;
         Ok(CatalogWriter { conn })
     }
 }
@@ -686,10 +686,9 @@ impl Store {
         // The sort of a 100,000-tag repository reads its pages more than once: a writer's 8 MB page cache
         // for this query (a fifth faster by creation date than with a reader's 2 MB), given back after it.
         let mut conn = self.pool().acquire().await?;
-        sqlx::query(&format!("PRAGMA cache_size = {}", crate::WRITER_CACHE_SIZE)).execute(&mut *conn).await?;
+        crate::set_cache_size(&mut conn, crate::WRITER_CACHE_SIZE).await?;
         let json = sqlx::query_scalar::<_, String>(&sql).bind(profile_id).bind(repo).fetch_one(&mut *conn).await;
-        let reset = sqlx::query(&format!("PRAGMA cache_size = {}", crate::READER_CACHE_SIZE)).execute(&mut *conn).await;
-        if reset.is_err() {
+        if crate::set_cache_size(&mut conn, crate::READER_CACHE_SIZE).await.is_err() {
             conn.close_on_drop();
         }
         serde_json::from_str(&json?).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))

@@ -51,6 +51,12 @@ pub(crate) const READER_CACHE_SIZE: &str = "-2048";
 /// `PRAGMA cache_size` of the sync's writer: the index pages it rewrites in every transaction stay cached.
 pub(crate) const WRITER_CACHE_SIZE: &str = "-8192";
 
+/// Sets a connection's page cache (`READER_CACHE_SIZE` or `WRITER_CACHE_SIZE`); a smaller size frees
+/// the pages over it.
+pub(crate) async fn set_cache_size(conn: &mut sqlx::SqliteConnection, size: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("PRAGMA cache_size = {size}")).execute(conn).await.map(|_| ())
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
