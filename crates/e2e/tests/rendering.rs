@@ -35,6 +35,14 @@ async fn the_window_chooses_compositing_by_the_gpu_and_works_without_it() {
     let environ = std::fs::read(format!("/proc/{}/environ", web.0)).expect("environ");
     let off = environ.split(|&b| b == 0).any(|v| v == b"WEBKIT_DISABLE_COMPOSITING_MODE=1");
     assert_eq!(off, !gpu, "compositing off exactly when there is no GPU render node (gpu: {gpu})");
+    // Drawn without compositing, GDK does not open GLX: Mesa's GLX library is not in the app.
+    let gdk_gl_off = environ.split(|&b| b == 0).any(|v| v == b"GDK_GL=disable");
+    assert_eq!(gdk_gl_off, !gpu, "GDK's GL off exactly when compositing is (gpu: {gpu})");
+    let (app_pid, _) = app.app_processes()[0].clone();
+    let maps = std::fs::read_to_string(format!("/proc/{app_pid}/maps")).expect("maps");
+    if !gpu {
+        assert!(!maps.contains("libGLX_mesa"), "Mesa's GLX loaded in the app, drawn without compositing");
+    }
 
     let log: String = std::fs::read_dir(logs.path())
         .expect("logs")
