@@ -27,9 +27,9 @@ async fn the_window_chooses_compositing_by_the_gpu_and_works_without_it() {
         .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("renderD")))
         .unwrap_or(false);
     // What WebKit's web process was started with (the variable the app sets for it).
-    let web = app
-        .app_processes()
-        .into_iter()
+    let processes = app.app_processes();
+    let web = processes
+        .iter()
         .find(|(_, name)| name.starts_with("WebKitWebProces"))
         .expect("a WebKitWebProcess under the app");
     let environ = std::fs::read(format!("/proc/{}/environ", web.0)).expect("environ");
@@ -38,8 +38,7 @@ async fn the_window_chooses_compositing_by_the_gpu_and_works_without_it() {
     // Drawn without compositing, GDK does not open GLX: Mesa's GLX library is not in the app.
     let gdk_gl_off = environ.split(|&b| b == 0).any(|v| v == b"GDK_GL=disable");
     assert_eq!(gdk_gl_off, !gpu, "GDK's GL off exactly when compositing is (gpu: {gpu})");
-    let (app_pid, _) = app.app_processes()[0].clone();
-    let maps = std::fs::read_to_string(format!("/proc/{app_pid}/maps")).expect("maps");
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", processes[0].0)).expect("maps");
     if !gpu {
         assert!(!maps.contains("libGLX_mesa"), "Mesa's GLX loaded in the app, drawn without compositing");
     }
