@@ -90,6 +90,27 @@ impl AppSession {
     /// Like [`AppSession::start`], with extra environment variables for the app (e.g.
     /// `BERTH_E2E_PICK_FILE`, which debug builds use to answer the native file dialog).
     pub async fn start_with_env(env: &[(&str, &str)]) -> AppSession {
+        // A session can fail for a reason a new driver avoids: the ports come from `free_port`, which
+        // releases them, and WebKitWebDriver picks the app's inspector port the same way, so a test
+        // starting beside this one can take it ("Failed to start remote inspector server ... Address
+        // already in use") and the session request then fails. Start again on fresh ports.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start(env).await {
+                Ok(s) => return s,
+                Err(e) => {
+                    eprintln!("app session failed ({e}); starting tauri-driver again on fresh ports");
+                    failures.push(e);
+                }
+            }
+        }
+        panic!(
+            "WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {}",
+            failures.join("; ")
+        )
+    }
+
+    async fn try_start(env: &[(&str, &str)]) -> Result<AppSession, String> {
         let app = app_binary();
         let data_dir = tempfile::tempdir().expect("data dir");
         let port = free_port();
@@ -100,7 +121,9 @@ impl AppSession {
             .env("BERTH_DATA_DIR", data_dir.path())
             .env("BERTH_COMPOSITING", "on")
             .envs(env.iter().copied())
-            .stdin(Stdio::null());
+            .stdin(Stdio::null())
+            // Its own process group, so that dropping the session ends WebKitWebDriver and the app too.
+            .process_group(0);
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -110,10 +133,23 @@ impl AppSession {
         let driver = cmd.spawn().unwrap_or_else(|e| {
             panic!("cannot start {driver_bin}: {e} (install it with `cargo install tauri-driver@2.1.0 --locked`)")
         });
+        let mut driver = driver;
+        match Self::connect(port, &app).await {
+            Ok(client) => Ok(AppSession { client, driver, data_dir }),
+            Err(e) => {
+                kill_group(&mut driver);
+                Err(e)
+            }
+        }
+    }
+
+    async fn connect(port: u16, app: &Path) -> Result<WebDriver, String> {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            if Instant::now() > deadline {
+                return Err(format!("tauri-driver did not listen on {port}"));
+            }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let mut caps = serde_json::Map::new();
@@ -121,20 +157,17 @@ impl AppSession {
         // tauri-driver listens before WebKitWebDriver is ready: a first request can be reset. Try again.
         let caps = serde_json::Value::Object(caps);
         let mut attempt = 0;
-        let client = loop {
+        loop {
             match WebDriver::new_session(&url, caps.clone()).await {
-                Ok(c) => break c,
-                Err(e) if attempt < 3 => {
+                Ok(c) => return Ok(c),
+                Err(e) if attempt < 2 => {
                     attempt += 1;
                     eprintln!("WebDriver session attempt {attempt} failed ({e}); trying again");
                     tokio::time::sleep(Duration::from_millis(700)).await;
                 }
-                Err(e) => panic!(
-                    "WebDriver session on the app failed (is WebKitWebDriver installed and a display available?): {e}"
-                ),
+                Err(e) => return Err(e.to_string()),
             }
-        };
-        AppSession { client, driver, data_dir }
+        }
     }
 
     /// The app's processes, `(pid, name)`: berth-desktop first, then its descendants (WebKitWebProcess,
@@ -358,7 +391,15 @@ impl AppSession {
 
 impl Drop for AppSession {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        kill_group(&mut self.driver);
     }
+}
+
+/// Ends tauri-driver's whole process group (WebKitWebDriver and the app it launched) and reaps it.
+fn kill_group(driver: &mut Child) {
+    unsafe {
+        libc::kill(-(driver.id() as i32), libc::SIGKILL);
+    }
+    let _ = driver.kill();
+    let _ = driver.wait();
 }
