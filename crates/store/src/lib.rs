@@ -10,6 +10,7 @@ mod backends;
 mod catalog;
 mod deletes;
 mod detail;
+mod memory;
 mod profiles;
 mod untagged;
 
@@ -23,6 +24,7 @@ pub use deletes::{
     TrashRow,
 };
 pub use detail::CachedManifest;
+pub use memory::sqlite_uses_mimalloc;
 pub use profiles::{
     AuthMode, CaRecord, GcSettings, NewProfile, ProfileFootprint, ProfileKind, ProfileRow, ProfileSettings,
 };
@@ -66,6 +68,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        memory::configure();
         let path = data_dir.join(DB_FILE);
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Open { path: path.clone(), source: sqlx::Error::Io(e) })?;
