@@ -191,4 +191,16 @@ async fn a_registry2_resync_from_its_storage_matches_v2_and_sees_every_change() 
         assert!(r.requests > TAGS as u64, "/v2 asked for every tag: {r:?}");
         assert_eq!(cached(&by_storage, p2, "team/app").await, v2_tags(&client, "team/app").await, "{root:?}");
     }
+
+    // A tag folder without its current/link (a half-written or damaged tag): the listing is refused,
+    // not taken without that tag.
+    let other = RegistryClient::new(&elsewhere.url(), Credentials::Anonymous, &TlsOptions::default()).unwrap();
+    let own = Storage { root: elsewhere.storage_dir().to_str().unwrap().to_string(), remote: None };
+    let b = Registry2::new(other, None, "lab").with_storage(Some(own));
+    b.repositories().await.unwrap();
+    assert_eq!(b.all_tag_digests().await.unwrap().expect("a listing")["lone/app"].len(), 1);
+    let tags = elsewhere.storage_dir().join("docker/registry/v2/repositories/lone/app/_manifests/tags");
+    std::fs::create_dir_all(tags.join("half/index")).unwrap();
+    let e = b.all_tag_digests().await.expect_err("a tag folder without current/link");
+    assert!(e.to_string().contains("not as many current/link"), "{e}");
 }
