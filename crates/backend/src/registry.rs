@@ -88,7 +88,7 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// What the storage listing prints when it stops (on stderr): the listing is not taken.
-pub const STORAGE_LISTING_FAILED: &str = "berth-storage-listing: ";
+const STORAGE_LISTING_FAILED: &str = "berth-storage-listing: ";
 
 /// The read-only command that lists, in one run, every repository folder of a filesystem-storage
 /// registry (`_manifests` and `_layers`, as the catalog finds them) and every tag's `current/link` with

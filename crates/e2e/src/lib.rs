@@ -130,10 +130,9 @@ impl AppSession {
                 Ok(())
             });
         }
-        let driver = cmd.spawn().unwrap_or_else(|e| {
+        let mut driver = cmd.spawn().unwrap_or_else(|e| {
             panic!("cannot start {driver_bin}: {e} (install it with `cargo install tauri-driver@2.1.0 --locked`)")
         });
-        let mut driver = driver;
         match Self::connect(port, &app).await {
             Ok(client) => Ok(AppSession { client, driver, data_dir }),
             Err(e) => {

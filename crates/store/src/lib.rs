@@ -24,7 +24,6 @@ pub use deletes::{
     TrashRow,
 };
 pub use detail::CachedManifest;
-pub use memory::sqlite_uses_mimalloc;
 pub use profiles::{
     AuthMode, CaRecord, GcSettings, NewProfile, ProfileFootprint, ProfileKind, ProfileRow, ProfileSettings,
 };

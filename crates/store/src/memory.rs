@@ -74,18 +74,13 @@ pub(crate) fn configure() -> bool {
     })
 }
 
-/// Whether SQLite allocates through mimalloc in this process (see [`configure`]).
-pub fn sqlite_uses_mimalloc() -> bool {
-    CONFIGURED.get().copied().unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     #[tokio::test]
     async fn sqlite_allocates_through_mimalloc_once_a_store_is_open() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::Store::open(dir.path()).await.unwrap();
-        assert!(super::sqlite_uses_mimalloc(), "sqlite3_config refused the allocator");
+        assert!(super::configure(), "sqlite3_config refused the allocator");
         sqlx::query(
             "CREATE TABLE t (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
              INSERT INTO t SELECT randomblob(1000) FROM n",
